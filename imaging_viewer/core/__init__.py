@@ -1,0 +1,1 @@
+"""Qt-free core: data, geometry in patient LPS millimetres, pixel maths."""

@@ -1,0 +1,1 @@
+"""DICOM reading: scanning folders, assembling series, decoding pixels."""

@@ -1,0 +1,1 @@
+"""Qt user interface: observes core models and draws them."""
