@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 Vec3 = NDArray[np.float64]
 """Shape (3,), patient LPS, millimetres."""
@@ -24,10 +27,10 @@ _LETTER_TO_LPS: dict[str, tuple[float, float, float]] = {
 
 
 def affine_from_axes(
-    origin_lps: Sequence[float],
-    column_step_lps: Sequence[float],
-    row_step_lps: Sequence[float],
-    slice_step_lps: Sequence[float],
+    origin_lps: ArrayLike,
+    column_step_lps: ArrayLike,
+    row_step_lps: ArrayLike,
+    slice_step_lps: ArrayLike,
 ) -> Affine:
     """Build an ``ijk_to_lps`` affine from the origin and the step of each index.
 

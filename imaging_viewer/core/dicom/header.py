@@ -1,0 +1,440 @@
+"""InstanceHeader: what the scanner keeps of one DICOM file's header (no pixels)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydicom.multival import MultiValue
+from pydicom.uid import UID
+
+from imaging_viewer.core.dicom.siemens_mosaic import MosaicLayout, mosaic_layout
+from imaging_viewer.core.volume import VoiLut, Window
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+# Media Storage Directory Storage (PS3.4 Annex B): a DICOMDIR, not an image.
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+
+
+@dataclass(frozen=True)
+class FrameHeader:
+    """Per-frame attributes: from the top level of a classic instance, or from the
+    Per-Frame and Shared Functional Groups of an enhanced one (PS3.3 C.7.6.16)."""
+
+    position_lps: tuple[float, float, float] | None = None
+    orientation: tuple[float, float, float, float, float, float] | None = None
+    pixel_spacing: tuple[float, float] | None = None
+    """(row spacing, column spacing) in mm: between rows, then between columns."""
+    slice_thickness: float | None = None
+    rescale_slope: float = 1.0
+    rescale_intercept: float = 0.0
+    frame_type: tuple[str, ...] = ()
+    stack_id: str = ""
+    in_stack_position: int | None = None
+    temporal_index: int | None = None
+    echo_number: int | None = None
+    windows: tuple[Window, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class InstanceHeader:
+    """The header of one image instance, as far as assembling and showing it needs."""
+
+    path: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax_uid: str
+    patient_name: str = ""
+    patient_id: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    patient_age: str = ""
+    study_uid: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    accession_number: str = ""
+    series_uid: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    series_date: str = ""
+    modality: str = ""
+    body_part: str = ""
+    manufacturer: str = ""
+    frame_of_reference_uid: str = ""
+    image_type: tuple[str, ...] = ()
+    instance_number: int | None = None
+    acquisition_number: int | None = None
+    temporal_position: int | None = None
+    trigger_time: float | None = None
+    rows: int = 0
+    columns: int = 0
+    samples_per_pixel: int = 1
+    photometric: str = "MONOCHROME2"
+    bits_allocated: int = 16
+    bits_stored: int = 16
+    pixel_representation: int = 0
+    planar_configuration: int = 0
+    number_of_frames: int = 1
+    has_float_pixels: bool = False
+    frames: tuple[FrameHeader, ...] = ()
+    """One entry per frame for enhanced multi-frame; a single shared entry otherwise."""
+    per_frame_geometry: bool = False
+    """True where ``frames`` holds one entry per frame (enhanced multi-frame)."""
+    gantry_tilt_deg: float = 0.0
+    imager_pixel_spacing: tuple[float, float] | None = None
+    estimated_magnification: float | None = None
+    patient_orientation: tuple[str, ...] = ()
+    voi_luts: tuple[VoiLut, ...] = ()
+    presentation_lut_shape: str = ""
+    mosaic: MosaicLayout | None = None
+    file_size: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_enhanced(self) -> bool:
+        """True for an enhanced multi-frame instance with per-frame functional groups."""
+        return self.per_frame_geometry
+
+    def frame(self, index: int) -> FrameHeader:
+        """The attributes of frame ``index`` (0-based)."""
+        if self.per_frame_geometry:
+            return self.frames[index]
+        return self.frames[0]
+
+    @property
+    def pixel_bytes_per_frame(self) -> int:
+        """Bytes one frame of native (uncompressed) pixel data takes (PS3.5 8.1.1)."""
+        bits = self.rows * self.columns * self.samples_per_pixel * self.bits_allocated
+        return (bits + 7) // 8
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue | list | tuple):
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, MultiValue | list | tuple):
+            value = value[0]
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(ds: Dataset, keyword: str) -> float | None:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, MultiValue | list | tuple):
+            value = value[0]
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def _floats(ds: Dataset, keyword: str, count: int) -> tuple[float, ...] | None:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    try:
+        values = [
+            float(v)
+            for v in (
+                value if isinstance(value, MultiValue | list | tuple) else [value]
+            )
+        ]
+    except (TypeError, ValueError):
+        return None
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        return None
+    return tuple(values)
+
+
+def _orientation(ds: Dataset) -> tuple[float, float, float, float, float, float] | None:
+    values = _floats(ds, "ImageOrientationPatient", 6)
+    if values is None:
+        return None
+    row = np.array(values[:3])
+    col = np.array(values[3:])
+    if not (0.5 < np.linalg.norm(row) < 1.5 and 0.5 < np.linalg.norm(col) < 1.5):
+        return None
+    if abs(float(np.dot(row, col))) > 0.05:
+        return None
+    row /= np.linalg.norm(row)
+    col /= np.linalg.norm(col)
+    return (
+        float(row[0]),
+        float(row[1]),
+        float(row[2]),
+        float(col[0]),
+        float(col[1]),
+        float(col[2]),
+    )
+
+
+def _spacing(ds: Dataset, keyword: str) -> tuple[float, float] | None:
+    values = _floats(ds, keyword, 2)
+    if values is None or values[0] <= 0 or values[1] <= 0:
+        return None
+    return (values[0], values[1])
+
+
+def _windows(ds: Dataset) -> tuple[Window, ...]:
+    """Header windows (PS3.3 C.11.2.1.2): multi-valued centers pair with widths."""
+    centers = ds.get("WindowCenter")
+    widths = ds.get("WindowWidth")
+    if centers is None or widths is None:
+        return ()
+    if not isinstance(centers, MultiValue | list | tuple):
+        centers = [centers]
+    if not isinstance(widths, MultiValue | list | tuple):
+        widths = [widths]
+    explanations = ds.get("WindowCenterWidthExplanation", [])
+    if not isinstance(explanations, MultiValue | list | tuple):
+        explanations = [explanations]
+    function = _text(ds, "VOILUTFunction").upper() or "LINEAR"
+    result = []
+    for n, (c, w) in enumerate(zip(centers, widths, strict=False)):
+        try:
+            center, width = float(c), float(w)
+        except (TypeError, ValueError):
+            continue
+        if not (math.isfinite(center) and math.isfinite(width)) or width <= 0:
+            continue
+        explanation = str(explanations[n]) if n < len(explanations) else ""
+        result.append(Window(center, width, explanation, function))
+    return tuple(result)
+
+
+def _voi_luts(ds: Dataset) -> tuple[VoiLut, ...]:
+    """VOI LUT Sequence items (PS3.3 C.11.2.1.1)."""
+    luts = []
+    for item in ds.get("VOILUTSequence", []) or []:
+        try:
+            descriptor = [int(v) for v in item.LUTDescriptor]
+            data = item.LUTData
+            entries = descriptor[0] or 65536
+            first = descriptor[1]
+            bits = descriptor[2]
+            if isinstance(data, bytes):
+                dtype = np.uint8 if bits <= 8 and len(data) == entries else np.uint16
+                table = np.frombuffer(data, dtype=dtype).astype(np.uint16)
+            else:
+                table = np.asarray(data, dtype=np.uint16)
+            table = table[:entries]
+            if table.size == 0:
+                continue
+            explanation = _text(item, "LUTExplanation")
+            luts.append(
+                VoiLut(
+                    first_mapped=first, bits=bits, table=table, explanation=explanation
+                )
+            )
+        except (AttributeError, TypeError, ValueError, IndexError):
+            continue
+    return tuple(luts)
+
+
+def _frame_from_classic(ds: Dataset) -> FrameHeader:
+    position = _floats(ds, "ImagePositionPatient", 3)
+    return FrameHeader(
+        position_lps=(position[0], position[1], position[2]) if position else None,
+        orientation=_orientation(ds),
+        pixel_spacing=_spacing(ds, "PixelSpacing"),
+        slice_thickness=_float(ds, "SliceThickness"),
+        rescale_slope=_float(ds, "RescaleSlope") or 1.0,
+        rescale_intercept=_float(ds, "RescaleIntercept") or 0.0,
+        frame_type=tuple(str(v) for v in (ds.get("ImageType") or [])),
+        echo_number=_int(ds, "EchoNumbers"),
+        windows=_windows(ds),
+    )
+
+
+def _first_item(group: Dataset | None, sequence: str) -> Dataset | None:
+    if group is None:
+        return None
+    seq = group.get(sequence)
+    if not seq:
+        return None
+    item: Dataset = seq[0]
+    return item
+
+
+def _functional(
+    per_frame: Dataset | None, shared: Dataset | None, sequence: str
+) -> Dataset | None:
+    """A functional group macro: the per-frame item if present, else the shared one."""
+    return _first_item(per_frame, sequence) or _first_item(shared, sequence)
+
+
+_FRAME_TYPE_SEQUENCES = (
+    "MRImageFrameTypeSequence",
+    "CTImageFrameTypeSequence",
+    "XRayFrameTypeSequence",
+    "PETFrameTypeSequence",
+)
+
+
+def _frame_from_functional_groups(
+    per_frame: Dataset | None, shared: Dataset | None, top: FrameHeader
+) -> FrameHeader:
+    """PS3.3 C.7.6.16.2: per-frame functional groups override the shared ones."""
+    position: tuple[float, ...] | None = None
+    plane_position = _functional(per_frame, shared, "PlanePositionSequence")
+    if plane_position is not None:
+        position = _floats(plane_position, "ImagePositionPatient", 3)
+    plane_orientation = _functional(per_frame, shared, "PlaneOrientationSequence")
+    orientation = _orientation(plane_orientation) if plane_orientation else None
+    measures = _functional(per_frame, shared, "PixelMeasuresSequence")
+    spacing = _spacing(measures, "PixelSpacing") if measures else None
+    thickness = _float(measures, "SliceThickness") if measures else None
+    transform = _functional(per_frame, shared, "PixelValueTransformationSequence")
+    slope = (
+        _float(transform, "RescaleSlope") if transform else None
+    ) or top.rescale_slope
+    intercept = _float(transform, "RescaleIntercept") if transform else None
+    frame_type: tuple[str, ...] = top.frame_type
+    for name in _FRAME_TYPE_SEQUENCES:
+        item = _functional(per_frame, shared, name)
+        if item is not None and item.get("FrameType"):
+            frame_type = tuple(str(v) for v in item.FrameType)
+            break
+    content = _first_item(per_frame, "FrameContentSequence")
+    stack_id = _text(content, "StackID") if content else ""
+    in_stack = _int(content, "InStackPositionNumber") if content else None
+    temporal = _int(content, "TemporalPositionIndex") if content else None
+    voi = _functional(per_frame, shared, "FrameVOILUTSequence")
+    return FrameHeader(
+        position_lps=(position[0], position[1], position[2])
+        if position
+        else top.position_lps,
+        orientation=orientation or top.orientation,
+        pixel_spacing=spacing or top.pixel_spacing,
+        slice_thickness=thickness if thickness is not None else top.slice_thickness,
+        rescale_slope=slope,
+        rescale_intercept=intercept if intercept is not None else top.rescale_intercept,
+        frame_type=frame_type,
+        stack_id=stack_id,
+        in_stack_position=in_stack,
+        temporal_index=temporal,
+        echo_number=top.echo_number,
+        windows=_windows(voi) if voi is not None else top.windows,
+    )
+
+
+def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeader:
+    """Extract an :class:`InstanceHeader` from a dataset read without pixel data."""
+    meta = getattr(ds, "file_meta", None)
+    transfer_syntax = ""
+    if meta is not None:
+        transfer_syntax = str(meta.get("TransferSyntaxUID", "") or "")
+    if not transfer_syntax:
+        # No file meta: pydicom guessed the encoding while reading (PS3.10 7.1).
+        implicit = getattr(ds, "is_implicit_VR", True)
+        little = getattr(ds, "is_little_endian", True)
+        transfer_syntax = (
+            "1.2.840.10008.1.2"
+            if implicit
+            else ("1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
+        )
+    sop_class = _text(ds, "SOPClassUID") or (
+        str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    )
+    number_of_frames = _int(ds, "NumberOfFrames") or 1
+    top = _frame_from_classic(ds)
+    per_frame_seq = ds.get("PerFrameFunctionalGroupsSequence")
+    shared = _first_item(ds, "SharedFunctionalGroupsSequence")
+    frames: tuple[FrameHeader, ...]
+    per_frame_geometry = False
+    if per_frame_seq is not None or shared is not None:
+        items = list(per_frame_seq or [])
+        if len(items) == number_of_frames and number_of_frames > 0:
+            frames = tuple(
+                _frame_from_functional_groups(item, shared, top) for item in items
+            )
+            per_frame_geometry = True
+        else:
+            frames = (_frame_from_functional_groups(None, shared, top),)
+    else:
+        frames = (top,)
+    mosaic = (
+        mosaic_layout(ds) if "MOSAIC" in (v.upper() for v in top.frame_type) else None
+    )
+    tilt = _float(ds, "GantryDetectorTilt") or 0.0
+    return InstanceHeader(
+        path=path,
+        sop_class_uid=sop_class,
+        sop_instance_uid=_text(ds, "SOPInstanceUID"),
+        transfer_syntax_uid=transfer_syntax,
+        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID"),
+        patient_birth_date=_text(ds, "PatientBirthDate"),
+        patient_sex=_text(ds, "PatientSex"),
+        patient_age=_text(ds, "PatientAge"),
+        study_uid=_text(ds, "StudyInstanceUID"),
+        study_date=_text(ds, "StudyDate"),
+        study_time=_text(ds, "StudyTime"),
+        study_description=_text(ds, "StudyDescription"),
+        accession_number=_text(ds, "AccessionNumber"),
+        series_uid=_text(ds, "SeriesInstanceUID"),
+        series_number=_int(ds, "SeriesNumber"),
+        series_description=_text(ds, "SeriesDescription"),
+        series_date=_text(ds, "SeriesDate"),
+        modality=_text(ds, "Modality").upper(),
+        body_part=_text(ds, "BodyPartExamined"),
+        manufacturer=_text(ds, "Manufacturer"),
+        frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
+        image_type=tuple(str(v) for v in (ds.get("ImageType") or [])),
+        instance_number=_int(ds, "InstanceNumber"),
+        acquisition_number=_int(ds, "AcquisitionNumber"),
+        temporal_position=_int(ds, "TemporalPositionIdentifier"),
+        trigger_time=_float(ds, "TriggerTime"),
+        rows=_int(ds, "Rows") or 0,
+        columns=_int(ds, "Columns") or 0,
+        samples_per_pixel=_int(ds, "SamplesPerPixel") or 1,
+        photometric=_text(ds, "PhotometricInterpretation").upper() or "MONOCHROME2",
+        bits_allocated=_int(ds, "BitsAllocated") or 16,
+        bits_stored=_int(ds, "BitsStored") or _int(ds, "BitsAllocated") or 16,
+        pixel_representation=_int(ds, "PixelRepresentation") or 0,
+        planar_configuration=_int(ds, "PlanarConfiguration") or 0,
+        number_of_frames=number_of_frames,
+        frames=frames,
+        per_frame_geometry=per_frame_geometry,
+        gantry_tilt_deg=tilt,
+        imager_pixel_spacing=_spacing(ds, "ImagerPixelSpacing"),
+        estimated_magnification=_float(ds, "EstimatedRadiographicMagnificationFactor"),
+        patient_orientation=tuple(str(v) for v in (ds.get("PatientOrientation") or [])),
+        voi_luts=_voi_luts(ds),
+        presentation_lut_shape=_text(ds, "PresentationLUTShape").upper(),
+        mosaic=mosaic,
+        file_size=file_size,
+    )
+
+
+def is_native_transfer_syntax(uid: str) -> bool:
+    """True for uncompressed transfer syntaxes (PS3.5 A.1 to A.3), deflate excluded."""
+    return uid in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2")
+
+
+def transfer_syntax_name(uid: str) -> str:
+    """A readable name for a transfer syntax UID."""
+    try:
+        name = UID(uid).name
+    except (ValueError, KeyError):
+        name = uid
+    return str(name)

@@ -1,0 +1,449 @@
+"""Loading: turn a scanned series into a Volume in modality units, placed in LPS."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from imaging_viewer.core.dicom.header import is_native_transfer_syntax
+from imaging_viewer.core.dicom.pixels import (
+    RawLayout,
+    decode_frames,
+    read_native_frames,
+)
+from imaging_viewer.core.dicom.scan import CancelCallback, Cancelled, ProgressCallback
+from imaging_viewer.core.dicom.stack_geometry import resample_stack
+from imaging_viewer.core.volume import Volume
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.dicom.siemens_mosaic import MosaicLayout
+
+# Compressed series with at least this many files are decoded by worker processes.
+PARALLEL_DECODE_MIN_FILES = 8
+_INT16_MIN, _INT16_MAX = -32768, 32767
+
+# Explicit VR Big Endian (retired, PS3.5 A.3).
+_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+
+
+@dataclass
+class _FileJob:
+    """The frames one file contributes: ``targets[n] = (t, k)`` gets ``frames[n]``."""
+
+    path: str
+    frame_indices: list[int]
+    targets: list[tuple[int, int]]
+    mosaic: MosaicLayout | None
+    native: bool
+    big_endian: bool
+
+
+def _stored_dtype(series: SeriesInfo) -> np.dtype[Any]:
+    """numpy dtype of the stored values (PS3.3 C.7.6.3.1: Bits Allocated, Pixel Representation)."""
+    if series.samples_per_pixel == 3 or series.photometric == "PALETTE COLOR":
+        return np.dtype(np.uint8)
+    if series.has_float_pixels:
+        return np.dtype(np.float32)
+    signed = series.pixel_representation == 1
+    bits = series.bits_allocated
+    if bits <= 8:
+        return np.dtype(np.int8 if signed else np.uint8)
+    if bits <= 16:
+        return np.dtype(np.int16 if signed else np.uint16)
+    return np.dtype(np.int32 if signed else np.uint32)
+
+
+def _jobs(
+    series: SeriesInfo,
+    headers_by_path: dict[str, tuple[bool, bool, MosaicLayout | None]],
+) -> list[_FileJob]:
+    jobs: dict[str, _FileJob] = {}
+    for t, frames in enumerate(series.frames):
+        for k, ref in enumerate(frames):
+            native, big_endian, mosaic = headers_by_path[ref.path]
+            job = jobs.get(ref.path)
+            if job is None:
+                job = jobs[ref.path] = _FileJob(
+                    ref.path, [], [], mosaic, native, big_endian
+                )
+            job.frame_indices.append(
+                ref.tile if ref.tile is not None else ref.frame_index
+            )
+            job.targets.append((t, k))
+    return list(jobs.values())
+
+
+def _file_traits(
+    series: SeriesInfo,
+) -> dict[str, tuple[bool, bool, MosaicLayout | None]]:
+    """Per file: native transfer syntax, big endian, mosaic layout."""
+    from imaging_viewer.core.dicom.scan import read_header
+
+    traits: dict[str, tuple[bool, bool, MosaicLayout | None]] = {}
+    single_syntax = (
+        series.transfer_syntaxes[0] if len(series.transfer_syntaxes) == 1 else None
+    )
+    is_mosaic = any(ref.tile is not None for ref in series.frames[0])
+    for path in series.files:
+        if single_syntax is not None and not is_mosaic:
+            syntax = single_syntax
+            mosaic = None
+        else:
+            header = read_header(path)
+            syntax = getattr(header, "transfer_syntax_uid", "")
+            mosaic = getattr(header, "mosaic", None)
+        traits[path] = (
+            is_native_transfer_syntax(syntax),
+            syntax == _BIG_ENDIAN,
+            mosaic,
+        )
+    return traits
+
+
+def load_volume(
+    series: SeriesInfo,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> Volume:
+    """Read the pixels of ``series`` into a :class:`Volume` in modality units.
+
+    Stored values go through Rescale Slope/Intercept (per frame where they vary):
+    int16 where that is exact, float32 otherwise; colour stays RGB uint8.
+    Uncompressed files are read straight into the volume; compressed ones are
+    decoded by pydicom's plugins in worker processes (decoders hold the GIL).
+    A gantry tilt or uneven spacing is resampled out as the series' geometry plans.
+    Files that fail to decode leave their slices at the minimum value, with a
+    warning naming them.
+
+    Parameters
+    ----------
+    series
+        A series from :func:`~imaging_viewer.core.dicom.scan.scan_folder`.
+    progress
+        Called with (frames done, frames in all).
+    cancel
+        Polled between files; True raises :class:`~imaging_viewer.core.dicom.scan.Cancelled`.
+
+    References
+    ----------
+    PS3.3 C.7.6.3 Image Pixel; C.11.1 Modality LUT (Rescale Slope/Intercept);
+    C.7.6.2 Image Plane; C.7.6.16 Multi-frame Functional Groups.
+    """
+    n_time = series.n_time_points
+    n_slices = len(series.frames[0])
+    rows, columns = series.acquired_rows, series.acquired_columns
+    samples = (
+        3
+        if (series.samples_per_pixel == 3 or series.photometric == "PALETTE COLOR")
+        else 1
+    )
+    dtype = _stored_dtype(series)
+    shape: tuple[int, ...] = (n_time, n_slices, rows, columns) + (
+        (3,) if samples == 3 else ()
+    )
+    raw: NDArray[Any] = np.empty(shape, dtype=dtype)
+    traits = _file_traits(series)
+    jobs = _jobs(series, traits)
+    warnings = list(series.warnings)
+    failed: list[tuple[int, int]] = []
+    _read_all(
+        jobs, raw, dtype, rows, columns, samples, warnings, failed, progress, cancel
+    )
+
+    if samples == 3:
+        voxels: NDArray[Any] = raw
+    else:
+        voxels = _to_modality_units(raw, series, failed)
+    geometry = series.geometry
+    if geometry is not None and geometry.resample is not None:
+        fill = float(voxels.min()) if voxels.size else 0.0
+        resampled = [
+            resample_stack(voxels[t], geometry.resample, fill) for t in range(n_time)
+        ]
+        stacked = np.stack(resampled)
+        if voxels.dtype == np.int16:
+            voxels = np.rint(stacked).astype(np.int16)
+        else:
+            voxels = stacked
+    if n_time == 1:
+        voxels = voxels[0]
+    display = series.display
+    return Volume(
+        voxels=voxels,
+        ijk_to_lps=series.ijk_to_lps.copy(),
+        frame_of_reference_uid=series.frame_of_reference_uid,
+        default_window=display.windows[0] if display.windows else None,
+        display=display,
+        modality=series.modality,
+        spacing_source=series.spacing_source,
+        warnings=tuple(warnings),
+        is_projection=series.is_projection,
+    )
+
+
+def _read_all(
+    jobs: list[_FileJob],
+    raw: NDArray[Any],
+    dtype: np.dtype[Any],
+    rows: int,
+    columns: int,
+    samples: int,
+    warnings: list[str],
+    failed: list[tuple[int, int]],
+    progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+) -> None:
+    total = sum(len(job.targets) for job in jobs)
+    done = 0
+    fill_value = 0
+
+    def report(job: _FileJob) -> None:
+        nonlocal done
+        done += len(job.targets)
+        if progress is not None:
+            progress(done, total)
+
+    def fail(job: _FileJob, reason: str) -> None:
+        warnings.append(f"{job.path}: {reason}; its image(s) are left blank")
+        for t, k in job.targets:
+            raw[t, k] = fill_value
+            failed.append((t, k))
+
+    layout_le = RawLayout(rows, columns, samples, dtype.newbyteorder("<").str)
+    layout_be = RawLayout(
+        rows, columns, samples, dtype.newbyteorder("<").str, big_endian=True
+    )
+    slow: list[_FileJob] = []
+    native_jobs = [
+        j
+        for j in jobs
+        if j.native and j.mosaic is None and samples == 1 and dtype.itemsize <= 4
+    ]
+    native_set = {id(j) for j in native_jobs}
+
+    def read_native(job: _FileJob) -> _FileJob | None:
+        """Raw read of one file; returns the job when pydicom must read it instead."""
+        try:
+            contiguous = _contiguous_run(job)
+            if contiguous is not None:
+                t, k0, first, count = contiguous
+                target = raw[t, k0 : k0 + count]
+                ok = read_native_frames(
+                    job.path,
+                    layout_be if job.big_endian else layout_le,
+                    target,
+                    first,
+                    _frames_in(job),
+                )
+                return None if ok else job
+            return job
+        except (OSError, ValueError) as error:
+            fail(job, f"cannot read pixel data ({error})")
+            return None
+
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        chunk = 32
+        for start in range(0, len(native_jobs), chunk):
+            if cancel is not None and cancel():
+                raise Cancelled("load cancelled")
+            batch = native_jobs[start : start + chunk]
+            for job, leftover in zip(
+                batch, threads.map(read_native, batch), strict=True
+            ):
+                if leftover is not None:
+                    slow.append(leftover)
+                else:
+                    report(job)
+    slow.extend(j for j in jobs if id(j) not in native_set)
+    if not slow:
+        return
+    if len(slow) >= PARALLEL_DECODE_MIN_FILES and (os.cpu_count() or 1) > 1:
+        from imaging_viewer.core.dicom.workers import worker_pool
+
+        pool = worker_pool()
+        done_jobs: set[int] = set()
+        futures: list[tuple[_FileJob, Future[NDArray[Any]]]] = [
+            (job, pool.submit(decode_frames, job.path, job.frame_indices, job.mosaic))
+            for job in slow
+        ]
+        try:
+            for job, future in futures:
+                if cancel is not None and cancel():
+                    raise Cancelled("load cancelled")
+                try:
+                    data = future.result()
+                except BrokenProcessPool:
+                    break
+                except Exception as error:  # decoder plugins raise many types
+                    fail(
+                        job,
+                        f"cannot decode pixel data ({type(error).__name__}: {error})",
+                    )
+                    continue
+                _store(job, data, raw, fail)
+                report(job)
+                done_jobs.add(id(job))
+        finally:
+            for _, future in futures:
+                future.cancel()
+        if len(done_jobs) == len(slow) or not futures:
+            return
+        # The pool broke (workers could not start): decode the rest here.
+        from imaging_viewer.core.dicom.workers import shutdown_worker_pool
+
+        shutdown_worker_pool()
+        slow = [
+            job
+            for job in slow
+            if id(job) not in done_jobs and job.targets[0] not in failed
+        ]
+    for job in slow:
+        if cancel is not None and cancel():
+            raise Cancelled("load cancelled")
+        try:
+            data = decode_frames(job.path, job.frame_indices, job.mosaic)
+        except Exception as error:  # decoder plugins raise many types
+            fail(job, f"cannot decode pixel data ({type(error).__name__}: {error})")
+            continue
+        _store(job, data, raw, fail)
+        report(job)
+
+
+def _frames_in(job: _FileJob) -> int:
+    from imaging_viewer.core.dicom.scan import read_header
+
+    if len(job.frame_indices) == 1 and job.frame_indices[0] == 0:
+        # Single-frame files are the common case: avoid a second header read.
+        return 1
+    header = read_header(job.path)
+    return int(getattr(header, "number_of_frames", 1))
+
+
+def _contiguous_run(job: _FileJob) -> tuple[int, int, int, int] | None:
+    """(t, first k, first frame, count) when the job's frames fill consecutive slices."""
+    t0, k0 = job.targets[0]
+    first = job.frame_indices[0]
+    for n, ((t, k), frame) in enumerate(
+        zip(job.targets, job.frame_indices, strict=True)
+    ):
+        if t != t0 or k != k0 + n or frame != first + n:
+            return None
+    return t0, k0, first, len(job.targets)
+
+
+def _store(job: _FileJob, data: NDArray[Any], raw: NDArray[Any], fail: Any) -> None:
+    expected = raw.shape[2:]
+    if data.shape[1:] != expected:
+        fail(job, f"decoded image is {data.shape[1:]}, the header says {expected}")
+        return
+    for n, (t, k) in enumerate(job.targets):
+        raw[t, k] = data[n]
+
+
+def _to_modality_units(
+    raw: NDArray[Any], series: SeriesInfo, failed: list[tuple[int, int]]
+) -> NDArray[Any]:
+    """Apply Rescale Slope/Intercept (PS3.3 C.11.1.1.2): int16 where exact, else float32.
+
+    Works in place where the stored values are 16-bit, so peak memory stays at
+    one volume.
+    """
+    slopes = np.array(
+        [[ref.rescale_slope for ref in frames] for frames in series.frames]
+    )
+    intercepts = np.array(
+        [[ref.rescale_intercept for ref in frames] for frames in series.frames]
+    )
+    uniform = bool(
+        np.all(slopes == slopes.flat[0]) and np.all(intercepts == intercepts.flat[0])
+    )
+    integral = bool(
+        np.all(slopes == np.round(slopes))
+        and np.all(intercepts == np.round(intercepts))
+    )
+    if raw.dtype.kind == "f":
+        out = raw.astype(np.float32, copy=False)
+        _rescale_float(out, out, slopes, intercepts, uniform)
+        return out
+    if integral and raw.dtype.itemsize <= 2:
+        info = np.iinfo(raw.dtype)
+        low, high = int(info.min), int(info.max)
+        bits = series.bits_stored
+        if series.pixel_representation == 0 and bits < raw.dtype.itemsize * 8:
+            high = (1 << bits) - 1
+        if not _fits_int16(low, high, slopes, intercepts):
+            low, high = int(raw.min()), int(raw.max())
+        if _fits_int16(low, high, slopes, intercepts):
+            if raw.dtype.itemsize == 2:
+                out16 = raw.view(
+                    np.int16
+                )  # exact: every stored value is in int16 range
+            else:
+                out16 = raw.astype(np.int16)
+            _rescale_int(out16, slopes, intercepts, uniform)
+            return out16
+    out32 = np.empty(raw.shape, dtype=np.float32)
+    _rescale_float(raw, out32, slopes, intercepts, uniform)
+    return out32
+
+
+def _fits_int16(
+    low: int, high: int, slopes: NDArray[np.float64], intercepts: NDArray[np.float64]
+) -> bool:
+    if low < _INT16_MIN or high > _INT16_MAX:
+        return False
+    ends = np.concatenate(
+        [
+            slopes.ravel() * low + intercepts.ravel(),
+            slopes.ravel() * high + intercepts.ravel(),
+        ]
+    )
+    return bool(ends.min() >= _INT16_MIN and ends.max() <= _INT16_MAX)
+
+
+def _rescale_int(
+    out: NDArray[np.int16],
+    slopes: NDArray[np.float64],
+    intercepts: NDArray[np.float64],
+    uniform: bool,
+) -> None:
+    if uniform:
+        slope, intercept = int(slopes.flat[0]), int(intercepts.flat[0])
+        if slope != 1:
+            np.multiply(out, slope, out=out, casting="unsafe")
+        if intercept != 0:
+            np.add(out, intercept, out=out, casting="unsafe")
+        return
+    for t in range(slopes.shape[0]):
+        for k in range(slopes.shape[1]):
+            plane = out[t, k]
+            slope, intercept = int(slopes[t, k]), int(intercepts[t, k])
+            if slope != 1:
+                np.multiply(plane, slope, out=plane, casting="unsafe")
+            if intercept != 0:
+                np.add(plane, intercept, out=plane, casting="unsafe")
+
+
+def _rescale_float(
+    raw: NDArray[Any],
+    out: NDArray[np.float32],
+    slopes: NDArray[np.float64],
+    intercepts: NDArray[np.float64],
+    uniform: bool,
+) -> None:
+    for t in range(slopes.shape[0]):
+        for k in range(slopes.shape[1]):
+            index = (0, 0) if uniform else (t, k)
+            plane = out[t, k]
+            np.multiply(
+                raw[t, k], np.float32(slopes[index]), out=plane, casting="unsafe"
+            )
+            np.add(plane, np.float32(intercepts[index]), out=plane)

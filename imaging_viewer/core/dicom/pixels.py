@@ -1,0 +1,131 @@
+"""Reading stored pixel values of one file: a raw fast path and pydicom's decoders."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pydicom
+from pydicom.pixels.utils import pixel_array
+
+from imaging_viewer.core.dicom.siemens_mosaic import MosaicLayout, unpack_mosaic
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+# Pixel Data (7FE0,0010) as it is written in little and big endian files.
+_PIXEL_TAG_LE = b"\xe0\x7f\x10\x00"
+_PIXEL_TAG_BE = b"\x7f\xe0\x00\x10"
+
+
+@dataclass(frozen=True)
+class RawLayout:
+    """How native pixel data of one series is stored (PS3.5 8.1.1, PS3.3 C.7.6.3)."""
+
+    rows: int
+    columns: int
+    samples: int
+    dtype: str
+    """numpy dtype of one stored sample, e.g. ``<u2``."""
+    big_endian: bool = False
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of one frame."""
+        return self.rows * self.columns * self.samples * np.dtype(self.dtype).itemsize
+
+
+def native_pixel_offset(
+    fd: int, file_size: int, nbytes: int, big_endian: bool
+) -> int | None:
+    """Offset of the value of a native Pixel Data element that ends the file.
+
+    Uncompressed Pixel Data is almost always the last element; its header is 12
+    bytes with explicit VR (OB/OW) and 8 with implicit VR (PS3.5 7.1.2). Returns
+    None where the file does not end that way (then pydicom reads it).
+    """
+    tag = _PIXEL_TAG_BE if big_endian else _PIXEL_TAG_LE
+    order: Literal["big", "little"] = "big" if big_endian else "little"
+    for padded in {nbytes, nbytes + (nbytes & 1)}:
+        for header_length in (12, 8):
+            start = file_size - padded - header_length
+            if start < 0:
+                continue
+            head = os.pread(fd, header_length, start)
+            if len(head) != header_length or head[:4] != tag:
+                continue
+            if header_length == 12 and head[4:6] not in (b"OW", b"OB", b"OV"):
+                continue
+            if int.from_bytes(head[-4:], order) == padded:
+                return start + header_length
+    return None
+
+
+def read_native_frames(
+    path: str,
+    layout: RawLayout,
+    out: NDArray[np.generic],
+    first_frame: int = 0,
+    frames_in_file: int = 1,
+) -> bool:
+    """Read ``len(out)`` native frames straight into ``out`` (no intermediate copy).
+
+    Returns False when the fast path does not apply (pydicom must read the file);
+    raises OSError for I/O errors and ValueError for a file shorter than its header says.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        frame_bytes = layout.frame_bytes
+        offset = native_pixel_offset(
+            fd, size, frames_in_file * frame_bytes, layout.big_endian
+        )
+        if offset is None:
+            return False
+        wanted = out.shape[0] * frame_bytes
+        got = os.preadv(
+            fd, [memoryview(out.data).cast("B")], offset + first_frame * frame_bytes
+        )
+        if got != wanted:
+            raise ValueError(f"pixel data truncated: read {got} of {wanted} bytes")
+    finally:
+        os.close(fd)
+    if layout.big_endian:
+        out.byteswap(inplace=True)
+    return True
+
+
+def decode_frames(
+    path: str, frame_indices: list[int], mosaic: MosaicLayout | None = None
+) -> NDArray[np.generic]:
+    """Decode frames of one file with pydicom (any transfer syntax it has a plugin for).
+
+    Returns ``[n, rows, columns(, samples)]`` of stored values (no rescale); colour
+    is returned as RGB (YBR converted, palette applied). For a mosaic, the tiles
+    of frame 0 are returned instead, in tile order.
+    """
+    ds = pydicom.dcmread(path)
+    photometric = str(ds.get("PhotometricInterpretation", "")).upper()
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if mosaic is not None:
+        tiles = unpack_mosaic(ds.pixel_array, mosaic)
+        return tiles[frame_indices]
+    if n_frames > 1 and len(frame_indices) < n_frames // 2:
+        data = np.stack(
+            [pixel_array(ds, index=i) for i in frame_indices]
+        )
+    else:
+        data = ds.pixel_array
+        if n_frames == 1:
+            data = data[np.newaxis]
+        if list(frame_indices) != list(range(n_frames)):
+            data = data[frame_indices]
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels.processing import apply_color_lut
+
+        data = apply_color_lut(data, ds)
+        if data.dtype != np.uint8:
+            data = (data >> 8).astype(np.uint8)
+    return data

@@ -1,0 +1,413 @@
+"""Scanning: find the DICOM images under a path and group them into series (headers only)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+
+from imaging_viewer.core.dicom.dicomdir import is_dicomdir, read_dicomdir
+from imaging_viewer.core.dicom.header import (
+    MEDIA_STORAGE_DIRECTORY,
+    InstanceHeader,
+    header_from_dataset,
+    is_native_transfer_syntax,
+    transfer_syntax_name,
+)
+from imaging_viewer.core.dicom.series import SeriesInfo, group_into_series
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)``."""
+CancelCallback = Callable[[], bool]
+"""Returns True when the user asked to stop."""
+
+# A header claiming more pixel data than this is refused before any read.
+MAX_IMAGE_BYTES = 8 * 1024**3
+# Files below this many are read in this process; above, by a process pool.
+PARALLEL_SCAN_MIN_FILES = 400
+
+
+class Cancelled(Exception):
+    """The user cancelled a scan or a load."""
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that is not part of any series, and why."""
+
+    path: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        """The ``scan --json`` record (public contract)."""
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class StudyNode:
+    """A study and its series, for the patient/study/series browser."""
+
+    uid: str
+    date: str
+    time: str
+    description: str
+    accession_number: str
+    series: tuple[SeriesInfo, ...]
+
+
+@dataclass(frozen=True)
+class PatientNode:
+    """A patient and their studies."""
+
+    name: str
+    id: str
+    birth_date: str
+    sex: str
+    studies: tuple[StudyNode, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ScanResult:
+    """What :func:`scan_folder` found."""
+
+    root: str
+    series: list[SeriesInfo]
+    skipped: list[SkippedFile]
+    warnings: list[str] = field(default_factory=list)
+    files_examined: int = 0
+
+    @property
+    def patients(self) -> list[PatientNode]:
+        """The patient → study → series tree, in the order of ``series``."""
+        patients: dict[tuple[str, str], dict[str, list[SeriesInfo]]] = {}
+        for info in self.series:
+            studies = patients.setdefault((info.patient_id, info.patient_name), {})
+            studies.setdefault(info.study_uid, []).append(info)
+        nodes = []
+        for (patient_id, name), studies in patients.items():
+            first = next(iter(studies.values()))[0]
+            study_nodes = tuple(
+                StudyNode(
+                    uid=uid,
+                    date=items[0].study_date,
+                    time=items[0].study_time,
+                    description=items[0].study_description,
+                    accession_number=items[0].accession_number,
+                    series=tuple(items),
+                )
+                for uid, items in studies.items()
+            )
+            nodes.append(
+                PatientNode(
+                    name=name,
+                    id=patient_id,
+                    birth_date=first.patient_birth_date,
+                    sex=first.patient_sex,
+                    studies=study_nodes,
+                )
+            )
+        return nodes
+
+    def find_series(self, selector: str) -> SeriesInfo:
+        """The series named by index (0-based), id, Series Instance UID or number.
+
+        Raises
+        ------
+        LookupError
+            With a message naming the choices, when nothing or more than one matches.
+        """
+        if selector.isdigit() and int(selector) < len(self.series):
+            return self.series[int(selector)]
+        matches = [s for s in self.series if selector in (s.id, s.uid)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            ids = ", ".join(s.id for s in matches)
+            raise LookupError(
+                f"series {selector!r} is split into parts: choose one of {ids}"
+            )
+        raise LookupError(
+            f"no series {selector!r}: give an index 0..{len(self.series) - 1} or a UID"
+            if self.series
+            else "no image series were found"
+        )
+
+
+def _iter_files(root: Path) -> Iterator[Path]:
+    """Every regular file below ``root``, in a stable order; hidden entries skipped."""
+    for folder, directories, files in os.walk(root, followlinks=False):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(folder) / name
+
+
+def _decoder_available(transfer_syntax: str) -> bool:
+    try:
+        from pydicom.pixels.decoders.base import get_decoder
+
+        return bool(get_decoder(UID(transfer_syntax)).is_available)
+    except (NotImplementedError, ValueError, KeyError):
+        return False
+
+
+_DECODER_CACHE: dict[str, bool] = {}
+
+
+def read_header(path: str) -> InstanceHeader | SkippedFile:
+    """Read one file's header, or say why it is not a usable image.
+
+    Never raises for bad input: a non-DICOM, truncated, unreadable or hostile file
+    gives a :class:`SkippedFile` naming the problem.
+    """
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as handle:
+            head = handle.read(132)
+    except OSError as error:
+        return SkippedFile(path, f"cannot read the file: {error.strerror or error}")
+    if size == 0:
+        return SkippedFile(path, "empty file")
+    has_preamble = len(head) == 132 and head[128:132] == b"DICM"
+    if not has_preamble and not _looks_like_raw_dicom(head):
+        return SkippedFile(
+            path, "not a DICOM file (no DICM prefix and no DICOM elements at the start)"
+        )
+    try:
+        ds = pydicom.dcmread(
+            path, stop_before_pixels=True, force=not has_preamble, defer_size=1 << 20
+        )
+        sop_class = str(
+            ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "")
+        )
+        if sop_class == MEDIA_STORAGE_DIRECTORY:
+            return SkippedFile(path, "DICOMDIR (media directory), not an image")
+        if "Rows" not in ds or "Columns" not in ds:
+            name = UID(sop_class).name if sop_class else "unknown SOP class"
+            return SkippedFile(path, f"not an image: {name} has no pixel data")
+        header = header_from_dataset(ds, path, size)
+    except InvalidDicomError as error:
+        return SkippedFile(path, f"not a DICOM file: {error}")
+    except MemoryError:
+        return SkippedFile(path, "header too large to read")
+    except Exception as error:  # pydicom raises many types on corrupt input
+        return SkippedFile(
+            path, f"unreadable DICOM header: {type(error).__name__}: {error}"
+        )
+    return _check_image(header)
+
+
+def _looks_like_raw_dicom(head: bytes) -> bool:
+    """A file without preamble still starts with a group 0002 or 0008 element."""
+    if len(head) < 8:
+        return False
+    group = int.from_bytes(head[0:2], "little")
+    group_be = int.from_bytes(head[0:2], "big")
+    return group in (0x0002, 0x0008) or group_be in (0x0002, 0x0008)
+
+
+def _check_image(header: InstanceHeader) -> InstanceHeader | SkippedFile:
+    path = header.path
+    if header.rows <= 0 or header.columns <= 0:
+        return SkippedFile(path, f"invalid image size {header.columns}×{header.rows}")
+    if header.bits_allocated not in (1, 8, 16, 32, 64):
+        return SkippedFile(path, f"unsupported Bits Allocated {header.bits_allocated}")
+    total = header.pixel_bytes_per_frame * max(1, header.number_of_frames)
+    if total > MAX_IMAGE_BYTES:
+        return SkippedFile(
+            path,
+            f"image too large for memory: the header claims {header.columns}×{header.rows}"
+            f"×{header.number_of_frames} frames of {header.bits_allocated} bits "
+            f"({total / 1024**3:.1f} GiB)",
+        )
+    syntax = header.transfer_syntax_uid
+    if is_native_transfer_syntax(syntax):
+        if header.file_size < total:
+            return SkippedFile(
+                path,
+                f"pixel data truncated: the header needs {total} bytes of pixel data, "
+                f"the whole file has {header.file_size}",
+            )
+    else:
+        available = _DECODER_CACHE.get(syntax)
+        if available is None:
+            available = _DECODER_CACHE[syntax] = _decoder_available(syntax)
+        if not available:
+            return SkippedFile(
+                path,
+                f"no decoder for transfer syntax {transfer_syntax_name(syntax)} ({syntax})",
+            )
+    if header.mosaic is None and "MOSAIC" in (v.upper() for v in header.image_type):
+        return SkippedFile(
+            path, "Siemens mosaic without a readable slice count (CSA header)"
+        )
+    return header
+
+
+def _read_headers_chunk(paths: list[str]) -> list[InstanceHeader | SkippedFile]:
+    return [read_header(p) for p in paths]
+
+
+def _collect_paths(
+    root: Path, warnings: list[str], skipped: list[SkippedFile]
+) -> list[str]:
+    if root.is_file():
+        if is_dicomdir(root):
+            contents = read_dicomdir(root)
+            warnings.extend(contents.problems)
+            if contents.dangling or not contents.files:
+                folder = root.parent
+                warnings.append(
+                    f"{root}: {len(contents.dangling)} referenced file(s) are missing; "
+                    f"scanned the folder {folder} instead"
+                )
+                return [str(p) for p in _iter_files(folder) if not _same(p, root)]
+            return [str(p) for p in contents.files]
+        return [str(root)]
+    paths = []
+    for path in _iter_files(root):
+        if path.name.upper() in ("DICOMDIR", "DIRFILE") and is_dicomdir(path):
+            contents = read_dicomdir(path)
+            if contents.dangling:
+                warnings.append(
+                    f"{path}: {len(contents.dangling)} referenced file(s) are missing "
+                    f"(e.g. {contents.dangling[0]}); the folder was scanned instead"
+                )
+            skipped.append(
+                SkippedFile(
+                    str(path),
+                    "DICOMDIR (media directory), not an image; the folder was scanned",
+                )
+            )
+            continue
+        paths.append(str(path))
+    return paths
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def scan_folder(
+    path: str | os.PathLike[str],
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> ScanResult:
+    """Find the image series under ``path``: a folder (recursive), a file or a DICOMDIR.
+
+    Reads headers only. Files with or without an extension are tried; a DICOMDIR
+    is followed through its records (nested DIRFILEs included), falling back to
+    the folder when references dangle.
+
+    Parameters
+    ----------
+    path
+        Folder, single file or DICOMDIR.
+    progress
+        Called with (files done, files in all) as headers are read.
+    cancel
+        Polled between files; when it returns True, :class:`Cancelled` is raised.
+
+    Returns
+    -------
+    ScanResult
+        Series (split wherever a DICOM series holds more than one volume), and
+        every file not used, with the reason.
+
+    References
+    ----------
+    PS3.10 (media storage, DICOMDIR); PS3.3 C.7.6.2 (image plane).
+    """
+    root = Path(path)
+    warnings: list[str] = []
+    skipped: list[SkippedFile] = []
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such file or folder")
+    paths = _collect_paths(root, warnings, skipped)
+    total = len(paths)
+    results: list[InstanceHeader | SkippedFile] = []
+    if total >= PARALLEL_SCAN_MIN_FILES and (os.cpu_count() or 1) > 1:
+        try:
+            results = _scan_parallel(paths, progress, cancel)
+        except BrokenProcessPool:
+            # Workers could not start (e.g. a main script without a __main__ guard).
+            from imaging_viewer.core.dicom.workers import shutdown_worker_pool
+
+            shutdown_worker_pool()
+            results = []
+    if len(results) != total:
+        results = []
+        for done, file_path in enumerate(paths, start=1):
+            if cancel is not None and cancel():
+                raise Cancelled("scan cancelled")
+            results.append(read_header(file_path))
+            if progress is not None and (done % 16 == 0 or done == total):
+                progress(done, total)
+    headers: list[InstanceHeader] = []
+    seen_instances: dict[str, str] = {}
+    for result in results:
+        if isinstance(result, SkippedFile):
+            skipped.append(result)
+            continue
+        uid = result.sop_instance_uid
+        if uid and uid in seen_instances:
+            skipped.append(
+                SkippedFile(
+                    result.path,
+                    f"duplicate of {seen_instances[uid]} (same SOP Instance UID)",
+                )
+            )
+            continue
+        if uid:
+            seen_instances[uid] = result.path
+        headers.append(result)
+    series = group_into_series(headers)
+    used = {f for s in series for f in s.files}
+    for header in headers:
+        if header.path not in used:
+            skipped.append(
+                SkippedFile(
+                    header.path, "duplicate slice position: another image was kept"
+                )
+            )
+    return ScanResult(str(root), series, skipped, warnings, total)
+
+
+def _scan_parallel(
+    paths: list[str], progress: ProgressCallback | None, cancel: CancelCallback | None
+) -> list[InstanceHeader | SkippedFile]:
+    """Parse headers in worker processes: pydicom parsing holds the GIL."""
+    from imaging_viewer.core.dicom.workers import worker_pool
+
+    pool: ProcessPoolExecutor = worker_pool()
+    chunk = max(32, len(paths) // ((os.cpu_count() or 2) * 4))
+    chunks = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
+    futures: list[Any] = [pool.submit(_read_headers_chunk, c) for c in chunks]
+    results: list[InstanceHeader | SkippedFile] = []
+    done = 0
+    try:
+        for future in futures:
+            if cancel is not None and cancel():
+                raise Cancelled("scan cancelled")
+            part = future.result()
+            results.extend(part)
+            done += len(part)
+            if progress is not None:
+                progress(done, len(paths))
+    finally:
+        for future in futures:
+            future.cancel()
+    return results

@@ -1,0 +1,258 @@
+"""Stack geometry: from sorted slice positions to a regular voxel grid in LPS.
+
+Slices of a series are parallel planes. Where they are evenly spaced along the
+slice normal, the acquired slices are the grid. A gantry tilt (slices shifted
+within their plane from one to the next) or uneven spacing (a missing slice,
+variable table steps) cannot be shown or measured right on the acquired stack;
+as dcm2niix does, the stack is then resampled onto an orthogonal, evenly spaced
+grid, and a warning says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from imaging_viewer.core.geometry import Affine, affine_from_axes
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+# Below this the gantry tilt is kept as a shear in ijk_to_lps (float noise in the
+# positions); above it, the tilt is resampled out.
+TILT_RESAMPLE_DEG = 0.1
+# Relative tolerance of slice steps around their median before spacing counts as uneven.
+STEP_TOLERANCE = 0.01
+# A resampled stack never gets more slices than this many times the acquired ones.
+MAX_UPSAMPLING = 2
+
+
+@dataclass(frozen=True, eq=False)
+class ResamplePlan:
+    """How to compute each output slice from the acquired ones.
+
+    Output slice ``n`` is ``(1 - weight[n]) * A[below[n]] + weight[n] * A[below[n] + 1]``
+    where ``A[k]`` is acquired slice ``k`` sampled at output pixel ``(i, j)`` plus
+    the in-plane shift ``(shift_i[k], shift_j[k])`` pixels (bilinear).
+    """
+
+    below: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    shift_i: NDArray[np.float64]
+    shift_j: NDArray[np.float64]
+    shape_kji: tuple[int, int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class StackGeometry:
+    """The grid a sorted stack of slices is shown on."""
+
+    ijk_to_lps: Affine
+    shape_kji: tuple[int, int, int]
+    resample: ResamplePlan | None
+    warnings: tuple[str, ...]
+    tilt_deg: float = 0.0
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def plan_stack(
+    positions_lps: NDArray[np.float64],
+    row_cosine: NDArray[np.float64],
+    column_cosine: NDArray[np.float64],
+    normal: NDArray[np.float64],
+    pixel_spacing: tuple[float, float],
+    rows: int,
+    columns: int,
+    fallback_spacing: float | None = None,
+) -> StackGeometry:
+    """Plan the voxel grid for slices already sorted along ``normal``.
+
+    Parameters
+    ----------
+    positions_lps
+        (K, 3) Image Position (Patient) of each slice, sorted by distance along
+        ``normal`` (PS3.3 C.7.6.2.1.1).
+    row_cosine, column_cosine
+        Unit LPS directions of increasing column index and increasing row index
+        (the first and second triplets of Image Orientation (Patient)).
+    normal
+        Unit slice normal the slices were sorted along.
+    pixel_spacing
+        (row spacing, column spacing) in mm (PS3.3 10.7.1.3).
+    fallback_spacing
+        Slice spacing to use for a single slice (Spacing Between Slices or
+        Slice Thickness), if known.
+
+    Returns
+    -------
+    StackGeometry
+        ``ijk_to_lps`` of the output grid and, where the acquired slices are not
+        that grid, a :class:`ResamplePlan`.
+    """
+    row_spacing, column_spacing = pixel_spacing
+    column_step = row_cosine * column_spacing
+    row_step = column_cosine * row_spacing
+    count = len(positions_lps)
+    origin = positions_lps[0]
+    if count == 1:
+        thickness = (
+            fallback_spacing if fallback_spacing and fallback_spacing > 0 else 1.0
+        )
+        affine = affine_from_axes(origin, column_step, row_step, normal * thickness)
+        return StackGeometry(affine, (1, rows, columns), None, ())
+
+    distances = (positions_lps - origin) @ normal
+    steps = np.diff(distances)
+    median_step = float(np.median(steps))
+    offsets = positions_lps - origin
+    in_row = offsets @ row_cosine  # shift along the row direction (mm)
+    in_column = offsets @ column_cosine
+    extent = float(distances[-1])
+    drift = math.hypot(float(in_row[-1]), float(in_column[-1]))
+    tilt_deg = math.degrees(math.atan2(drift, extent)) if extent > 0 else 0.0
+    tolerance = max(1e-3, STEP_TOLERANCE * abs(median_step))
+    even = bool(np.all(np.abs(steps - median_step) <= tolerance))
+    tilted = tilt_deg > TILT_RESAMPLE_DEG
+
+    if even and not tilted:
+        slice_step = (positions_lps[-1] - origin) / (count - 1)
+        affine = affine_from_axes(origin, column_step, row_step, slice_step)
+        return StackGeometry(affine, (count, rows, columns), None, (), tilt_deg)
+
+    warnings: list[str] = []
+    spacing = median_step
+    if not even:
+        ratios = steps / median_step
+        gaps = np.abs(ratios - np.round(ratios)) <= STEP_TOLERANCE
+        whole = bool(np.all(gaps)) and bool(np.all(np.round(ratios) >= 1))
+        if whole:
+            missing = int(np.sum(np.round(ratios) - 1))
+            where = [
+                f"{_fmt(float(distances[k]))}–{_fmt(float(distances[k + 1]))} mm"
+                for k in np.flatnonzero(np.round(ratios) > 1)[:5]
+            ]
+            warnings.append(
+                f"{missing} missing slice(s) (gap after "
+                + ", ".join(where)
+                + f" along the normal, step {_fmt(median_step)} mm): "
+                "filled by linear interpolation between the neighbouring slices"
+            )
+        else:
+            spacing = float(np.min(steps))
+            if extent / spacing + 1 > MAX_UPSAMPLING * count:
+                spacing = extent / (MAX_UPSAMPLING * count - 1)
+            warnings.append(
+                f"uneven slice spacing ({_fmt(float(np.min(steps)))} to "
+                f"{_fmt(float(np.max(steps)))} mm): resampled to an even "
+                f"{_fmt(spacing)} mm by linear interpolation"
+            )
+    n_out = round(extent / spacing) + 1 if spacing > 0 else count
+    n_out = max(1, n_out)
+    spacing = extent / (n_out - 1) if n_out > 1 else spacing
+
+    min_row, max_row = float(in_row.min()), float(in_row.max())
+    min_col, max_col = float(in_column.min()), float(in_column.max())
+    extra_columns = math.ceil((max_row - min_row) / column_spacing - 1e-6)
+    extra_rows = math.ceil((max_col - min_col) / row_spacing - 1e-6)
+    out_columns = columns + extra_columns
+    out_rows = rows + extra_rows
+    out_origin = origin + min_row * row_cosine + min_col * column_cosine
+    affine = affine_from_axes(out_origin, column_step, row_step, normal * spacing)
+    if tilted:
+        warnings.insert(
+            0,
+            f"gantry tilt of {tilt_deg:.2f}°: resampled to an orthogonal grid of "
+            f"{out_columns}×{out_rows}×{n_out} voxels (as dcm2niix does)",
+        )
+
+    out_distances = np.arange(n_out) * spacing
+    below = np.clip(
+        np.searchsorted(distances, out_distances, side="right") - 1, 0, count - 2
+    )
+    span = distances[below + 1] - distances[below]
+    weight = np.where(
+        span > 0, (out_distances - distances[below]) / np.where(span > 0, span, 1), 0.0
+    )
+    weight = np.clip(weight, 0.0, 1.0)
+    shift_i = (min_row - in_row) / column_spacing
+    shift_j = (min_col - in_column) / row_spacing
+    plan = ResamplePlan(
+        below=below.astype(np.int64),
+        weight=weight,
+        shift_i=shift_i,
+        shift_j=shift_j,
+        shape_kji=(n_out, out_rows, out_columns),
+    )
+    return StackGeometry(affine, plan.shape_kji, plan, tuple(warnings), tilt_deg)
+
+
+def _shifted(
+    image: NDArray[np.float32],
+    shift_i: float,
+    shift_j: float,
+    shape: tuple[int, int],
+    fill: float,
+) -> NDArray[np.float32]:
+    """Sample ``image`` at (i + shift_i, j + shift_j) on an output of ``shape`` (bilinear)."""
+    out_rows, out_columns = shape
+    rows, columns = image.shape
+    padded = np.full((rows + 2, columns + 2), fill, dtype=np.float32)
+    padded[1:-1, 1:-1] = image
+    j = np.arange(out_rows) + shift_j + 1
+    i = np.arange(out_columns) + shift_i + 1
+    j0 = np.clip(np.floor(j).astype(np.int64), 0, rows + 1)
+    i0 = np.clip(np.floor(i).astype(np.int64), 0, columns + 1)
+    j1 = np.clip(j0 + 1, 0, rows + 1)
+    i1 = np.clip(i0 + 1, 0, columns + 1)
+    fj = (j - np.floor(j)).astype(np.float32)[:, None]
+    fi = (i - np.floor(i)).astype(np.float32)[None, :]
+    outside_j = (j < 0) | (j > rows + 1)
+    outside_i = (i < 0) | (i > columns + 1)
+    top = padded[j0][:, i0] * (1 - fi) + padded[j0][:, i1] * fi
+    bottom = padded[j1][:, i0] * (1 - fi) + padded[j1][:, i1] * fi
+    out: NDArray[np.float32] = top * (1 - fj) + bottom * fj
+    out[outside_j, :] = fill
+    out[:, outside_i] = fill
+    return out
+
+
+def resample_stack(
+    acquired: NDArray[np.generic], plan: ResamplePlan, fill: float
+) -> NDArray[np.float32]:
+    """Resample acquired slices ``[k, j, i]`` onto the plan's grid (float32).
+
+    Pixels outside the acquired data get ``fill`` (the minimum of the data).
+    """
+    out = np.empty(plan.shape_kji, dtype=np.float32)
+    shape = plan.shape_kji[1:]
+    cache: dict[int, NDArray[np.float32]] = {}
+
+    def sampled(k: int) -> NDArray[np.float32]:
+        if k not in cache:
+            if len(cache) > 2:
+                cache.pop(min(cache))
+            cache[k] = _shifted(
+                acquired[k].astype(np.float32),
+                float(plan.shift_i[k]),
+                float(plan.shift_j[k]),
+                shape,
+                fill,
+            )
+        return cache[k]
+
+    for n in range(plan.shape_kji[0]):
+        k = int(plan.below[n])
+        w = float(plan.weight[n])
+        if w <= 1e-6:
+            out[n] = sampled(k)
+        elif w >= 1 - 1e-6:
+            out[n] = sampled(k + 1)
+        else:
+            out[n] = sampled(k) * (1 - w) + sampled(k + 1) * w
+    return out
