@@ -51,9 +51,11 @@ class DicomdirContents:
     files: list[Path] = field(default_factory=list)
     """Referenced instance files that exist (nested directory files excluded)."""
     dangling: list[Path] = field(default_factory=list)
-    """Referenced files that do not exist, spelled as the Referenced File ID."""
+    """Referenced files that do not exist, where their Referenced File ID puts
+    them (references refused as leaving the folder are in ``problems`` only)."""
     directories: list[Path] = field(default_factory=list)
-    """Every directory file (DICOMDIR, DIRFILE) that was opened, the first one too."""
+    """Every directory file (DICOMDIR, DIRFILE) opened, the first one included
+    even when it could not be read; none of them is an instance file."""
     problems: list[str] = field(default_factory=list)
     """Human-readable, one per problem; each names the directory file concerned."""
 
