@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -106,7 +107,14 @@ def decode_frames(
     is returned as RGB (YBR converted, palette applied). For a mosaic, the tiles
     of frame 0 are returned instead, in tile order.
     """
-    ds = pydicom.dcmread(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns of odd but readable values
+        return _decode_frames(pydicom.dcmread(path), frame_indices, mosaic)
+
+
+def _decode_frames(
+    ds: pydicom.Dataset, frame_indices: list[int], mosaic: MosaicLayout | None
+) -> NDArray[np.generic]:
     photometric = str(ds.get("PhotometricInterpretation", "")).upper()
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     if mosaic is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -170,6 +171,13 @@ def read_header(path: str) -> InstanceHeader | SkippedFile:
     Never raises for bad input: a non-DICOM, truncated, unreadable or hostile file
     gives a :class:`SkippedFile` naming the problem.
     """
+    with warnings.catch_warnings():
+        # Invalid values in headers are common and harmless here; pydicom warns of each.
+        warnings.simplefilter("ignore")
+        return _read_header(path)
+
+
+def _read_header(path: str) -> InstanceHeader | SkippedFile:
     try:
         size = os.stat(path).st_size
         with open(path, "rb") as handle:
@@ -191,7 +199,9 @@ def read_header(path: str) -> InstanceHeader | SkippedFile:
             ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "")
         )
         if sop_class == MEDIA_STORAGE_DIRECTORY:
-            return SkippedFile(path, "DICOMDIR (media directory), not an image")
+            return SkippedFile(
+                path, "DICOMDIR (media directory), not an image: lists files, holds none"
+            )
         if "Rows" not in ds or "Columns" not in ds:
             name = UID(sop_class).name if sop_class else "unknown SOP class"
             return SkippedFile(path, f"not an image: {name} has no pixel data")
@@ -259,38 +269,31 @@ def _read_headers_chunk(paths: list[str]) -> list[InstanceHeader | SkippedFile]:
 
 
 def _collect_paths(
-    root: Path, warnings: list[str], skipped: list[SkippedFile]
+    root: Path, warnings: list[str], cancel: CancelCallback | None
 ) -> list[str]:
+    """The files to read: those a DICOMDIR references, or every file of a folder."""
     if root.is_file():
-        if is_dicomdir(root):
-            contents = read_dicomdir(root)
-            warnings.extend(contents.problems)
-            if contents.dangling or not contents.files:
-                folder = root.parent
-                warnings.append(
-                    f"{root}: {len(contents.dangling)} referenced file(s) are missing; "
-                    f"scanned the folder {folder} instead"
-                )
-                return [str(p) for p in _iter_files(folder) if not _same(p, root)]
-            return [str(p) for p in contents.files]
-        return [str(root)]
-    paths = []
-    for path in _iter_files(root):
-        if path.name.upper() in ("DICOMDIR", "DIRFILE") and is_dicomdir(path):
-            contents = read_dicomdir(path)
-            if contents.dangling:
-                warnings.append(
-                    f"{path}: {len(contents.dangling)} referenced file(s) are missing "
-                    f"(e.g. {contents.dangling[0]}); the folder was scanned instead"
-                )
-            skipped.append(
-                SkippedFile(
-                    str(path),
-                    "DICOMDIR (media directory), not an image; the folder was scanned",
-                )
+        if not is_dicomdir(root):
+            return [str(root)]
+        contents = read_dicomdir(root, cancel)
+        warnings.extend(contents.problems)
+        if contents.dangling or not contents.files:
+            folder = root.parent
+            warnings.append(
+                f"{root}: {len(contents.dangling)} referenced file(s) are missing; "
+                f"scanned the folder {folder} instead"
             )
-            continue
-        paths.append(str(path))
+            return [str(p) for p in _iter_files(folder)]
+        return [str(p) for p in contents.files]
+    paths = [str(p) for p in _iter_files(root)]
+    # A CD's DICOMDIR at the top: its files are scanned with the folder anyway,
+    # but references to files that are not there are worth a word.
+    for name in ("DICOMDIR", "dicomdir"):
+        top = root / name
+        if top.is_file() and is_dicomdir(top):
+            contents = read_dicomdir(top, cancel)
+            warnings.extend(contents.problems)
+            break
     return paths
 
 
@@ -336,7 +339,7 @@ def scan_folder(
     skipped: list[SkippedFile] = []
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such file or folder")
-    paths = _collect_paths(root, warnings, skipped)
+    paths = _collect_paths(root, warnings, cancel)
     total = len(paths)
     results: list[InstanceHeader | SkippedFile] = []
     if total >= PARALLEL_SCAN_MIN_FILES and (os.cpu_count() or 1) > 1:
