@@ -233,7 +233,7 @@ def _grey_index(y: NDArray[np.float64], inverted: bool, out: NDArray[np.intp]) -
     NaN maps to 0. Inversion happens after the VOI transform (PS3.3 C.11.6.1.2:
     P-Value = maximum - output).
     """
-    np.add(y, 0.49, out=y)
+    np.add(y, 0.5, out=y)
     np.fmax(y, 0.0, out=y)
     np.fmin(y, 255.0, out=y)
     np.copyto(out, y, casting="unsafe")
