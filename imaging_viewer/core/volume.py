@@ -63,14 +63,14 @@ class DisplayDefaults:
 
     @property
     def inverted(self) -> bool:
-        """True where low values must show white (after the VOI transform).
+        """True where low values must show white (applied after the VOI transform).
 
-        MONOCHROME1 inverts; a Presentation LUT Shape of INVERSE inverts once more.
+        In an image's own header, MONOCHROME1 and a Presentation LUT Shape of
+        INVERSE describe the same single inversion: INVERSE "shall be used if
+        Photometric Interpretation is MONOCHROME1" (PS3.3 C.8.11.2.1.2, C.11.6.1.1).
+        A presentation state's INVERSE is applied on top of this, by the viewer.
         """
-        invert = self.photometric == "MONOCHROME1"
-        if self.presentation_lut_shape == "INVERSE":
-            invert = not invert
-        return invert
+        return self.photometric == "MONOCHROME1" or self.presentation_lut_shape == "INVERSE"
 
 
 @dataclass(frozen=True, eq=False)

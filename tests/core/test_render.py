@@ -592,12 +592,6 @@ CORPUS_WINDOWED = [
     pytest.param(
         "pylibjpeg_data/ljdata/ds/JPEG2000Lossless/966_fixed.dcm",
         id="DX-MONOCHROME1-INVERSE",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="DisplayDefaults.inverted takes Presentation LUT Shape INVERSE on "
-            "a MONOCHROME1 image as a second inversion; in an image (PS3.3 C.7.6.1, "
-            "C.8.11.2) it is the same single inversion: this DX shows as a negative",
-        ),
     ),
     pytest.param(
         "pylibjpeg_data/ljdata/ds/JPEG2000Lossless/TOSHIBA_J2K_SIZ0_PixRep1.dcm",
