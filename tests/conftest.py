@@ -64,6 +64,17 @@ def sample_data() -> Path:
     return REPO_ROOT / "sample_data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # CI sets IMAGING_VIEWER_REQUIRE_CORPUS=1: then a missing corpus stops the whole
+    # run, whichever way a test looks for the corpus (fixture or its own check).
+    path = corpus_path()
+    if os.environ.get("IMAGING_VIEWER_REQUIRE_CORPUS") == "1" and not path.is_dir():
+        raise pytest.UsageError(
+            f"DICOM corpus not found at {path}: set IMAGING_VIEWER_CORPUS "
+            "(IMAGING_VIEWER_REQUIRE_CORPUS=1 makes this an error)"
+        )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Any test that uses the corpus gets the `corpus` marker, so `-m "not corpus"`
     # deselects exactly those.
