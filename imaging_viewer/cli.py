@@ -53,13 +53,20 @@ def _print_tree(result: ScanResult) -> None:
     for patient in result.patients:
         sex = f", {patient.sex}" if patient.sex else ""
         born = f", born {patient.birth_date}" if patient.birth_date else ""
-        print(f"Patient {patient.name or '(no name)'} [{patient.id or 'no ID'}{sex}{born}]")
+        print(
+            f"Patient {patient.name or '(no name)'} "
+            f"[{patient.id or 'no ID'}{sex}{born}]"
+        )
         for study in patient.studies:
             date = study.date or "no date"
-            print(f"  Study {date} {study.description or '(no description)'}  {study.uid}")
+            print(
+                f"  Study {date} {study.description or '(no description)'}  {study.uid}"
+            )
             for info in study.series:
                 spacing = " × ".join(f"{v:.4g}" for v in info.spacing_mm)
-                number = f"#{info.series_number} " if info.series_number is not None else ""
+                number = (
+                    f"#{info.series_number} " if info.series_number is not None else ""
+                )
                 print(
                     f"    [{index[info.id]}] {info.modality:3} {number}"
                     f"{info.description or '(no description)'}: {_format_size(info)} "
@@ -67,7 +74,9 @@ def _print_tree(result: ScanResult) -> None:
                 )
                 print(f"        id {info.id}")
                 if info.is_projection:
-                    print(f"        projection image; spacing from {info.spacing_source}")
+                    print(
+                        f"        projection image; spacing from {info.spacing_source}"
+                    )
                 for warning in info.warnings:
                     print(f"        warning: {warning}")
     for warning in result.warnings:
@@ -96,7 +105,8 @@ def command_scan(args: argparse.Namespace) -> int:
     if not result.series:
         raise CommandError(
             f"no DICOM images found under {args.path} "
-            f"({result.files_examined} file(s) looked at, {len(result.skipped)} skipped)"
+            f"({result.files_examined} file(s) looked at, "
+            f"{len(result.skipped)} skipped)"
         )
     return 0
 
@@ -113,7 +123,8 @@ def command_convert(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if not output.name.lower().endswith(_CONVERT_SUFFIXES):
         raise CommandError(
-            f"{output}: unknown output format; use one of " + ", ".join(_CONVERT_SUFFIXES)
+            f"{output}: unknown output format; use one of "
+            + ", ".join(_CONVERT_SUFFIXES)
         )
     result = _scan(args.path)
     try:
@@ -122,11 +133,15 @@ def command_convert(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from error
     volume = load_volume(info)
     if volume.is_rgb:
-        raise CommandError(f"series {info.id} is colour (RGB); convert writes scalar volumes")
+        raise CommandError(
+            f"series {info.id} is colour (RGB); convert writes scalar volumes"
+        )
     try:
         write_volume(volume, output)
     except OSError as error:
-        raise CommandError(f"{output}: cannot write ({error.strerror or error})") from error
+        raise CommandError(
+            f"{output}: cannot write ({error.strerror or error})"
+        ) from error
     for warning in volume.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {output} ({_format_size(info)} voxels, series {info.id})")
@@ -136,17 +151,23 @@ def command_convert(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imaging-viewer",
-        description="A viewer for DICOM X-ray, CT and MRI. Commands work without a display.",
+        description="A viewer for DICOM X-ray, CT and MRI; commands need no display.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    scan = sub.add_parser("scan", help="list the patients, studies and series under PATH")
+    scan = sub.add_parser(
+        "scan", help="list the patients, studies and series under PATH"
+    )
     scan.add_argument("path", help="folder, file or DICOMDIR")
     scan.add_argument("--json", action="store_true", help="machine-readable output")
     scan.set_defaults(handler=command_scan)
-    convert = sub.add_parser("convert", help="write one series as NIfTI, NRRD or MetaImage")
+    convert = sub.add_parser(
+        "convert", help="write one series as NIfTI, NRRD or MetaImage"
+    )
     convert.add_argument("path", help="folder, file or DICOMDIR")
     convert.add_argument(
-        "--series", required=True, help="series index (from scan), id or Series Instance UID"
+        "--series",
+        required=True,
+        help="series index (from scan), id or Series Instance UID",
     )
     convert.add_argument(
         "-o", "--output", required=True, help="output file: .nii, .nii.gz, .nrrd, .mha"

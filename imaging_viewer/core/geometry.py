@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 Vec3 = NDArray[np.float64]
 """Shape (3,), patient LPS, millimetres."""
@@ -80,7 +75,7 @@ def direction_from_patient_orientation(letters: str) -> Vec3 | None:
     return result
 
 
-def orientation_label(direction_lps: Sequence[float], threshold: float = 0.3) -> str:
+def orientation_label(direction_lps: ArrayLike, threshold: float = 0.3) -> str:
     """Letters naming where an LPS direction points, main axis first (e.g. ``"LA"``).
 
     Components smaller than ``threshold`` of the unit vector are left out, as

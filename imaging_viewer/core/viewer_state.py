@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from psygnal import evented
+from psygnal import SignalGroupDescriptor
 
 from imaging_viewer.core.geometry import orientation_label
 from imaging_viewer.core.render import CT_PRESETS, auto_window, window_from_voi_lut
@@ -18,11 +18,15 @@ if TYPE_CHECKING:
     from imaging_viewer.core.geometry import Affine, Vec3
     from imaging_viewer.core.volume import VoiLut, Volume, Window
 
-LAYOUTS: dict[str, tuple[int, int]] = {"1x1": (1, 1), "1x2": (1, 2), "2x1": (2, 1), "2x2": (2, 2)}
+LAYOUTS: dict[str, tuple[int, int]] = {
+    "1x1": (1, 1),
+    "1x2": (1, 2),
+    "2x1": (2, 1),
+    "2x2": (2, 2),
+}
 """Viewport grids by name: (rows, columns)."""
 
 
-@evented
 @dataclass
 class ViewportState:
     """What one viewport shows: a series, its slice and time point, and how.
@@ -30,6 +34,9 @@ class ViewportState:
     ``window`` is a :class:`Window` or a header :class:`VoiLut`;
     ``window_label`` says where it came from (header, preset, auto, manual).
     """
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+    """One psygnal signal per field, emitted when it changes."""
 
     series: SeriesInfo | None = None
     volume: Volume | None = None
@@ -56,9 +63,11 @@ class ViewportState:
         return self.volume.n_time_points if self.volume is not None else 1
 
     def show(self, series: SeriesInfo | None, volume: Volume | None) -> None:
-        """Show a (possibly still loading) volume from its middle slice, default window."""
+        """Show a volume (or a preview) from its middle slice, in its default window."""
         keep_position = (
-            self.series is not None and series is not None and self.series.id == series.id
+            self.series is not None
+            and series is not None
+            and self.series.id == series.id
         )
         self.series = series
         self.volume = volume
@@ -208,10 +217,12 @@ class ViewportState:
         }
 
 
-@evented
 @dataclass
 class ViewerState:
     """The viewer: a grid of viewports, which is active, and how they are linked."""
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+    """One psygnal signal per field, emitted when it changes."""
 
     layout: str = "1x1"
     active_index: int = 0
@@ -267,7 +278,7 @@ def _slice_centre_lps(viewport: ViewportState) -> Vec3 | None:
     volume = viewport.volume
     if volume is None or volume.is_projection:
         return None
-    k, j, i = volume.shape_kji
+    _k, j, i = volume.shape_kji
     centre = np.array([(i - 1) / 2, (j - 1) / 2, viewport.slice_index, 1.0])
     result: Vec3 = (volume.ijk_to_lps @ centre)[:3]
     return result

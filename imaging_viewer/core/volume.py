@@ -70,7 +70,10 @@ class DisplayDefaults:
         Photometric Interpretation is MONOCHROME1" (PS3.3 C.8.11.2.1.2, C.11.6.1.1).
         A presentation state's INVERSE is applied on top of this, by the viewer.
         """
-        return self.photometric == "MONOCHROME1" or self.presentation_lut_shape == "INVERSE"
+        return (
+            self.photometric == "MONOCHROME1"
+            or self.presentation_lut_shape == "INVERSE"
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -97,7 +97,7 @@ class InstanceHeader:
 
     @property
     def is_enhanced(self) -> bool:
-        """True for an enhanced multi-frame instance with per-frame functional groups."""
+        """True for an enhanced multi-frame instance (per-frame functional groups)."""
         return self.per_frame_geometry
 
     def frame(self, index: int) -> FrameHeader:

@@ -47,7 +47,10 @@ class _FileJob:
 
 
 def _stored_dtype(series: SeriesInfo) -> np.dtype[Any]:
-    """numpy dtype of the stored values (PS3.3 C.7.6.3.1: Bits Allocated, Pixel Representation)."""
+    """numpy dtype of the stored values.
+
+    PS3.3 C.7.6.3.1: Bits Allocated, Pixel Representation.
+    """
     if series.samples_per_pixel == 3 or series.photometric == "PALETTE COLOR":
         return np.dtype(np.uint8)
     if series.has_float_pixels:
@@ -130,7 +133,8 @@ def load_volume(
     progress
         Called with (frames done, frames in all).
     cancel
-        Polled between files; True raises :class:`~imaging_viewer.core.dicom.scan.Cancelled`.
+        Polled between files; True raises
+        :class:`~imaging_viewer.core.dicom.scan.Cancelled`.
 
     References
     ----------
@@ -328,7 +332,7 @@ def _frames_in(job: _FileJob) -> int:
 
 
 def _contiguous_run(job: _FileJob) -> tuple[int, int, int, int] | None:
-    """(t, first k, first frame, count) when the job's frames fill consecutive slices."""
+    """(t, first k, first frame, count) where the frames fill consecutive slices."""
     t0, k0 = job.targets[0]
     first = job.frame_indices[0]
     for n, ((t, k), frame) in enumerate(
@@ -351,7 +355,7 @@ def _store(job: _FileJob, data: NDArray[Any], raw: NDArray[Any], fail: Any) -> N
 def _to_modality_units(
     raw: NDArray[Any], series: SeriesInfo, failed: list[tuple[int, int]]
 ) -> NDArray[Any]:
-    """Apply Rescale Slope/Intercept (PS3.3 C.11.1.1.2): int16 where exact, else float32.
+    """Apply Rescale Slope/Intercept (PS3.3 C.11.1.1.2): int16 if exact, else float32.
 
     Works in place where the stored values are 16-bit, so peak memory stays at
     one volume.

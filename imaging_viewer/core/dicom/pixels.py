@@ -74,7 +74,8 @@ def read_native_frames(
     """Read ``len(out)`` native frames straight into ``out`` (no intermediate copy).
 
     Returns False when the fast path does not apply (pydicom must read the file);
-    raises OSError for I/O errors and ValueError for a file shorter than its header says.
+    raises OSError for I/O errors and ValueError for a file shorter than its
+    header says.
     """
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -121,9 +122,7 @@ def _decode_frames(
         tiles = unpack_mosaic(ds.pixel_array, mosaic)
         return tiles[frame_indices]
     if n_frames > 1 and len(frame_indices) < n_frames // 2:
-        data = np.stack(
-            [pixel_array(ds, index=i) for i in frame_indices]
-        )
+        data = np.stack([pixel_array(ds, index=i) for i in frame_indices])
     else:
         data = ds.pixel_array
         if n_frames == 1:

@@ -1,4 +1,4 @@
-"""Scanning: find the DICOM images under a path and group them into series (headers only)."""
+"""Scanning: find the DICOM images under a path, group them into series (headers)."""
 
 from __future__ import annotations
 
@@ -200,7 +200,8 @@ def _read_header(path: str) -> InstanceHeader | SkippedFile:
         )
         if sop_class == MEDIA_STORAGE_DIRECTORY:
             return SkippedFile(
-                path, "DICOMDIR (media directory), not an image: lists files, holds none"
+                path,
+                "DICOMDIR (media directory), not an image: lists files, holds none",
             )
         if "Rows" not in ds or "Columns" not in ds:
             name = UID(sop_class).name if sop_class else "unknown SOP class"
@@ -236,8 +237,9 @@ def _check_image(header: InstanceHeader) -> InstanceHeader | SkippedFile:
     if total > MAX_IMAGE_BYTES:
         return SkippedFile(
             path,
-            f"image too large for memory: the header claims {header.columns}×{header.rows}"
-            f"×{header.number_of_frames} frames of {header.bits_allocated} bits "
+            "image too large for memory: the header claims "
+            f"{header.columns}×{header.rows}×{header.number_of_frames} frames of "
+            f"{header.bits_allocated} bits "
             f"({total / 1024**3:.1f} GiB)",
         )
     syntax = header.transfer_syntax_uid
@@ -255,7 +257,8 @@ def _check_image(header: InstanceHeader) -> InstanceHeader | SkippedFile:
         if not available:
             return SkippedFile(
                 path,
-                f"no decoder for transfer syntax {transfer_syntax_name(syntax)} ({syntax})",
+                f"no decoder for transfer syntax {transfer_syntax_name(syntax)} "
+                f"({syntax})",
             )
     if header.mosaic is None and "MOSAIC" in (v.upper() for v in header.image_type):
         return SkippedFile(

@@ -1,4 +1,4 @@
-"""SeriesInfo: one displayable series, and how headers are grouped and sorted into it."""
+"""SeriesInfo: one displayable series; how headers are grouped and sorted into it."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ SAME_POSITION_MM = 0.01
 
 @dataclass(frozen=True)
 class FrameRef:
-    """One 2D image: a single-frame file, a frame of a multi-frame file, or a mosaic tile."""
+    """One 2D image: a single-frame file, a frame of a multi-frame file or a tile."""
 
     path: str
     frame_index: int = 0
@@ -431,8 +431,8 @@ def _assemble_group(group: _Group) -> list[SeriesInfo]:
         and len(positions) > 1
     ):
         warnings.append(
-            f"Gantry/Detector Tilt is {header0.gantry_tilt_deg:g}° but the slice positions "
-            "show no tilt; positions were trusted"
+            f"Gantry/Detector Tilt is {header0.gantry_tilt_deg:g}° but the slice "
+            "positions show no tilt; positions were trusted"
         )
     return [
         _series_info(
@@ -448,7 +448,7 @@ def _assemble_group(group: _Group) -> list[SeriesInfo]:
 
 
 def _assemble_projection(group: _Group) -> SeriesInfo:
-    """Images with no 3D position: projection radiographs, secondary captures, cine clips.
+    """Images with no 3D position: projection radiographs, captures, cine clips.
 
     Orientation comes from Patient Orientation (PS3.3 C.7.6.1.1.1); spacing from
     Pixel Spacing, else Imager Pixel Spacing (PS3.3 10.7.1.3).
@@ -465,7 +465,8 @@ def _assemble_projection(group: _Group) -> SeriesInfo:
         ):
             source = (
                 "PixelSpacing (calibrated; ImagerPixelSpacing "
-                f"{header.imager_pixel_spacing[0]:g}\\{header.imager_pixel_spacing[1]:g} differs)"
+                f"{header.imager_pixel_spacing[0]:g}\\"
+                f"{header.imager_pixel_spacing[1]:g} differs)"
             )
     elif header.imager_pixel_spacing is not None:
         row_spacing, column_spacing = header.imager_pixel_spacing

@@ -34,7 +34,8 @@ MAX_UPSAMPLING = 2
 class ResamplePlan:
     """How to compute each output slice from the acquired ones.
 
-    Output slice ``n`` is ``(1 - weight[n]) * A[below[n]] + weight[n] * A[below[n] + 1]``
+    Output slice ``n`` is
+    ``(1 - weight[n]) * A[below[n]] + weight[n] * A[below[n] + 1]``
     where ``A[k]`` is acquired slice ``k`` sampled at output pixel ``(i, j)`` plus
     the in-plane shift ``(shift_i[k], shift_j[k])`` pixels (bilinear).
     """
@@ -199,7 +200,7 @@ def _shifted(
     shape: tuple[int, int],
     fill: float,
 ) -> NDArray[np.float32]:
-    """Sample ``image`` at (i + shift_i, j + shift_j) on an output of ``shape`` (bilinear)."""
+    """Sample ``image`` at (i + shift_i, j + shift_j) on ``shape`` (bilinear)."""
     out_rows, out_columns = shape
     rows, columns = image.shape
     padded = np.full((rows + 2, columns + 2), fill, dtype=np.float32)

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import nibabel as nib
 import numpy as np
 import pytest
 
-nib = pytest.importorskip("nibabel")
-
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import ScanResult, scan_folder
-from imaging_viewer.core.dicom.series import SeriesInfo
-from imaging_viewer.core.volume import Volume
 from tests.conftest import corpus_path
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.volume import Volume
 
 CORPUS = corpus_path()
 REFERENCE_FILE = CORPUS / "expected" / "reference_geometry.json"
@@ -140,10 +142,10 @@ def _matches_after_rescale(
 def _reorient_to_reference(
     voxels: np.ndarray, rotation: np.ndarray, translation: np.ndarray
 ) -> np.ndarray:
-    """Our [k, j, i] (or [t, k, j, i]) array in the reference NIfTI's [t, k, j, i] order."""
+    """Our [k, j, i] (or [t, k, j, i]) array in the reference's [t, k, j, i] order."""
     time_axes = voxels.ndim - 3
     ours_ijk = np.moveaxis(voxels, list(range(time_axes, voxels.ndim)), [-1, -2, -3])
-    # ours_ijk[..., i, j, k]; reference axis r takes our axis c where rotation[r, c] != 0.
+    # ours_ijk[..., i, j, k]; reference axis r takes our axis c: rotation[r, c] != 0.
     order = [int(np.flatnonzero(rotation[r])[0]) for r in range(3)]
     array = np.moveaxis(
         ours_ijk, [time_axes + c for c in order], [time_axes + r for r in range(3)]

@@ -1,0 +1,1 @@
+"""Pointer interactions as Qt-free functions and drag generators."""
