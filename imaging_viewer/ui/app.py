@@ -1,0 +1,122 @@
+"""The viewer application: QApplication set-up, dark theme and the main window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from PySide6.QtWidgets import QApplication
+
+
+def sample_data_path() -> Path | None:
+    """The bundled sample study (``sample_data/`` beside the package), if present."""
+    candidate = Path(__file__).resolve().parents[2] / "sample_data"
+    return candidate if candidate.is_dir() else None
+
+
+def apply_dark_theme(app: QApplication) -> None:
+    """Fusion style with a dark palette: images are read on dark surroundings."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    palette = QPalette()
+    base = QColor(30, 30, 32)
+    window = QColor(40, 40, 44)
+    text = QColor(220, 220, 220)
+    disabled = QColor(120, 120, 120)
+    highlight = QColor(42, 130, 218)
+    palette.setColor(QPalette.ColorRole.Window, window)
+    palette.setColor(QPalette.ColorRole.WindowText, text)
+    palette.setColor(QPalette.ColorRole.Base, base)
+    palette.setColor(QPalette.ColorRole.AlternateBase, window)
+    palette.setColor(QPalette.ColorRole.ToolTipBase, base)
+    palette.setColor(QPalette.ColorRole.ToolTipText, text)
+    palette.setColor(QPalette.ColorRole.Text, text)
+    palette.setColor(QPalette.ColorRole.Button, window)
+    palette.setColor(QPalette.ColorRole.ButtonText, text)
+    palette.setColor(QPalette.ColorRole.BrightText, QColor(255, 80, 80))
+    palette.setColor(QPalette.ColorRole.Highlight, highlight)
+    palette.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+    palette.setColor(QPalette.ColorRole.PlaceholderText, disabled)
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    app.setPalette(palette)
+
+
+def _arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="imaging-viewer",
+        description=(
+            "Open DICOM images in the viewer. Commands: imaging-viewer scan | "
+            "convert | "
+            "export ... (see imaging-viewer COMMAND --help)."
+        ),
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        help="folder, file or DICOMDIR (default: the bundled sample study)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="OUT.png",
+        help="open PATH, wait until it is shown, save the window as PNG and exit",
+    )
+    parser.add_argument(
+        "--layout", choices=["1x1", "1x2", "2x1", "2x2"], help="viewport grid"
+    )
+    parser.add_argument(
+        "--series",
+        help="series to show first (index from scan, id or UID)",
+        default=None,
+    )
+    parser.add_argument(
+        "--size", default="1600x1000", help="window size for --screenshot"
+    )
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """Start the viewer window; returns the exit status."""
+    args = _arguments(argv)
+    path = Path(args.path) if args.path else sample_data_path()
+    if path is not None and not path.exists():
+        print(f"imaging-viewer: {path}: no such file or folder", file=sys.stderr)
+        return 1
+    if args.screenshot and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from imaging_viewer.ui.main_window import MainWindow
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("imaging_viewer")
+    app.setOrganizationName("imaging_viewer")
+    apply_dark_theme(app)
+    window = MainWindow(remember_settings=not args.screenshot)
+    if args.layout:
+        window.set_layout(args.layout)
+    if args.screenshot:
+        width, _, height = args.size.partition("x")
+        window.resize(int(width), int(height))
+        return window.run_screenshot(path, Path(args.screenshot), args.series)
+    window.show()
+    if path is not None:
+        window.open_path(path, series_selector=args.series)
+    return int(app.exec())

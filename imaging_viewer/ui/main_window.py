@@ -1,0 +1,802 @@
+"""MainWindow: menus, tool bar, docks (series, problems, tags) and the viewport grid."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imaging_viewer.core.render import CT_PRESETS
+from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState
+from imaging_viewer.core.volume import Window
+from imaging_viewer.ui.slice_viewport import SHORTCUTS, SliceViewportWidget
+from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
+from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
+from imaging_viewer.ui.workers import BackgroundTask, run_in_background
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+
+    from imaging_viewer.core.dicom.scan import ScanResult
+    from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.volume import Volume
+
+MAX_RECENT = 10
+WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("Ctrl+O / Ctrl+Shift+O / Ctrl+D", "open folder / file / DICOMDIR"),
+    ("Ctrl+1 … Ctrl+4", "layout 1×1, 1×2, 2×1, 2×2"),
+    ("L", "link / unlink scrolling of viewports in the same frame of reference"),
+    ("Ctrl+T", "DICOM tag browser"),
+    ("Ctrl+E / Ctrl+Shift+E", "export view as PNG with / without overlays"),
+    ("Ctrl+C", "copy the view to the clipboard"),
+    ("Escape", "cancel loading"),
+)
+
+
+class MainWindow(QMainWindow):
+    """The viewer window: opens studies, lists their series, shows them in a grid."""
+
+    def __init__(self, remember_settings: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("imaging_viewer")
+        self.setAcceptDrops(True)
+        self.state = ViewerState()
+        self.scan_result: ScanResult | None = None
+        self._remember = remember_settings
+        self._settings = QSettings()
+        self._scan_task: BackgroundTask | None = None
+        self._load_tasks: dict[int, BackgroundTask] = {}
+        self._volumes: dict[str, Volume] = {}
+        self._series_by_id: dict[str, SeriesInfo] = {}
+        self._pending_selector: str | None = None
+        self.first_image_shown_at: float | None = None
+        self._build_viewports()
+        self._build_docks()
+        self._build_status_bar()
+        self._build_actions()
+        self.state.events.layout.connect(self._on_layout_changed)
+        self.state.events.active_index.connect(self._on_active_changed)
+        self.state.events.show_overlays.connect(self._on_overlays_changed)
+        self._restore_settings()
+        self._on_layout_changed()
+        self._on_active_changed()
+
+    # ------------------------------------------------------------------ building
+    def _build_viewports(self) -> None:
+        central = QWidget(self)
+        self._grid = QGridLayout(central)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        self.viewport_widgets: list[SliceViewportWidget] = []
+        for index, state in enumerate(self.state.viewports):
+            widget = SliceViewportWidget(state, central)
+            widget.activated.connect(
+                lambda index=index: self._on_viewport_activated(index)
+            )
+            widget.probed.connect(self._on_probed)
+            widget.series_dropped.connect(
+                lambda series_id, index=index: self.show_series(series_id, index)
+            )
+            widget.slice_changed.connect(
+                lambda index=index: self._on_slice_scrolled(index)
+            )
+            state.events.slice_index.connect(lambda *_: self._update_tag_browser())
+            self.viewport_widgets.append(widget)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.series_browser = SeriesBrowserWidget(self)
+        self.series_browser.series_activated.connect(self._on_series_activated)
+        self.series_dock = self._dock(
+            "Series", self.series_browser, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.problems_panel = ProblemsPanelWidget(self)
+        self.problems_panel.series_activated.connect(self._on_series_activated)
+        self.problems_dock = self._dock(
+            "Problems", self.problems_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.tag_browser = TagBrowserWidget(self)
+        self.tags_dock = self._dock(
+            "DICOM tags", self.tag_browser, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tags_dock.hide()
+        self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+
+    def _on_tags_visibility(self, visible: bool) -> None:
+        if visible:
+            self._update_tag_browser()
+
+    def _dock(
+        self, title: str, widget: QWidget, area: Qt.DockWidgetArea
+    ) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.replace(' ', '_')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.probe_label = QLabel("")
+        self.probe_label.setMinimumWidth(420)
+        status.addWidget(self.probe_label, 1)
+        self.progress_label = QLabel("")
+        status.addPermanentWidget(self.progress_label)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.hide()
+        status.addPermanentWidget(self.progress_bar)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.cancel_loading)
+        status.addPermanentWidget(self.cancel_button)
+
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(
+            self._action("Open &folder…", self._on_open_folder, "Ctrl+O")
+        )
+        file_menu.addAction(
+            self._action("Open f&ile…", self._on_open_file, "Ctrl+Shift+O")
+        )
+        file_menu.addAction(
+            self._action("Open &DICOMDIR…", self._on_open_dicomdir, "Ctrl+D")
+        )
+        self.recent_menu = file_menu.addMenu("&Recent studies")
+        file_menu.addSeparator()
+        self.export_action = self._action(
+            "&Export view as PNG…", lambda: self.export_view(overlays=True), "Ctrl+E"
+        )
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(
+            self._action(
+                "Export image as PNG (no overlays)…",
+                lambda: self.export_view(overlays=False),
+                "Ctrl+Shift+E",
+            )
+        )
+        file_menu.addAction(
+            self._action("&Copy view", self.copy_view, QKeySequence.StandardKey.Copy)
+        )
+        file_menu.addSeparator()
+        file_menu.addAction(
+            self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        )
+
+        view_menu = menu.addMenu("&View")
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("toolbar_tools")
+        self.addToolBar(toolbar)
+        layout_group = QActionGroup(self)
+        self.layout_actions: dict[str, QAction] = {}
+        for n, name in enumerate(LAYOUTS, start=1):
+            rows, columns = LAYOUTS[name]
+            action = self._action(
+                f"Layout {rows}×{columns}",
+                lambda _=False, name=name: self.set_layout(name),
+                f"Ctrl+{n}",
+                checkable=True,
+            )
+            layout_group.addAction(action)
+            view_menu.addAction(action)
+            toolbar.addAction(action)
+            self.layout_actions[name] = action
+        toolbar.addSeparator()
+        tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for name, text in (("window", "W/L"), ("pan", "Pan"), ("zoom", "Zoom")):
+            action = self._action(
+                text,
+                lambda _=False, name=name: self.set_left_tool(name),
+                checkable=True,
+            )
+            action.setToolTip(f"Left-drag: {text}")
+            tool_group.addAction(action)
+            toolbar.addAction(action)
+            self.tool_actions[name] = action
+        self.tool_actions["window"].setChecked(True)
+        toolbar.addSeparator()
+        self.link_action = self._action(
+            "Link", self._on_link_toggled, "L", checkable=True
+        )
+        self.link_action.setChecked(self.state.link_scrolling)
+        self.link_action.setToolTip(
+            "Scroll viewports of the same frame of reference together"
+        )
+        toolbar.addAction(self.link_action)
+        view_menu.addAction(self.link_action)
+        self.overlays_action = self._action(
+            "Overlays", self._on_overlays_toggled, checkable=True
+        )
+        self.overlays_action.setChecked(True)
+        toolbar.addAction(self.overlays_action)
+        view_menu.addAction(self.overlays_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.series_dock.toggleViewAction())
+        view_menu.addAction(self.problems_dock.toggleViewAction())
+        tags = self.tags_dock.toggleViewAction()
+        tags.setShortcut(QKeySequence("Ctrl+T"))
+        view_menu.addAction(tags)
+        toolbar.addSeparator()
+        for text, slot in (
+            ("Fit", lambda: self.active_widget.fit()),
+            ("1:1", lambda: self.active_widget.actual_size()),
+            ("Invert", lambda: self._toggle("invert")),
+            ("Flip H", lambda: self._toggle("flip_horizontal")),
+            ("Flip V", lambda: self._toggle("flip_vertical")),
+            ("Rotate", self._rotate),
+            ("Cine", lambda: self.active_widget.toggle_cine()),
+        ):
+            toolbar.addAction(self._action(text, slot))
+
+        window_menu = menu.addMenu("&Window")
+        window_menu.addAction(
+            self._action(
+                "Header window (next)", lambda: self.state.active.cycle_header_window()
+            )
+        )
+        window_menu.addAction(
+            self._action("Auto window", lambda: self.state.active.apply_auto_window())
+        )
+        window_menu.addAction(
+            self._action("Reset window", lambda: self.state.active.reset_window())
+        )
+        window_menu.addSeparator()
+        for n, name in enumerate(CT_PRESETS, start=1):
+            preset = CT_PRESETS[name]
+            window_menu.addAction(
+                self._action(
+                    f"CT {name} ({preset.width:g}/{preset.center:g})  [{n}]",
+                    lambda _=False, name=name: self.state.active.apply_preset(name),
+                )
+            )
+        window_menu.addSeparator()
+        self.custom_presets_menu = window_menu.addMenu("Custom presets")
+        window_menu.addAction(
+            self._action("Save current window as preset…", self._on_save_preset)
+        )
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(
+            self._action("Keyboard and mouse", self.show_shortcuts, "F1")
+        )
+        help_menu.addAction(self._action("About", self._on_about))
+        self._action("Cancel loading", self.cancel_loading, "Escape")
+
+    # ------------------------------------------------------------------ state
+    @property
+    def active_widget(self) -> SliceViewportWidget:
+        """The viewport that menus and keys act on."""
+        return self.viewport_widgets[self.state.active_index]
+
+    def set_layout(self, name: str) -> None:
+        """Show 1×1, 1×2, 2×1 or 2×2 viewports."""
+        self.state.layout = name
+
+    def set_left_tool(self, name: str) -> None:
+        """What left-drag does: window, pan or zoom."""
+        for widget in self.viewport_widgets:
+            widget.left_tool = name
+        self.tool_actions[name].setChecked(True)
+
+    def _toggle(self, name: str) -> None:
+        state = self.state.active
+        setattr(state, name, not getattr(state, name))
+
+    def _rotate(self) -> None:
+        state = self.state.active
+        state.rotation_quarters = (state.rotation_quarters + 1) % 4
+
+    def _on_layout_changed(self, *_: object) -> None:
+        rows, columns = self.state.grid
+        for index, widget in enumerate(self.viewport_widgets):
+            self._grid.removeWidget(widget)
+            if index < rows * columns:
+                self._grid.addWidget(widget, index // columns, index % columns)
+                widget.show()
+            else:
+                widget.hide()
+        if self.state.active_index >= rows * columns:
+            self.state.active_index = 0
+        self.layout_actions[self.state.layout].setChecked(True)
+        self._fill_empty_viewports()
+
+    def _fill_empty_viewports(self) -> None:
+        """Newly shown viewports get the next series not shown yet."""
+        if self.scan_result is None:
+            return
+        shown = {v.series.id for v in self.state.viewports if v.series is not None}
+        unshown = [s for s in self.scan_result.series if s.id not in shown]
+        for index in range(self.state.visible_count):
+            if self.state.viewports[index].series is None and unshown:
+                self.show_series(unshown.pop(0).id, index)
+
+    def _on_active_changed(self, *_: object) -> None:
+        for index, widget in enumerate(self.viewport_widgets):
+            widget.active = index == self.state.active_index
+            widget.viewport().update()
+        self._update_tag_browser()
+
+    def _on_viewport_activated(self, index: int) -> None:
+        self.state.active_index = index
+
+    def _on_slice_scrolled(self, index: int) -> None:
+        self.state.sync_linked(index)
+
+    def _on_link_toggled(self, checked: bool) -> None:
+        self.state.link_scrolling = bool(checked)
+        if checked:
+            self.state.sync_linked(self.state.active_index)
+
+    def _on_overlays_toggled(self, checked: bool) -> None:
+        self.state.show_overlays = bool(checked)
+
+    def _on_overlays_changed(self, *_: object) -> None:
+        for widget in self.viewport_widgets:
+            widget.show_overlays = self.state.show_overlays
+            widget.viewport().update()
+
+    def _on_probed(self, text: str) -> None:
+        self.probe_label.setText(text)
+
+    # ------------------------------------------------------------------ opening
+    def _on_open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of DICOM files")
+        if folder:
+            self.open_path(Path(folder))
+
+    def _on_open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a DICOM file")
+        if path:
+            self.open_path(Path(path))
+
+    def _on_open_dicomdir(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open a DICOMDIR",
+            "",
+            "DICOMDIR (DICOMDIR dicomdir DIRFILE);;All files (*)",
+        )
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path, series_selector: str | None = None) -> None:
+        """Scan ``path`` (folder, file or DICOMDIR) in the background and show it."""
+        from imaging_viewer.core.dicom.scan import scan_folder
+
+        self.cancel_loading()
+        self._pending_selector = series_selector
+        self._current_path = path
+        self._show_progress(f"Scanning {path.name or path}…", 0, 0)
+        self._scan_task = run_in_background(
+            lambda progress, cancel: scan_folder(path, progress, cancel),
+            on_done=self._on_scanned,
+            on_failed=lambda message: self._on_task_failed(f"Scanning {path}", message),
+            on_progress=lambda done, total: self._show_progress(
+                f"Scanning {path.name or path}…", done, total
+            ),
+        )
+
+    def _on_scanned(self, result: ScanResult) -> None:
+        self._scan_task = None
+        self._hide_progress()
+        self.scan_result = result
+        self._series_by_id = {s.id: s for s in result.series}
+        self._volumes.clear()
+        for viewport in self.state.viewports:
+            viewport.series = None
+            viewport.volume = None
+        self.series_browser.set_scan_result(result)
+        self.problems_panel.set_scan_result(result)
+        self._add_recent(Path(result.root))
+        self.setWindowTitle(f"imaging_viewer — {Path(result.root).name}")
+        if not result.series:
+            self.statusBar().showMessage(
+                f"No DICOM images found in {result.root}", 10000
+            )
+            return
+        first = result.series[0]
+        if self._pending_selector is not None:
+            try:
+                first = result.find_series(self._pending_selector)
+            except LookupError as error:
+                self.problems_panel.add_problem("error", "--series", str(error))
+        order = [first] + [s for s in result.series if s.id != first.id]
+        for index in range(self.state.visible_count):
+            if index < len(order):
+                self.show_series(order[index].id, index)
+        self.state.active_index = 0
+
+    def _on_series_activated(self, series_id: str) -> None:
+        self.show_series(series_id, self.state.active_index)
+
+    def show_series(self, series_id: str, index: int) -> None:
+        """Show a series of the scan in viewport ``index`` (loads it if needed)."""
+        series = self._series_by_id.get(series_id)
+        if series is None:
+            return
+        viewport = self.state.viewports[index]
+        previous = self._load_tasks.pop(index, None)
+        if previous is not None:
+            previous.cancel()
+        cached = self._volumes.get(series_id)
+        if cached is not None:
+            viewport.loading = False
+            viewport.show(series, cached)
+            self._note_first_image()
+            return
+        viewport.series = series
+        viewport.volume = None
+        viewport.loading = True
+        self._load_preview(series, index)
+        self._load_full(series, index)
+
+    def _load_preview(self, series: SeriesInfo, index: int) -> None:
+        """Decode the middle image alone first, so something shows at once."""
+        from imaging_viewer.core.dicom.load import load_volume
+
+        if series.geometry is not None and series.geometry.resample is not None:
+            return
+        if len(series.frames[0]) * series.n_time_points < 8:
+            return
+        middle = len(series.frames[0]) // 2
+        single = dataclasses.replace(
+            series,
+            frames=((series.frames[0][middle],),),
+            shape_kji=(1, series.acquired_rows, series.acquired_columns),
+            ijk_to_lps=_shift_to_slice(series, middle),
+            geometry=None,
+        )
+
+        def shown(volume: Volume) -> None:
+            viewport = self.state.viewports[index]
+            if (
+                viewport.loading
+                and viewport.series is not None
+                and viewport.series.id == series.id
+            ):
+                viewport.show(series, volume)
+                self._note_first_image()
+
+        run_in_background(
+            lambda progress, cancel: load_volume(single, None, cancel), on_done=shown
+        )
+
+    def _load_full(self, series: SeriesInfo, index: int) -> None:
+        from imaging_viewer.core.dicom.load import load_volume
+
+        label = f"Loading {series.modality} {series.description or series.id}"
+        self._show_progress(label, 0, 0)
+
+        def done(volume: Volume) -> None:
+            self._load_tasks.pop(index, None)
+            self._volumes[series.id] = volume
+            viewport = self.state.viewports[index]
+            if viewport.series is None or viewport.series.id != series.id:
+                return
+            had_preview = viewport.volume is not None
+            viewport.loading = False
+            viewport.show(series, volume)
+            if had_preview:
+                viewport.set_slice(volume.shape_kji[0] // 2)
+            for warning in volume.warnings:
+                if warning not in series.warnings:
+                    self.problems_panel.add_problem("warning", series.id, warning)
+            self._note_first_image()
+            if not self._load_tasks and self._scan_task is None:
+                self._hide_progress()
+            self.state.sync_linked(self.state.active_index)
+
+        def failed(message: str) -> None:
+            self._load_tasks.pop(index, None)
+            self.state.viewports[index].loading = False
+            self._on_task_failed(f"Loading series {series.id}", message)
+
+        self._load_tasks[index] = run_in_background(
+            lambda progress, cancel: load_volume(series, progress, cancel),
+            on_done=done,
+            on_failed=failed,
+            on_progress=lambda done_count, total: self._show_progress(
+                label, done_count, total
+            ),
+        )
+
+    def _note_first_image(self) -> None:
+        if self.first_image_shown_at is None:
+            self.first_image_shown_at = time.perf_counter()
+
+    def cancel_loading(self) -> None:
+        """Stop the scan and loads under way."""
+        if self._scan_task is not None:
+            self._scan_task.cancel()
+            self._scan_task = None
+        for task in self._load_tasks.values():
+            task.cancel()
+        self._load_tasks.clear()
+        for viewport in self.state.viewports:
+            viewport.loading = False
+        self._hide_progress()
+
+    @property
+    def is_busy(self) -> bool:
+        """True while a scan or load runs."""
+        return self._scan_task is not None or bool(self._load_tasks)
+
+    def _on_task_failed(self, what: str, message: str) -> None:
+        self._scan_task = None if what.startswith("Scanning") else self._scan_task
+        if not self.is_busy:
+            self._hide_progress()
+        if message == "cancelled":
+            self.statusBar().showMessage(f"{what}: cancelled", 5000)
+            return
+        self.problems_panel.add_problem("error", what, message)
+        self.statusBar().showMessage(f"{what} failed: {message}", 10000)
+
+    def _show_progress(self, text: str, done: int, total: int) -> None:
+        self.progress_label.setText(text)
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(done)
+        self.progress_bar.show()
+        self.cancel_button.show()
+
+    def _hide_progress(self) -> None:
+        self.progress_label.setText("")
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+
+    # ------------------------------------------------------------------ tags
+    def _update_tag_browser(self) -> None:
+        if not self.tags_dock.isVisible():
+            return
+        viewport = self.state.active
+        series = viewport.series
+        if series is None:
+            return
+        frames = series.frames[min(viewport.time_index, len(series.frames) - 1)]
+        k = viewport.slice_index
+        geometry = series.geometry
+        if geometry is not None and geometry.resample is not None:
+            plan = geometry.resample
+            k = int(plan.below[k]) + (1 if plan.weight[k] >= 0.5 else 0)
+        ref = frames[min(k, len(frames) - 1)]
+        self.tag_browser.show_file(ref.path, ref.frame_index)
+
+    # ------------------------------------------------------------------ export
+    def export_view(self, overlays: bool) -> None:
+        """Save the active viewport's image as PNG (native resolution)."""
+        from imaging_viewer.ui.export import render_view_image, save_png
+
+        viewport = self.state.active
+        if viewport.volume is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export PNG", "view.png", "PNG image (*.png)"
+        )
+        if not path:
+            return
+        image = render_view_image(viewport, overlays=overlays)
+        try:
+            save_png(image, Path(path))
+        except OSError as error:
+            QMessageBox.warning(self, "Export failed", f"{path}: {error}")
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def copy_view(self) -> None:
+        """Copy the active viewport's image (with overlays) to the clipboard."""
+        from imaging_viewer.ui.export import copy_to_clipboard, render_view_image
+
+        viewport = self.state.active
+        if viewport.volume is not None:
+            copy_to_clipboard(
+                render_view_image(viewport, overlays=self.state.show_overlays)
+            )
+            self.statusBar().showMessage("Copied the view", 3000)
+
+    # ------------------------------------------------------------------ presets
+    def _on_save_preset(self) -> None:
+        window = self.state.active.editable_window()
+        if window is None:
+            return
+        name, ok = QInputDialog.getText(self, "Save window preset", "Name:")
+        if ok and name.strip():
+            presets = self._custom_presets()
+            presets[name.strip()] = (window.center, window.width)
+            self._settings.setValue(
+                "presets", [[k, c, w] for k, (c, w) in presets.items()]
+            )
+            self._rebuild_custom_presets()
+
+    def _custom_presets(self) -> dict[str, tuple[float, float]]:
+        stored = self._settings.value("presets", []) or []
+        presets: dict[str, tuple[float, float]] = {}
+        for entry in stored if isinstance(stored, list) else []:
+            try:
+                name, center, width = entry
+                presets[str(name)] = (float(center), float(width))
+            except (TypeError, ValueError):
+                continue
+        return presets
+
+    def _rebuild_custom_presets(self) -> None:
+        self.custom_presets_menu.clear()
+        for name, (center, width) in self._custom_presets().items():
+            action = QAction(f"{name} ({width:g}/{center:g})", self)
+            action.triggered.connect(
+                lambda _=False, name=name, center=center, width=width: (
+                    self.state.active.set_window(
+                        Window(center, width, name), f"preset {name}"
+                    )
+                )
+            )
+            self.custom_presets_menu.addAction(action)
+
+    # ------------------------------------------------------------------ recent
+    def _recent(self) -> list[str]:
+        stored = self._settings.value("recent", []) or []
+        return [str(p) for p in stored] if isinstance(stored, list) else [str(stored)]
+
+    def _add_recent(self, path: Path) -> None:
+        if not self._remember:
+            return
+        entries = [str(path)] + [p for p in self._recent() if p != str(path)]
+        self._settings.setValue("recent", entries[:MAX_RECENT])
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        for entry in self._recent():
+            action = QAction(entry, self)
+            action.triggered.connect(
+                lambda _=False, entry=entry: self.open_path(Path(entry))
+            )
+            self.recent_menu.addAction(action)
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # ------------------------------------------------------------------ settings
+    def _restore_settings(self) -> None:
+        self._rebuild_recent()
+        self._rebuild_custom_presets()
+        if not self._remember:
+            self.resize(1600, 1000)
+            return
+        geometry = self._settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1600, 1000)
+        window_state = self._settings.value("window_state")
+        if isinstance(window_state, QByteArray):
+            self.restoreState(window_state)
+        layout = self._settings.value("layout")
+        if isinstance(layout, str) and layout in LAYOUTS:
+            self.state.layout = layout
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember geometry, docks and layout; stop background work."""
+        self.cancel_loading()
+        if self._remember:
+            self._settings.setValue("geometry", self.saveGeometry())
+            self._settings.setValue("window_state", self.saveState())
+            self._settings.setValue("layout", self.state.layout)
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ drops
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept files and folders dropped from the desktop."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Open the first dropped file or folder."""
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(Path(url.toLocalFile()))
+                event.acceptProposedAction()
+                return
+
+    # ------------------------------------------------------------------ help
+    def show_shortcuts(self) -> None:
+        """A table of every key and mouse action."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard and mouse")
+        layout = QVBoxLayout(dialog)
+        rows = SHORTCUTS + WINDOW_SHORTCUTS
+        table = QTableWidget(len(rows), 2, dialog)
+        table.setHorizontalHeaderLabels(["Key / mouse", "Action"])
+        for row, (keys, action) in enumerate(rows):
+            table.setItem(row, 0, QTableWidgetItem(keys))
+            table.setItem(row, 1, QTableWidgetItem(action))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(table)
+        dialog.resize(760, 480)
+        dialog.show()
+        self._shortcuts_dialog = dialog
+
+    def _on_about(self) -> None:
+        from imaging_viewer import __version__
+
+        QMessageBox.about(
+            self,
+            "About imaging_viewer",
+            f"imaging_viewer {__version__}\nA viewer for DICOM X-ray, CT and MRI.\n"
+            "Not a medical device: for teaching and review.",
+        )
+
+    # ------------------------------------------------------------------ screenshot
+    def run_screenshot(
+        self, path: Path | None, output: Path, series_selector: str | None
+    ) -> int:
+        """Open ``path``, wait until every viewport shows its series, save a PNG."""
+        import sys
+
+        app = QApplication.instance()
+        assert app is not None
+        self.show()
+        if path is not None:
+            self.open_path(path, series_selector=series_selector)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            app.processEvents()
+            loading = any(v.loading for v in self.state.viewports)
+            if self.scan_result is not None and not self.is_busy and not loading:
+                break
+            time.sleep(0.01)
+        else:
+            print(f"imaging-viewer: {path}: still loading after 300 s", file=sys.stderr)
+            return 1
+        for _ in range(5):
+            app.processEvents()
+        QTimer.singleShot(0, lambda: None)
+        app.processEvents()
+        image = self.grab()
+        if not image.save(str(output), "PNG"):
+            print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
+            return 1
+        return 0
+
+
+def _shift_to_slice(series: SeriesInfo, k: int) -> Any:
+    affine = series.ijk_to_lps.copy()
+    affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
+    return affine

@@ -1,0 +1,636 @@
+"""SliceViewportWidget: one 2D view of a ViewportState, with radiology mouse habits.
+
+Scene units are millimetres: the image item is scaled by the pixel spacing, so
+non-square pixels show with the right aspect. Rendering goes through the Qt-free
+render core into a preallocated RGB32 buffer that a QImage wraps without a copy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
+
+from imaging_viewer.core.overlay_text import corner_text
+from imaging_viewer.core.render import CT_PRESETS, render_slice
+from imaging_viewer.core.tools.window_level import drag_window
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from PySide6.QtGui import (
+        QDragEnterEvent,
+        QDropEvent,
+        QKeyEvent,
+        QMouseEvent,
+        QPaintEvent,
+        QResizeEvent,
+        QWheelEvent,
+    )
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+
+    from imaging_viewer.core.viewer_state import ViewportState
+    from imaging_viewer.core.volume import Window
+
+SERIES_MIME_TYPE = "application/x-imaging-viewer-series"
+PRESET_KEYS: dict[int, str] = {
+    int(getattr(Qt.Key, f"Key_{n}").value): name
+    for n, name in enumerate(CT_PRESETS, start=1)
+}
+
+
+class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
+    """Draws an RGB32 buffer (rows × columns) as a QImage, one scene unit per pixel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._image: QImage | None = None
+        self._buffer: NDArray[np.uint32] | None = None
+        self.smooth = True
+
+    def set_buffer(self, buffer: NDArray[np.uint32]) -> None:
+        """Show ``buffer``; later in-place changes show after :meth:`update`."""
+        if self._buffer is None or self._buffer.shape != buffer.shape:
+            self.prepareGeometryChange()
+        self._buffer = buffer
+        self._image = pg.functions.ndarray_to_qimage(buffer, QImage.Format.Format_RGB32)
+        self.update()
+
+    def clear(self) -> None:
+        """Show nothing."""
+        self.prepareGeometryChange()
+        self._buffer = None
+        self._image = None
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        """The image rectangle in item coordinates (pixels)."""
+        if self._buffer is None:
+            return QRectF()
+        rows, columns = self._buffer.shape
+        return QRectF(0, 0, columns, rows)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        """Draw the image (smoothly scaled unless interacting)."""
+        if self._image is None:
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+        painter.drawImage(self.boundingRect(), self._image)
+
+
+class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
+    """A 2D viewport: shows the state's slice and turns mouse and keys into state edits.
+
+    Mouse: wheel scrolls slices, Ctrl+wheel zooms, right-drag (or left-drag with
+    the window tool) sets window width (horizontal) and level (vertical),
+    middle-drag pans (left-drag with the pan tool). Keys are listed in
+    :data:`SHORTCUTS`.
+    """
+
+    activated = Signal()
+    """The user clicked or focused this viewport."""
+    probed = Signal(str)
+    """Status text for the pixel under the cursor (value and LPS position)."""
+    series_dropped = Signal(str)
+    """A series id was dropped here from the series browser."""
+    slice_changed = Signal()
+    """The user scrolled to another slice (for linked viewports)."""
+
+    def __init__(self, state: ViewportState, parent: QWidget | None = None) -> None:
+        self._closing = False
+        super().__init__(parent, background=QColor(0, 0, 0))
+        self.state = state
+        self.left_tool = "window"
+        self.show_overlays = True
+        self.active = False
+        self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.view_box.setMouseEnabled(False, False)
+        self.view_box.setBackgroundColor(QColor(0, 0, 0))
+        self.setCentralItem(self.view_box)
+        self.image_item = SliceImageItem()
+        self.view_box.addItem(self.image_item)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self._buffer: NDArray[np.uint32] | None = None
+        self._drag_button: Qt.MouseButton | None = None
+        self._drag_start = QPointF()
+        self._drag_window: Window | None = None
+        self._drag_value_range = 1.0
+        self._fitted_for: tuple[Any, ...] | None = None
+        self._user_zoomed = False
+        self._shown_pixel_spacing = (1.0, 1.0)
+        self._cine = QTimer(self)
+        self._cine.setInterval(66)
+        self._cine.timeout.connect(self._on_cine_tick)
+        self._overlay_font = QFont("DejaVu Sans", 9)
+        for name in ("volume", "slice_index", "time_index", "window", "invert"):
+            getattr(state.events, name).connect(self._on_state_changed)
+        for name in ("flip_horizontal", "flip_vertical", "rotation_quarters"):
+            getattr(state.events, name).connect(self._on_geometry_changed)
+
+    def close(self) -> bool:
+        """Stop observing the state before pyqtgraph tears the scene down."""
+        self._closing = True
+        self._cine.stop()
+        self.state.events.disconnect(self._on_state_changed)
+        self.state.events.disconnect(self._on_geometry_changed)
+        result: bool = super().close()
+        return result
+
+    # ------------------------------------------------------------------ drawing
+    def _on_state_changed(self, *_: object) -> None:
+        if not self._closing:
+            self.refresh()
+
+    def _on_geometry_changed(self, *_: object) -> None:
+        if self._closing:
+            return
+        self._fitted_for = None
+        self.refresh()
+
+    def displayed_pixels(self) -> NDArray[Any] | None:
+        """The slice as shown: flipped and rotated views of the state's pixels."""
+        pixels = self.state.pixels()
+        if pixels is None:
+            return None
+        if self.state.flip_horizontal:
+            pixels = pixels[:, ::-1]
+        if self.state.flip_vertical:
+            pixels = pixels[::-1]
+        quarters = self.state.rotation_quarters % 4
+        if quarters:
+            pixels = np.rot90(pixels, k=-quarters, axes=(0, 1))
+        return pixels
+
+    def refresh(self) -> None:
+        """Render the current slice into the buffer and repaint."""
+        state = self.state
+        volume = state.volume
+        pixels = self.displayed_pixels()
+        if volume is None or pixels is None:
+            self.image_item.clear()
+            self._buffer = None
+            self.viewport().update()
+            return
+        rows, columns = pixels.shape[:2]
+        if self._buffer is None or self._buffer.shape != (rows, columns):
+            self._buffer = np.empty((rows, columns), dtype=np.uint32)
+        display = volume.display
+        if state.invert:
+            from dataclasses import replace
+
+            display = replace(
+                display, photometric=_toggle_inversion(display.photometric)
+            )
+        render_slice(pixels, state.window, display=display, out=self._buffer)
+        self.image_item.set_buffer(self._buffer)
+        spacing = volume.spacing_mm
+        column_mm, row_mm = float(spacing[0]), float(spacing[1])
+        if state.rotation_quarters % 2:
+            column_mm, row_mm = row_mm, column_mm
+        self._shown_pixel_spacing = (column_mm, row_mm)
+        self.image_item.setTransform(QTransform.fromScale(column_mm, row_mm))
+        key = (id(volume), rows, columns, column_mm, row_mm)
+        if self._fitted_for != key:
+            self._fitted_for = key
+            self.fit()
+        self.viewport().update()
+
+    def fit(self) -> None:
+        """Fit the whole image in the viewport."""
+        rect = self.image_item.mapRectToParent(self.image_item.boundingRect())
+        if rect.isValid():
+            self.view_box.setRange(rect=rect, padding=0.02)
+        self._user_zoomed = False
+
+    def zoom_factor(self) -> float | None:
+        """Screen pixels per image pixel (1.0 is 1:1)."""
+        if self._buffer is None:
+            return None
+        view_rect = self.view_box.viewRect()
+        width_px = self.view_box.width()
+        if view_rect.width() <= 0 or width_px <= 0:
+            return None
+        screen_per_mm = float(width_px) / float(view_rect.width())
+        return float(screen_per_mm * self._shown_pixel_spacing[0])
+
+    def actual_size(self) -> None:
+        """Zoom to one screen pixel per image pixel (1:1), keeping the centre."""
+        factor = self.zoom_factor()
+        if factor:
+            self.view_box.scaleBy((factor, factor))
+            self._user_zoomed = True
+
+    def zoom_by(self, factor: float, centre: QPointF | None = None) -> None:
+        """Zoom in (factor > 1) about ``centre`` (scene point) or the view centre."""
+        scale = 1.0 / factor
+        self._user_zoomed = True
+        if centre is None:
+            self.view_box.scaleBy((scale, scale))
+        else:
+            self.view_box.scaleBy(
+                (scale, scale), center=self.view_box.mapSceneToView(centre)
+            )
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """Overlays in screen pixels: corner text, orientation letters, scale bar."""
+        super().drawForeground(painter, rect)
+        if self._closing:
+            return
+        painter.save()
+        painter.resetTransform()
+        width, height = self.viewport().width(), self.viewport().height()
+        if self.active:
+            painter.setPen(QPen(QColor(42, 130, 218), 2))
+            painter.drawRect(1, 1, width - 2, height - 2)
+        if self.state.volume is None:
+            painter.setPen(QColor(140, 140, 140))
+            message = "Loading…" if self.state.loading else "Drop a series here"
+            painter.drawText(
+                QRectF(0, 0, width, height), Qt.AlignmentFlag.AlignCenter, message
+            )
+        elif self.show_overlays:
+            self._draw_overlays(painter, width, height)
+        painter.restore()
+
+    def _draw_overlays(self, painter: QPainter, width: int, height: int) -> None:
+        painter.setFont(self._overlay_font)
+        metrics = painter.fontMetrics()
+        line = metrics.height()
+        margin = 6
+        x: float
+        y: float
+        texts = corner_text(self.state, zoom=self.zoom_factor())
+        for corner, lines in texts.items():
+            for n, text in enumerate(lines):
+                if corner.startswith("top"):
+                    y = margin + line * (n + 1) - metrics.descent()
+                else:
+                    y = (
+                        height
+                        - margin
+                        - line * (len(lines) - 1 - n)
+                        - metrics.descent()
+                    )
+                if corner.endswith("left"):
+                    x = margin
+                else:
+                    x = width - margin - metrics.horizontalAdvance(text)
+                _shadowed_text(painter, x, y, text)
+        letters = self.state.orientation_letters()
+        big = QFont(self._overlay_font)
+        big.setPointSize(self._overlay_font.pointSize() + 3)
+        big.setBold(True)
+        painter.setFont(big)
+        metrics = painter.fontMetrics()
+        for edge, text in letters.items():
+            advance = metrics.horizontalAdvance(text)
+            if edge == "left":
+                x, y = margin, height / 2
+            elif edge == "right":
+                x, y = width - margin - advance, height / 2
+            elif edge == "top":
+                x, y = (width - advance) / 2, margin + metrics.ascent()
+            else:
+                x, y = (width - advance) / 2, height - margin - metrics.descent()
+            _shadowed_text(painter, x, y, text, QColor(255, 220, 120))
+        self._draw_scale_bar(painter, width, height)
+
+    def _draw_scale_bar(self, painter: QPainter, width: int, height: int) -> None:
+        volume = self.state.volume
+        if volume is None or self.state.series is None:
+            return
+        if self.state.series.spacing_source == "none":
+            return
+        view_rect = self.view_box.viewRect()
+        if view_rect.width() <= 0:
+            return
+        screen_per_mm = self.view_box.width() / view_rect.width()
+        target_mm = (width * 0.2) / screen_per_mm
+        length_mm = _nice_length(target_mm)
+        length_px = length_mm * screen_per_mm
+        x0 = width - 12
+        y1 = height / 2 + length_px / 2
+        y0 = y1 - length_px
+        painter.setPen(QPen(QColor(230, 230, 230), 1.5))
+        painter.drawLine(QPointF(x0, y0), QPointF(x0, y1))
+        ticks = 5
+        for n in range(ticks + 1):
+            y = y0 + length_px * n / ticks
+            tick = 6 if n in (0, ticks) else 3
+            painter.drawLine(QPointF(x0 - tick, y), QPointF(x0, y))
+        label = f"{length_mm:g} mm" if length_mm < 10 else f"{length_mm / 10:g} cm"
+        painter.setFont(self._overlay_font)
+        advance = painter.fontMetrics().horizontalAdvance(label)
+        _shadowed_text(
+            painter, x0 - advance - 8, y1 + painter.fontMetrics().height(), label
+        )
+
+    # ------------------------------------------------------------------ input
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """Wheel scrolls slices; Ctrl+wheel zooms about the cursor."""
+        steps = event.angleDelta().y() / 120
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_by(1.15**steps, self.mapToScene(event.position().toPoint()))
+        elif steps:
+            self._scroll(-int(math.copysign(max(1, abs(round(steps))), steps)))
+        event.accept()
+
+    def _scroll(self, steps: int) -> None:
+        if self.state.volume is None:
+            return
+        before = self.state.slice_index
+        if self.state.n_slices == 1 and self.state.n_time_points > 1:
+            self.state.set_time(self.state.time_index + steps)
+        else:
+            self.state.scroll(steps)
+        if self.state.slice_index != before:
+            self.slice_changed.emit()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        """Start a drag: window (right, or left with the window tool), pan or zoom."""
+        self.activated.emit()
+        self.setFocus()
+        self._drag_button = event.button()
+        self._drag_start = event.position()
+        self._drag_window = self.state.editable_window()
+        pixels = self.state.pixels()
+        if (
+            pixels is not None
+            and pixels.size
+            and not (self.state.volume and self.state.volume.is_rgb)
+        ):
+            sample = pixels[
+                :: max(1, pixels.shape[0] // 64), :: max(1, pixels.shape[1] // 64)
+            ]
+            self._drag_value_range = float(np.ptp(sample)) or 1.0
+        self.image_item.smooth = False
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        """Drag in progress, or hover: probe the pixel under the cursor."""
+        position = event.position()
+        if self._drag_button is None:
+            self._probe(position)
+            return
+        delta = position - self._drag_start
+        mode = self._mode_for(self._drag_button)
+        if mode == "window" and self._drag_window is not None:
+            window = drag_window(
+                self._drag_window,
+                delta.x(),
+                delta.y(),
+                value_range=self._drag_value_range,
+            )
+            self.state.set_window(window)
+        elif mode == "pan":
+            self._pan(delta)
+            self._drag_start = position
+        elif mode == "zoom":
+            self.zoom_by(1.01 ** (-delta.y()))
+            self._drag_start = position
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """End a drag; repaint smoothly."""
+        self._drag_button = None
+        self.image_item.smooth = True
+        self.image_item.update()
+        event.accept()
+
+    def _mode_for(self, button: Qt.MouseButton) -> str:
+        if button == Qt.MouseButton.RightButton:
+            return "window"
+        if button == Qt.MouseButton.MiddleButton:
+            return "pan"
+        return self.left_tool
+
+    def _pan(self, delta: QPointF) -> None:
+        view_rect = self.view_box.viewRect()
+        if self.view_box.width() <= 0:
+            return
+        mm_per_px = view_rect.width() / self.view_box.width()
+        self._user_zoomed = True
+        self.view_box.translateBy(x=-delta.x() * mm_per_px, y=-delta.y() * mm_per_px)
+
+    def _probe(self, position: QPointF) -> None:
+        pixels = self.displayed_pixels()
+        if pixels is None:
+            return
+        point = self.image_item.mapFromScene(self.mapToScene(position.toPoint()))
+        column, row = math.floor(point.x()), math.floor(point.y())
+        rows, columns = pixels.shape[:2]
+        if not (0 <= row < rows and 0 <= column < columns):
+            self.probed.emit("")
+            return
+        value = pixels[row, column]
+        original = self._original_pixel(column, row, rows, columns)
+        affine = self.state.pixel_to_lps()
+        text = f"({original[0]}, {original[1]})  value {_format_value(value)}"
+        volume = self.state.volume
+        if volume is not None and volume.modality == "CT" and not volume.is_rgb:
+            text += " HU"
+        if affine is not None and volume is not None and not volume.is_projection:
+            lps = affine @ np.array([original[0], original[1], 0.0, 1.0])
+            text += f"   LPS ({lps[0]:.1f}, {lps[1]:.1f}, {lps[2]:.1f}) mm"
+        self.probed.emit(text)
+
+    def _original_pixel(
+        self, column: int, row: int, rows: int, columns: int
+    ) -> tuple[int, int]:
+        """Undo rotation and flips: shown (column, row) to stored (column, row)."""
+        quarters = self.state.rotation_quarters % 4
+        for _ in range(quarters):
+            # Shown = rot90 clockwise of the previous; step back one turn.
+            column, row = row, columns - 1 - column
+            rows, columns = columns, rows
+        if self.state.flip_vertical:
+            row = rows - 1 - row
+        if self.state.flip_horizontal:
+            column = columns - 1 - column
+        return column, row
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Radiology keys: see :data:`SHORTCUTS`."""
+        key = int(event.key())
+        state = self.state
+        steps = {
+            Qt.Key.Key_Up.value: -1,
+            Qt.Key.Key_Down.value: 1,
+            Qt.Key.Key_PageUp.value: -10,
+            Qt.Key.Key_PageDown.value: 10,
+        }
+        if key in steps:
+            self._scroll(steps[key])
+        elif key == Qt.Key.Key_Home.value:
+            state.set_slice(0)
+            self.slice_changed.emit()
+        elif key == Qt.Key.Key_End.value:
+            state.set_slice(state.n_slices - 1)
+            self.slice_changed.emit()
+        elif key == Qt.Key.Key_Left.value and state.n_time_points > 1:
+            state.set_time(state.time_index - 1)
+        elif key == Qt.Key.Key_Right.value and state.n_time_points > 1:
+            state.set_time(state.time_index + 1)
+        elif (
+            key in PRESET_KEYS
+            and state.volume is not None
+            and state.volume.modality == "CT"
+        ):
+            state.apply_preset(PRESET_KEYS[key])
+        elif key in PRESET_KEYS or key == Qt.Key.Key_W.value:
+            state.cycle_header_window()
+        elif key == Qt.Key.Key_A.value:
+            state.apply_auto_window()
+        elif key == Qt.Key.Key_0.value:
+            state.reset_window()
+        elif key == Qt.Key.Key_I.value:
+            state.invert = not state.invert
+        elif key == Qt.Key.Key_H.value:
+            state.flip_horizontal = not state.flip_horizontal
+        elif key == Qt.Key.Key_V.value:
+            state.flip_vertical = not state.flip_vertical
+        elif key == Qt.Key.Key_R.value:
+            state.rotation_quarters = (state.rotation_quarters + 1) % 4
+        elif key == Qt.Key.Key_F.value:
+            self.fit()
+        elif key == Qt.Key.Key_N.value:
+            self.actual_size()
+        elif key == Qt.Key.Key_Space.value:
+            self.toggle_cine()
+        elif key == Qt.Key.Key_O.value:
+            self.show_overlays = not self.show_overlays
+            self.viewport().update()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def toggle_cine(self) -> None:
+        """Play or stop cine: time points when there are several, else slices."""
+        if self._cine.isActive():
+            self._cine.stop()
+        elif self.state.volume is not None:
+            self._cine.start()
+
+    @property
+    def cine_running(self) -> bool:
+        """True while cine plays."""
+        return self._cine.isActive()
+
+    def _on_cine_tick(self) -> None:
+        state = self.state
+        if state.volume is None:
+            self._cine.stop()
+        elif state.n_time_points > 1:
+            state.set_time(state.time_index + 1)
+        else:
+            state.set_slice((state.slice_index + 1) % state.n_slices)
+            self.slice_changed.emit()
+
+    def focusInEvent(self, event: Any) -> None:
+        """Focus makes this the active viewport."""
+        self.activated.emit()
+        super().focusInEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept series dragged from the series browser."""
+        if event.mimeData().hasFormat(SERIES_MIME_TYPE):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: Any) -> None:
+        """Keep accepting a series drag over the viewport."""
+        if event.mimeData().hasFormat(SERIES_MIME_TYPE):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """A series dropped here opens here."""
+        data = event.mimeData().data(SERIES_MIME_TYPE)
+        series_id = bytes(data.data()).decode("utf-8")
+        self.activated.emit()
+        self.series_dropped.emit(series_id)
+        event.acceptProposedAction()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Keep the image fitted until the user zooms."""
+        super().resizeEvent(event)
+        if self._closing:
+            return
+        if getattr(self, "_buffer", None) is not None and not self._user_zoomed:
+            self.fit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Paint (the image item and the overlays)."""
+        super().paintEvent(event)
+
+
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    (
+        "Wheel, ↑/↓, Page Up/Down, Home/End",
+        "previous/next slice, 10 slices, first/last",
+    ),
+    ("←/→", "previous/next time point or cine frame"),
+    (
+        "Right-drag (or left-drag, W/L tool)",
+        "window: horizontal = width, vertical = level",
+    ),
+    (
+        "1 … 9",
+        "CT presets " + ", ".join(CT_PRESETS) + "; other modalities: header windows",
+    ),
+    ("W", "next window from the header (Window Center/Width, VOI LUT)"),
+    ("A / 0", "auto window from the shown image / back to the header window"),
+    ("I", "invert grey scale"),
+    ("Ctrl+wheel, zoom tool", "zoom"),
+    ("Middle-drag, pan tool", "pan"),
+    ("F / N", "fit to window / 1:1 (one screen pixel per image pixel)"),
+    ("H / V / R", "flip horizontal / vertical, rotate 90° clockwise"),
+    ("Space", "play/stop cine"),
+    ("O", "show/hide overlays"),
+)
+"""Viewport shortcuts as listed under Help."""
+
+
+def _toggle_inversion(photometric: str) -> str:
+    return "MONOCHROME2" if photometric == "MONOCHROME1" else "MONOCHROME1"
+
+
+def _format_value(value: Any) -> str:
+    array = np.asarray(value)
+    if array.ndim:
+        return "RGB(" + ", ".join(str(int(v)) for v in array) + ")"
+    if array.dtype.kind == "f":
+        return f"{float(array):.4g}"
+    return str(int(array))
+
+
+def _nice_length(target_mm: float) -> float:
+    """A round length (1, 2, 5 × 10^n mm) not above ``target_mm``."""
+    if target_mm <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(target_mm))
+    for mantissa in (5, 2, 1):
+        value = mantissa * 10.0**exponent
+        if value <= target_mm:
+            return value
+    return 10.0**exponent
+
+
+def _shadowed_text(
+    painter: QPainter, x: float, y: float, text: str, colour: QColor | None = None
+) -> None:
+    painter.setPen(QColor(0, 0, 0))
+    painter.drawText(QPointF(x + 1, y + 1), text)
+    painter.setPen(colour or QColor(235, 235, 235))
+    painter.drawText(QPointF(x, y), text)
