@@ -1,4 +1,4 @@
-"""imaging-viewer: the command line (scan, convert) and the entry to the viewer window.
+"""imaging-viewer: the command line (scan, convert, export) and the viewer window.
 
 Headless commands import neither Qt nor SimpleITK until they need them, so they
 run without a display.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.volume import Window
 
-COMMANDS = ("scan", "convert")
+COMMANDS = ("scan", "convert", "export")
 
 
 class CommandError(Exception):
@@ -126,6 +128,12 @@ def command_convert(args: argparse.Namespace) -> int:
             f"{output}: unknown output format; use one of "
             + ", ".join(_CONVERT_SUFFIXES)
         )
+    if output.is_dir():
+        raise CommandError(f"{output}: is a folder; give a file name")
+    if not output.parent.is_dir():
+        raise CommandError(f"{output.parent}: no such folder")
+    if not os.access(output.parent, os.W_OK):
+        raise CommandError(f"{output.parent}: folder is not writable")
     result = _scan(args.path)
     try:
         info = result.find_series(args.series)
@@ -145,6 +153,158 @@ def command_convert(args: argparse.Namespace) -> int:
     for warning in volume.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {output} ({_format_size(info)} voxels, series {info.id})")
+    return 0
+
+
+def _parse_window(text: str) -> Window:
+    """``CENTER,WIDTH`` in modality units (HU for CT) as a LINEAR window."""
+    import math
+
+    from imaging_viewer.core.volume import Window
+
+    parts = text.split(",")
+    try:
+        center, width = (float(part) for part in parts)
+    except ValueError:
+        raise CommandError(
+            f"bad --window {text!r}: expected CENTER,WIDTH, e.g. 40,400 "
+            "(write --window=-600,1500 when the centre is negative)"
+        ) from None
+    if not (math.isfinite(center) and math.isfinite(width)):
+        raise CommandError(f"bad --window {text!r}: values must be finite")
+    if width < 1:
+        # PS3.3 C.11.2.1.2.1: Window Width shall be >= 1 (LINEAR).
+        raise CommandError(f"bad --window {text!r}: WIDTH must be at least 1")
+    return Window(center=center, width=width, explanation="command line")
+
+
+def _preset_key(name: str) -> str:
+    return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
+
+
+def _find_preset(name: str) -> str:
+    """The CT_PRESETS key for ``name``: any case, spaces, underscores or hyphens."""
+    from imaging_viewer.core.render import CT_PRESETS
+
+    by_key = {_preset_key(preset): preset for preset in CT_PRESETS}
+    found = by_key.get(_preset_key(name))
+    if found is None:
+        choices = ", ".join(key.replace(" ", "_") for key in by_key)
+        raise CommandError(f"unknown preset {name!r}; choose one of {choices}")
+    return found
+
+
+def _parse_index(option: str, text: str | None, count: int, what: str) -> int | None:
+    """A 0-based index given on the command line, checked against ``count``."""
+    if text is None:
+        return None
+    try:
+        index = int(text)
+    except ValueError:
+        raise CommandError(f"bad {option} {text!r}: expected a whole number") from None
+    if not 0 <= index < count:
+        raise CommandError(
+            f"{option} {index} is out of range: the series has {count} {what} "
+            f"(0 to {count - 1})"
+        )
+    return index
+
+
+def _headless_gui() -> None:
+    """A QGuiApplication for text rendering, on no screen at all.
+
+    Export never shows a window, so unless the user chose a Qt platform, the
+    offscreen one is used: no display (or a dead X connection) cannot stop it.
+    """
+    import os
+
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.instance() is not None:
+        return
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # Kept on the module so it lives as long as the process.
+    global _GUI_APPLICATION
+    _GUI_APPLICATION = QGuiApplication(["imaging-viewer"])
+
+
+_GUI_APPLICATION: object = None
+
+
+def command_export(args: argparse.Namespace) -> int:
+    """``imaging-viewer export PATH [--series SEL] [--slice K] [--time T]
+    [--window C,W | --preset NAME] [--overlays] -o OUT.png``."""
+    from imaging_viewer.core.dicom.load import load_volume
+    from imaging_viewer.core.viewer_state import ViewportState
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".png":
+        raise CommandError(f"{output}: export writes PNG; give a .png file name")
+    if args.window is not None and args.preset is not None:
+        raise CommandError("give either --window or --preset, not both")
+    window = _parse_window(args.window) if args.window is not None else None
+    preset = _find_preset(args.preset) if args.preset is not None else None
+    if output.is_dir():
+        raise CommandError(f"{output}: is a folder")
+    if not output.parent.is_dir():
+        raise CommandError(f"{output}: cannot write (no folder {output.parent})")
+
+    if output.is_dir():
+        raise CommandError(f"{output}: is a folder; give a file name")
+    if not output.parent.is_dir():
+        raise CommandError(f"{output.parent}: no such folder")
+    if not os.access(output.parent, os.W_OK):
+        raise CommandError(f"{output.parent}: folder is not writable")
+    result = _scan(args.path)
+    try:
+        info = result.find_series(args.series)
+    except LookupError as error:
+        raise CommandError(str(error)) from error
+    try:
+        volume = load_volume(info)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise CommandError(f"series {info.id}: cannot load ({error})") from error
+    viewport = ViewportState()
+    viewport.show(info, volume)
+    k = _parse_index("--slice", args.slice, viewport.n_slices, "slices")
+    t = _parse_index("--time", args.time, viewport.n_time_points, "time points")
+    if k is not None:
+        viewport.set_slice(k)
+    if t is not None:
+        viewport.set_time(t)
+    if window is not None:
+        viewport.set_window(window, "manual")
+    elif preset is not None:
+        if volume.modality != "CT":
+            print(
+                f"warning: {preset} is a CT window in HU; series {info.id} is "
+                f"{volume.modality or 'not CT'}",
+                file=sys.stderr,
+            )
+        viewport.apply_preset(preset)
+    elif viewport.window_label == "auto":
+        viewport.apply_auto_window()  # of the slice shown, not the middle one
+
+    if args.overlays:
+        _headless_gui()
+    from imaging_viewer.ui.export import render_view_image, save_png
+
+    image = render_view_image(
+        viewport, overlays=args.overlays, include_patient=not args.no_patient_data
+    )
+    try:
+        save_png(image, output)
+    except OSError as error:
+        raise CommandError(
+            f"{output}: cannot write ({error.strerror or error})"
+        ) from error
+    for warning in volume.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"wrote {output} ({image.width()}×{image.height()} pixels, series {info.id}, "
+        f"slice {viewport.slice_index} (0 to {viewport.n_slices - 1}), "
+        f"{viewport.window_label or 'no window'})"
+    )
     return 0
 
 
@@ -173,6 +333,50 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, help="output file: .nii, .nii.gz, .nrrd, .mha"
     )
     convert.set_defaults(handler=command_convert)
+    export = sub.add_parser(
+        "export",
+        help="write one slice as PNG, one pixel per DICOM pixel, overlays optional",
+    )
+    export.add_argument("path", help="folder, file or DICOMDIR")
+    export.add_argument(
+        "--series",
+        default="0",
+        help="series index (from scan), id or Series Instance UID; default 0",
+    )
+    export.add_argument(
+        "--slice", metavar="K", help="slice index, from 0; default the middle slice"
+    )
+    export.add_argument(
+        "--time",
+        metavar="T",
+        help="time point (or cine frame) index, from 0; default 0",
+    )
+    export.add_argument(
+        "--window",
+        metavar="CENTER,WIDTH",
+        help="window in modality units (HU for CT), e.g. 40,400; a negative centre "
+        "as --window=-600,1500. Default: the header's first window, else its "
+        "VOI LUT, else auto",
+    )
+    export.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="CT window preset: brain, subdural, stroke, soft_tissue, mediastinum, "
+        "liver, lung, bone, temporal_bone (any case; spaces or underscores)",
+    )
+    export.add_argument(
+        "--overlays",
+        action="store_true",
+        help="burn in corner text, orientation letters and a scale bar",
+    )
+    export.add_argument(
+        "--no-patient-data",
+        action="store_true",
+        help="with --overlays: leave out patient and study details (name, ID, dates, "
+        "institution, descriptions)",
+    )
+    export.add_argument("-o", "--output", required=True, help="output file: .png")
+    export.set_defaults(handler=command_export)
     return parser
 
 

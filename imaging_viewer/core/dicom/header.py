@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.multival import MultiValue
@@ -93,7 +93,11 @@ class InstanceHeader:
     presentation_lut_shape: str = ""
     mosaic: MosaicLayout | None = None
     file_size: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    has_invalid_pixel_spacing: bool = False
+    """Pixel Spacing is present but not two positive numbers."""
+    invalid_attributes: tuple[str, ...] = ()
+    """Geometry attributes present but unusable (NaN, zero vectors): the reason
+    to skip the file rather than show it without position."""
 
     @property
     def is_enhanced(self) -> bool:
@@ -375,6 +379,13 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
     mosaic = (
         mosaic_layout(ds) if "MOSAIC" in (v.upper() for v in top.frame_type) else None
     )
+    invalid = []
+    if "ImagePositionPatient" in ds and top.position_lps is None:
+        invalid.append("invalid Image Position (Patient): not three finite numbers")
+    if "ImageOrientationPatient" in ds and top.orientation is None:
+        invalid.append(
+            "invalid Image Orientation (Patient): not two orthogonal unit vectors"
+        )
     tilt = _float(ds, "GantryDetectorTilt") or 0.0
     return InstanceHeader(
         path=path,
@@ -423,6 +434,8 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
         presentation_lut_shape=_text(ds, "PresentationLUTShape").upper(),
         mosaic=mosaic,
         file_size=file_size,
+        invalid_attributes=tuple(invalid),
+        has_invalid_pixel_spacing="PixelSpacing" in ds and top.pixel_spacing is None,
     )
 
 

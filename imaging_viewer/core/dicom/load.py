@@ -166,6 +166,7 @@ def load_volume(
         voxels: NDArray[Any] = raw
     else:
         voxels = _to_modality_units(raw, series, failed)
+        _blank_failed(voxels, failed)
     geometry = series.geometry
     if geometry is not None and geometry.resample is not None:
         fill = float(voxels.min()) if voxels.size else 0.0
@@ -329,6 +330,18 @@ def _frames_in(job: _FileJob) -> int:
         return 1
     header = read_header(job.path)
     return int(getattr(header, "number_of_frames", 1))
+
+
+def _blank_failed(voxels: NDArray[Any], failed: list[tuple[int, int]]) -> None:
+    """Slices that could not be read show the lowest value of the rest."""
+    if not failed:
+        return
+    mask = np.ones(voxels.shape[:2], dtype=bool)
+    for t, k in failed:
+        mask[t, k] = False
+    lowest = voxels[mask].min() if mask.any() else 0
+    for t, k in failed:
+        voxels[t, k] = lowest
 
 
 def _contiguous_run(job: _FileJob) -> tuple[int, int, int, int] | None:

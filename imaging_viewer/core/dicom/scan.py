@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +35,12 @@ CancelCallback = Callable[[], bool]
 
 # A header claiming more pixel data than this is refused before any read.
 MAX_IMAGE_BYTES = 8 * 1024**3
+# Deflated Explicit VR Little Endian (PS3.5 A.5).
+DEFLATED = "1.2.840.10008.1.2.1.99"
+# A compressed image claiming more than this, at a compression ratio above the
+# limit, is taken for a hostile or corrupt header rather than allocated.
+IMPLAUSIBLE_COMPRESSED_BYTES = 256 * 1024**2
+COMPRESSION_RATIO_LIMIT = 2000
 # Files below this many are read in this process; above, by a process pool.
 PARALLEL_SCAN_MIN_FILES = 400
 
@@ -179,7 +186,11 @@ def read_header(path: str) -> InstanceHeader | SkippedFile:
 
 def _read_header(path: str) -> InstanceHeader | SkippedFile:
     try:
-        size = os.stat(path).st_size
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            # A FIFO or device would block or never end.
+            return SkippedFile(path, "not a regular file (FIFO, device or socket)")
+        size = status.st_size
         with open(path, "rb") as handle:
             head = handle.read(132)
     except OSError as error:
@@ -192,9 +203,18 @@ def _read_header(path: str) -> InstanceHeader | SkippedFile:
             path, "not a DICOM file (no DICM prefix and no DICOM elements at the start)"
         )
     try:
-        ds = pydicom.dcmread(
-            path, stop_before_pixels=True, force=not has_preamble, defer_size=1 << 20
-        )
+        with open(path, "rb") as handle:
+            ds = pydicom.dcmread(
+                handle,
+                stop_before_pixels=True,
+                force=not has_preamble,
+                defer_size=1 << 20,
+            )
+            # pydicom stops quietly at the end of a file cut short: an image header
+            # that runs to the end never reached its Pixel Data. (A deflated
+            # dataset is inflated whole, so its handle is always at the end.)
+            deflated = ds.file_meta.get("TransferSyntaxUID", "") == DEFLATED
+            reached_end = handle.tell() >= size and not deflated
         sop_class = str(
             ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "")
         )
@@ -202,6 +222,13 @@ def _read_header(path: str) -> InstanceHeader | SkippedFile:
             return SkippedFile(
                 path,
                 "DICOMDIR (media directory), not an image: lists files, holds none",
+            )
+        cut_short = (
+            "SOPClassUID" not in ds or "Rows" in ds or _is_image_class(sop_class)
+        )
+        if reached_end and cut_short:
+            return SkippedFile(
+                path, f"truncated: the file ends at byte {size}, before the pixel data"
             )
         if "Rows" not in ds or "Columns" not in ds:
             name = UID(sop_class).name if sop_class else "unknown SOP class"
@@ -216,6 +243,15 @@ def _read_header(path: str) -> InstanceHeader | SkippedFile:
             path, f"unreadable DICOM header: {type(error).__name__}: {error}"
         )
     return _check_image(header)
+
+
+def _is_image_class(sop_class: str) -> bool:
+    """True for SOP classes whose name says they store images (PS3.4 Annex B)."""
+    try:
+        name = UID(sop_class).name
+    except (ValueError, KeyError):
+        return False
+    return "Image Storage" in name
 
 
 def _looks_like_raw_dicom(head: bytes) -> bool:
@@ -242,7 +278,19 @@ def _check_image(header: InstanceHeader) -> InstanceHeader | SkippedFile:
             f"{header.bits_allocated} bits "
             f"({total / 1024**3:.1f} GiB)",
         )
+    if header.invalid_attributes:
+        return SkippedFile(path, "; ".join(header.invalid_attributes))
     syntax = header.transfer_syntax_uid
+    if (
+        not is_native_transfer_syntax(syntax)
+        and total > IMPLAUSIBLE_COMPRESSED_BYTES
+        and total > COMPRESSION_RATIO_LIMIT * header.file_size
+    ):
+        return SkippedFile(
+            path,
+            f"implausible image size: the header claims {total / 1024**2:.0f} MiB "
+            f"of pixels in a {header.file_size / 1024**2:.1f} MiB file",
+        )
     if is_native_transfer_syntax(syntax):
         if header.file_size < total:
             return SkippedFile(

@@ -404,9 +404,16 @@ def _assemble_group(group: _Group) -> list[SeriesInfo]:
     if pixel_spacing is None:
         pixel_spacing = (1.0, 1.0)
         spacing_source = "none"
-        warnings.append(
-            "no Pixel Spacing in the header: 1 mm assumed, measurements are in pixels"
-        )
+        if header0.has_invalid_pixel_spacing:
+            warnings.append(
+                "Pixel Spacing in the header is not two positive numbers: 1 mm "
+                "assumed, measurements are in pixels"
+            )
+        else:
+            warnings.append(
+                "no Pixel Spacing in the header: 1 mm assumed, measurements are in "
+                "pixels"
+            )
     fallback = None
     if header0.mosaic is not None:
         fallback = header0.mosaic.slice_spacing_mm
