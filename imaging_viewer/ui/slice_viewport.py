@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
 from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import CT_PRESETS, render_slice
 from imaging_viewer.core.tools.window_level import drag_window
+from imaging_viewer.ui.export import displayed_inversion
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -184,13 +185,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         rows, columns = pixels.shape[:2]
         if self._buffer is None or self._buffer.shape != (rows, columns):
             self._buffer = np.empty((rows, columns), dtype=np.uint32)
-        display = volume.display
-        if state.invert:
-            from dataclasses import replace
-
-            display = replace(
-                display, photometric=_toggle_inversion(display.photometric)
-            )
+        display = displayed_inversion(volume.display, state.invert)
         render_slice(pixels, state.window, display=display, out=self._buffer)
         self.image_item.set_buffer(self._buffer)
         spacing = volume.spacing_mm
@@ -600,10 +595,6 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("O", "show/hide overlays"),
 )
 """Viewport shortcuts as listed under Help."""
-
-
-def _toggle_inversion(photometric: str) -> str:
-    return "MONOCHROME2" if photometric == "MONOCHROME1" else "MONOCHROME1"
 
 
 def _format_value(value: Any) -> str:
