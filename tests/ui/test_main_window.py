@@ -1,0 +1,166 @@
+"""MainWindow: opening a study, layouts, linked scrolling, cancel, screenshot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from imaging_viewer.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from tests.conftest import MakeSeries
+
+
+def _idle(window: MainWindow) -> bool:
+    return (
+        window.scan_result is not None
+        and not window.is_busy
+        and not any(v.loading for v in window.state.viewports)
+    )
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> MainWindow:
+    main = MainWindow(remember_settings=False)
+    qtbot.addWidget(main)
+    main.resize(1400, 900)
+    main.show()
+    return main
+
+
+def test_opening_the_sample_study_lists_and_shows_it(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    window.open_path(sample_data)
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    assert window.scan_result is not None
+    modalities = sorted(s.modality for s in window.scan_result.series)
+    assert modalities == ["CR", "CR", "CT", "MR"]
+    shown = window.state.viewports[0]
+    assert shown.volume is not None and shown.series is not None
+    # Skipped files (licences, README) reach the problems panel, not only a log.
+    skipped = {p.path for p in window.scan_result.skipped}
+    assert any(path.endswith("README.md") for path in skipped)
+    assert window.problems_panel.count >= len(skipped)
+
+
+def test_layout_two_by_two_fills_each_viewport_with_a_series(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    window.open_path(sample_data)
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    window.set_layout("2x2")
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    ids = [v.series.id for v in window.state.viewports if v.series is not None]
+    assert len(ids) == 4 and len(set(ids)) == 4
+    assert all(w.isVisible() for w in window.viewport_widgets)
+    window.set_layout("1x2")
+    assert [w.isVisible() for w in window.viewport_widgets] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_viewports_in_one_frame_of_reference_scroll_together(
+    window: MainWindow, qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    thin = make_series(
+        shape=(20, 16, 16),
+        spacing_mm=(1.0, 1.0, 2.0),
+        folder="a",
+        series_number=1,
+        frame_of_reference_uid="1.2.3.4.5",
+    )
+    make_series(
+        shape=(10, 16, 16),
+        spacing_mm=(1.0, 1.0, 4.0),
+        folder="a",
+        series_number=2,
+        frame_of_reference_uid="1.2.3.4.5",
+    )
+    window.set_layout("1x2")
+    window.open_path(thin.folder)
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    left, right = window.state.viewports[:2]
+    assert left.volume is not None and right.volume is not None
+    assert left.volume.shape_kji[0] != right.volume.shape_kji[0]
+    left_widget = window.viewport_widgets[0]
+    left.set_slice(0)
+    left_widget.slice_changed.emit()
+    for _ in range(8):
+        left_widget._scroll(1)
+
+    def centre_z(state: object) -> float:
+        volume = state.volume  # type: ignore[attr-defined]
+        k = state.slice_index  # type: ignore[attr-defined]
+        return float((volume.ijk_to_lps @ np.array([0, 0, k, 1.0]))[2])
+
+    assert abs(centre_z(left) - centre_z(right)) <= 2.0 + 1e-6
+    window.link_action.trigger()  # unlink
+    before = right.slice_index
+    left_widget._scroll(2)
+    assert right.slice_index == before
+
+
+def test_cancel_stops_a_load_without_breaking_the_window(
+    window: MainWindow, qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    series = make_series(shape=(120, 64, 64))
+    window.open_path(series.folder)
+    window.cancel_loading()
+    assert not window.is_busy
+    assert not any(v.loading for v in window.state.viewports)
+    # The window still opens things afterwards.
+    window.open_path(series.folder)
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    assert window.state.viewports[0].volume is not None
+
+
+def test_a_series_picked_in_the_browser_opens_in_the_active_viewport(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    window.open_path(sample_data)
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    assert window.scan_result is not None
+    mr = next(s for s in window.scan_result.series if s.modality == "MR")
+    window.series_browser.series_activated.emit(mr.id)
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    state = window.state.active
+    assert state.series is not None and state.series.id == mr.id
+    assert state.volume is not None and state.volume.n_time_points == 10
+
+
+def test_screenshot_command_writes_the_window(
+    tmp_path: Path, sample_data: Path
+) -> None:
+    out = tmp_path / "shot.png"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "imaging_viewer",
+            str(sample_data / "CT"),
+            "--screenshot",
+            str(out),
+            "--size",
+            "1200x800",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 800)
