@@ -133,13 +133,8 @@ install_all() {
 }
 
 default_run_args() {
-    # Until the GUI exists (imaging_viewer/ui/app.py), `run` shows what the headless
-    # CLI finds in sample_data; afterwards it opens sample_data in the window.
-    if [[ -f "$ROOT/imaging_viewer/ui/app.py" ]]; then
-        printf '%s\n' "$ROOT/sample_data"
-    else
-        printf '%s\n' scan "$ROOT/sample_data"
-    fi
+    # `run` with no arguments opens the bundled sample study in the viewer window.
+    printf '%s\n' "$ROOT/sample_data"
 }
 
 usage() {
