@@ -1,0 +1,1 @@
+"""Dockable panels: series browser, problems panel, DICOM tag browser."""
