@@ -64,29 +64,42 @@ class ViewportState:
 
     def show(self, series: SeriesInfo | None, volume: Volume | None) -> None:
         """Show a volume (or a preview) from its middle slice, in its default window."""
+        # Same series again (a preview replaced by the full volume): keep the
+        # reader's slice and window; anything else starts afresh.
         keep_position = (
-            self.series is not None
+            self.volume is not None
+            and self.series is not None
             and series is not None
             and self.series.id == series.id
         )
+        if volume is None:
+            self.series = series
+            self.volume = None
+            return
+        n_slices, n_times = volume.shape_kji[0], volume.n_time_points
+        if keep_position:
+            slice_index = min(self.slice_index, n_slices - 1)
+            time_index = min(self.time_index, n_times - 1)
+        else:
+            slice_index, time_index = n_slices // 2, 0
         self.series = series
         self.volume = volume
-        if volume is None:
-            return
+        self.slice_index = slice_index
+        self.time_index = time_index
         if not keep_position:
-            self.slice_index = volume.shape_kji[0] // 2
-            self.time_index = 0
             self.reset_window()
-        else:
-            self.slice_index = min(self.slice_index, volume.shape_kji[0] - 1)
-            self.time_index = min(self.time_index, volume.n_time_points - 1)
 
     def pixels(self) -> NDArray[Any] | None:
-        """The shown slice ``[row, column]`` (``[row, column, 3]`` for RGB), a view."""
+        """The shown slice ``[row, column]`` (``[row, column, 3]`` for RGB), a view.
+
+        Indices are clamped: observers of ``volume`` may run before the indices
+        are set for a new volume.
+        """
         if self.volume is None:
             return None
-        voxels = self.volume.time_point(self.time_index).voxels
-        result: NDArray[Any] = voxels[self.slice_index]
+        time = min(self.time_index, self.volume.n_time_points - 1)
+        voxels = self.volume.time_point(time).voxels
+        result: NDArray[Any] = voxels[min(self.slice_index, voxels.shape[0] - 1)]
         return result
 
     def pixel_to_lps(self) -> Affine | None:

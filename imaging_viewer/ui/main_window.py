@@ -115,15 +115,26 @@ class MainWindow(QMainWindow):
         )
         self.problems_panel = ProblemsPanelWidget(self)
         self.problems_panel.series_activated.connect(self._on_series_activated)
+        self.problems_panel.file_activated.connect(self._on_problem_file_activated)
         self.problems_dock = self._dock(
             "Problems", self.problems_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.tag_browser = TagBrowserWidget(self)
+        self.problems_panel.count_changed.connect(
+            lambda _count: self.problems_dock.setWindowTitle(
+                self.problems_panel.title()
+            )
+        )
         self.tags_dock = self._dock(
             "DICOM tags", self.tag_browser, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tags_dock.hide()
         self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+
+    def _on_problem_file_activated(self, path: str) -> None:
+        """Show the header of a skipped file, to see why it was skipped."""
+        self.tags_dock.show()
+        self.tag_browser.show_file(path)
 
     def _on_tags_visibility(self, visible: bool) -> None:
         if visible:
@@ -434,7 +445,7 @@ class MainWindow(QMainWindow):
                 f"No DICOM images found in {result.root}", 10000
             )
             return
-        first = result.series[0]
+        first = _main_series(result.series)
         if self._pending_selector is not None:
             try:
                 first = result.find_series(self._pending_selector)
@@ -696,6 +707,8 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         self._rebuild_recent()
         self._rebuild_custom_presets()
+        self.resizeDocks([self.series_dock], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [160], Qt.Orientation.Vertical)
         if not self._remember:
             self.resize(1600, 1000)
             return
@@ -794,6 +807,15 @@ class MainWindow(QMainWindow):
             print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
             return 1
         return 0
+
+
+def _main_series(series: list[SeriesInfo]) -> SeriesInfo:
+    """The series to show first: the largest cross-sectional one (a localizer or
+    scout is rarely what a reader wants first), else the first series."""
+    volumes = [s for s in series if not s.is_projection and s.shape_kji[0] > 1]
+    if not volumes:
+        return series[0]
+    return max(volumes, key=lambda s: (s.shape_kji[0], s.n_time_points))
 
 
 def _shift_to_slice(series: SeriesInfo, k: int) -> Any:

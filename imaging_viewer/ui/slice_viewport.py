@@ -313,8 +313,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         target_mm = (width * 0.2) / screen_per_mm
         length_mm = _nice_length(target_mm)
         length_px = length_mm * screen_per_mm
+        # Right edge, below the middle: clear of the orientation letter there.
         x0 = width - 12
-        y1 = height / 2 + length_px / 2
+        y1 = height * 0.9 - 2 * painter.fontMetrics().height()
         y0 = y1 - length_px
         painter.setPen(QPen(QColor(230, 230, 230), 1.5))
         painter.drawLine(QPointF(x0, y0), QPointF(x0, y1))

@@ -46,7 +46,14 @@ def test_opening_the_sample_study_lists_and_shows_it(
     modalities = sorted(s.modality for s in window.scan_result.series)
     assert modalities == ["CR", "CR", "CT", "MR"]
     shown = window.state.viewports[0]
-    assert shown.volume is not None and shown.series is not None
+    assert shown.volume is not None
+    assert shown.series is not None
+    # The largest volume opens first (the CT), in its first header window, even
+    # though a one-image preview was shown while it loaded.
+    assert shown.series.modality == "CT"
+    assert shown.window is not None
+    assert shown.window_label.startswith("header 1/")
+    assert shown.slice_index == shown.n_slices // 2
     # Skipped files (licences, README) reach the problems panel, not only a log.
     skipped = {p.path for p in window.scan_result.skipped}
     assert any(path.endswith("README.md") for path in skipped)
@@ -61,7 +68,8 @@ def test_layout_two_by_two_fills_each_viewport_with_a_series(
     window.set_layout("2x2")
     qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
     ids = [v.series.id for v in window.state.viewports if v.series is not None]
-    assert len(ids) == 4 and len(set(ids)) == 4
+    assert len(ids) == 4
+    assert len(set(ids)) == 4
     assert all(w.isVisible() for w in window.viewport_widgets)
     window.set_layout("1x2")
     assert [w.isVisible() for w in window.viewport_widgets] == [
@@ -93,7 +101,8 @@ def test_viewports_in_one_frame_of_reference_scroll_together(
     window.open_path(thin.folder)
     qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
     left, right = window.state.viewports[:2]
-    assert left.volume is not None and right.volume is not None
+    assert left.volume is not None
+    assert right.volume is not None
     assert left.volume.shape_kji[0] != right.volume.shape_kji[0]
     left_widget = window.viewport_widgets[0]
     left.set_slice(0)
@@ -137,8 +146,10 @@ def test_a_series_picked_in_the_browser_opens_in_the_active_viewport(
     window.series_browser.series_activated.emit(mr.id)
     qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
     state = window.state.active
-    assert state.series is not None and state.series.id == mr.id
-    assert state.volume is not None and state.volume.n_time_points == 10
+    assert state.series is not None
+    assert state.series.id == mr.id
+    assert state.volume is not None
+    assert state.volume.n_time_points == 10
 
 
 def test_screenshot_command_writes_the_window(

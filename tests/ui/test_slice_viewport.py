@@ -1,4 +1,4 @@
-"""SliceViewportWidget: scrolling, windowing, presets, probe, flips, drops (offscreen)."""
+"""SliceViewportWidget: scroll, windowing, presets, probe, flips, drops (offscreen)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def viewport(qtbot: QtBot, ct: tuple[object, object]) -> SliceViewportWidget:
     return widget
 
 
-def _wheel(widget: SliceViewportWidget, delta: int, modifiers: Qt.KeyboardModifier) -> None:
+def _wheel(
+    widget: SliceViewportWidget, delta: int, modifiers: Qt.KeyboardModifier
+) -> None:
     centre = QPointF(widget.width() / 2, widget.height() / 2)
     event = QWheelEvent(
         centre,
@@ -69,7 +71,9 @@ def test_opens_on_the_middle_slice_with_the_header_window(
     assert viewport._buffer.shape == (512, 512)
 
 
-def test_wheel_and_keys_scroll_slices(viewport: SliceViewportWidget, qtbot: QtBot) -> None:
+def test_wheel_and_keys_scroll_slices(
+    viewport: SliceViewportWidget, qtbot: QtBot
+) -> None:
     state = viewport.state
     start = state.slice_index
     _wheel(viewport, -120, Qt.KeyboardModifier.NoModifier)
@@ -104,7 +108,8 @@ def test_ctrl_wheel_zooms(viewport: SliceViewportWidget) -> None:
     before = viewport.zoom_factor()
     _wheel(viewport, 120, Qt.KeyboardModifier.ControlModifier)
     after = viewport.zoom_factor()
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert after == pytest.approx(before * 1.15, rel=1e-3)
     viewport.actual_size()
     assert viewport.zoom_factor() == pytest.approx(1.0, rel=1e-3)
@@ -130,7 +135,9 @@ def test_right_drag_changes_width_and_level(
         Qt.KeyboardModifier.NoModifier,
     )
     viewport.mouseMoveEvent(move)
-    QTest.mouseRelease(viewport.viewport(), Qt.MouseButton.RightButton, pos=QPoint(360, 340))
+    QTest.mouseRelease(
+        viewport.viewport(), Qt.MouseButton.RightButton, pos=QPoint(360, 340)
+    )
     window = state.window
     assert isinstance(window, Window)
     assert window.width > start.width  # moved right: wider
@@ -186,7 +193,8 @@ def test_flip_and_rotate_keep_the_probe_on_the_stored_pixel(
     state.rotation_quarters = 1
     pixels = state.pixels()
     shown = viewport.displayed_pixels()
-    assert pixels is not None and shown is not None
+    assert pixels is not None
+    assert shown is not None
     rows, columns = shown.shape
     for column, row in ((0, 0), (10, 3), (columns - 1, rows - 1)):
         original = viewport._original_pixel(column, row, rows, columns)

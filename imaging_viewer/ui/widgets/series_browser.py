@@ -322,14 +322,24 @@ class SeriesBrowserWidget(QWidget):
             bold.setBold(True)
             patient_row[0].setFont(bold)
             root.appendRow(patient_row)
+            # Patient and study rows read across the whole width (not cut at the
+            # thumbnail column).
+            self.tree_view.setFirstColumnSpanned(
+                patient_row[0].row(), root.index(), True
+            )
             for study in patient.studies:
                 parts = [study.description or "(no study description)"]
                 if study.accession_number:
                     parts.append(f"Acc. {study.accession_number}")
+                if study.date:
+                    parts.insert(0, format_dicom_date(study.date))
                 study_row = self._row("study", " · ".join(parts))
                 study_row[_DATE].setText(format_dicom_date(study.date))
                 study_row[0].setToolTip(f"Study Instance UID {study.uid}")
                 patient_row[0].appendRow(study_row)
+                self.tree_view.setFirstColumnSpanned(
+                    study_row[0].row(), patient_row[0].index(), True
+                )
                 for series in study.series:
                     series_row = self._series_row(series)
                     study_row[0].appendRow(series_row)
