@@ -90,6 +90,8 @@ class InstanceHeader:
     estimated_magnification: float | None = None
     patient_orientation: tuple[str, ...] = ()
     voi_luts: tuple[VoiLut, ...] = ()
+    modality_lut: VoiLut | None = None
+    """A Modality LUT Sequence table (PS3.3 C.11.1), used instead of rescaling."""
     presentation_lut_shape: str = ""
     mosaic: MosaicLayout | None = None
     file_size: int = 0
@@ -112,8 +114,14 @@ class InstanceHeader:
 
     @property
     def pixel_bytes_per_frame(self) -> int:
-        """Bytes one frame of native (uncompressed) pixel data takes (PS3.5 8.1.1)."""
-        bits = self.rows * self.columns * self.samples_per_pixel * self.bits_allocated
+        """Bytes one frame of native (uncompressed) pixel data takes (PS3.5 8.1.1).
+
+        YBR_FULL_422 stores two values per pixel, not three (PS3.3 C.7.6.3.1.2).
+        """
+        samples = self.samples_per_pixel
+        if self.photometric == "YBR_FULL_422" and samples == 3:
+            samples = 2
+        bits = self.rows * self.columns * samples * self.bits_allocated
         return (bits + 7) // 8
 
 
@@ -225,19 +233,39 @@ def _windows(ds: Dataset) -> tuple[Window, ...]:
     return tuple(result)
 
 
-def _voi_luts(ds: Dataset) -> tuple[VoiLut, ...]:
-    """VOI LUT Sequence items (PS3.3 C.11.2.1.1)."""
+def _encoding(ds: Dataset) -> tuple[bool, bool]:
+    """(implicit VR, little endian) as the dataset was read."""
+    encoding = getattr(ds, "original_encoding", None)
+    if isinstance(encoding, tuple) and len(encoding) == 2 and None not in encoding:
+        return bool(encoding[0]), bool(encoding[1])
+    return True, True
+
+
+def _lut_items(ds: Dataset, sequence: str) -> tuple[VoiLut, ...]:
+    """The LUTs of a VOI LUT or Modality LUT Sequence (PS3.3 C.11.2.1.1, C.11.1.1.1).
+
+    LUT Data stored as OW follows the file's byte order; a first mapped value
+    is signed when the pixels are (PS3.3 C.11.1.1.1: "... SS or US").
+    """
+    big_endian = not _encoding(ds)[1]
+    signed = _int(ds, "PixelRepresentation") == 1
     luts = []
-    for item in ds.get("VOILUTSequence", []) or []:
+    for item in ds.get(sequence, []) or []:
         try:
             descriptor = [int(v) for v in item.LUTDescriptor]
             data = item.LUTData
             entries = descriptor[0] or 65536
             first = descriptor[1]
+            if signed and first > 32767:
+                first -= 65536
             bits = descriptor[2]
             if isinstance(data, bytes):
-                dtype = np.uint8 if bits <= 8 and len(data) == entries else np.uint16
-                table = np.frombuffer(data, dtype=dtype).astype(np.uint16)
+                if bits <= 8 and len(data) == entries:
+                    table = np.frombuffer(data, dtype=np.uint8).astype(np.uint16)
+                else:
+                    order = ">u2" if big_endian else "<u2"
+                    usable = len(data) - len(data) % 2
+                    table = np.frombuffer(data[:usable], dtype=order).astype(np.uint16)
             else:
                 table = np.asarray(data, dtype=np.uint16)
             table = table[:entries]
@@ -349,8 +377,7 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
         transfer_syntax = str(meta.get("TransferSyntaxUID", "") or "")
     if not transfer_syntax:
         # No file meta: pydicom guessed the encoding while reading (PS3.10 7.1).
-        implicit = getattr(ds, "is_implicit_VR", True)
-        little = getattr(ds, "is_little_endian", True)
+        implicit, little = _encoding(ds)
         transfer_syntax = (
             "1.2.840.10008.1.2"
             if implicit
@@ -430,7 +457,8 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
         imager_pixel_spacing=_spacing(ds, "ImagerPixelSpacing"),
         estimated_magnification=_float(ds, "EstimatedRadiographicMagnificationFactor"),
         patient_orientation=tuple(str(v) for v in (ds.get("PatientOrientation") or [])),
-        voi_luts=_voi_luts(ds),
+        voi_luts=_lut_items(ds, "VOILUTSequence"),
+        modality_lut=next(iter(_lut_items(ds, "ModalityLUTSequence")), None),
         presentation_lut_shape=_text(ds, "PresentationLUTShape").upper(),
         mosaic=mosaic,
         file_size=file_size,

@@ -18,7 +18,7 @@ from imaging_viewer.core.dicom.pixels import (
 )
 from imaging_viewer.core.dicom.scan import CancelCallback, Cancelled, ProgressCallback
 from imaging_viewer.core.dicom.stack_geometry import resample_stack
-from imaging_viewer.core.volume import Volume
+from imaging_viewer.core.volume import VoiLut, Volume
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -371,8 +371,10 @@ def _to_modality_units(
     """Apply Rescale Slope/Intercept (PS3.3 C.11.1.1.2): int16 if exact, else float32.
 
     Works in place where the stored values are 16-bit, so peak memory stays at
-    one volume.
+    one volume. A Modality LUT Sequence replaces the rescale where present.
     """
+    if series.modality_lut is not None:
+        return _apply_modality_lut(raw, series.modality_lut)
     slopes = np.array(
         [[ref.rescale_slope for ref in frames] for frames in series.frames]
     )
@@ -410,6 +412,16 @@ def _to_modality_units(
     out32 = np.empty(raw.shape, dtype=np.float32)
     _rescale_float(raw, out32, slopes, intercepts, uniform)
     return out32
+
+
+def _apply_modality_lut(raw: NDArray[Any], lut: VoiLut) -> NDArray[Any]:
+    """Stored values through a Modality LUT (PS3.3 C.11.1.1.1): values below the
+    first mapped one take the first entry, values past the end the last."""
+    table = lut.table
+    dtype = np.int16 if int(table.max()) <= _INT16_MAX else np.float32
+    index = np.clip(raw.astype(np.int64) - lut.first_mapped, 0, table.size - 1)
+    out: NDArray[Any] = table.astype(dtype)[index]
+    return out
 
 
 def _fits_int16(

@@ -129,6 +129,11 @@ def _decode_frames(
             data = data[np.newaxis]
         if list(frame_indices) != list(range(n_frames)):
             data = data[frame_indices]
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if samples == 3 and data.dtype.itemsize > 1:
+        # Shown as 8-bit RGB: keep the top 8 of the stored bits (PS3.3 C.7.6.3.1.1).
+        shift = max(0, int(ds.get("BitsStored", 8 * data.dtype.itemsize)) - 8)
+        data = (data >> shift).astype(np.uint8)
     if photometric == "PALETTE COLOR":
         from pydicom.pixels.processing import apply_color_lut
 

@@ -16,7 +16,7 @@ from imaging_viewer.core.geometry import (
     direction_from_patient_orientation,
     spacing_from_affine,
 )
-from imaging_viewer.core.volume import DisplayDefaults, Window
+from imaging_viewer.core.volume import DisplayDefaults, VoiLut, Window
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -60,6 +60,8 @@ class SeriesInfo:
     shape_kji: tuple[int, int, int]
     warnings: tuple[str, ...]
     files: tuple[str, ...]
+    modality_lut: VoiLut | None = None
+    """Modality LUT Sequence of the series (PS3.3 C.11.1), replacing the rescale."""
     acquired_rows: int = 0
     acquired_columns: int = 0
     samples_per_pixel: int = 1
@@ -584,6 +586,7 @@ def _series_info(
         shape_kji=shape_kji,
         warnings=tuple(warnings),
         files=tuple(sorted(used_paths)),
+        modality_lut=header.modality_lut,
         acquired_rows=header.mosaic.tile_rows if header.mosaic else header.rows,
         acquired_columns=header.mosaic.tile_columns
         if header.mosaic
