@@ -93,3 +93,17 @@ def orientation_label(direction_lps: ArrayLike, threshold: float = 0.3) -> str:
         if abs(vec[axis]) >= threshold:
             letters.append(positive[axis] if vec[axis] > 0 else negative[axis])
     return "".join(letters)
+
+
+def rotation_about(axis: ArrayLike, angle_rad: float) -> NDArray[np.float64]:
+    """The 3×3 rotation by ``angle_rad`` about ``axis`` (right-hand rule, Rodrigues)."""
+    unit = np.asarray(axis, dtype=np.float64)
+    unit = unit / np.linalg.norm(unit)
+    x, y, z = unit
+    cross = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    rotation: NDArray[np.float64] = (
+        np.eye(3)
+        + np.sin(angle_rad) * cross
+        + (1 - np.cos(angle_rad)) * (cross @ cross)
+    )
+    return rotation

@@ -9,6 +9,14 @@ import numpy as np
 from psygnal import SignalGroupDescriptor
 
 from imaging_viewer.core.geometry import orientation_label
+from imaging_viewer.core.mpr import (
+    Slice,
+    SlicePlane,
+    plane_for,
+    reslice,
+    slice_step_mm,
+    snapped_to_voxels,
+)
 from imaging_viewer.core.render import CT_PRESETS, auto_window, window_from_voi_lut
 
 if TYPE_CHECKING:
@@ -23,6 +31,7 @@ LAYOUTS: dict[str, tuple[int, int]] = {
     "1x2": (1, 2),
     "2x1": (2, 1),
     "2x2": (2, 2),
+    "mpr": (1, 3),
 }
 """Viewport grids by name: (rows, columns)."""
 
@@ -51,11 +60,33 @@ class ViewportState:
     rotation_quarters: int = 0
     """Clockwise quarter turns of the image on screen (X-ray display)."""
     loading: bool = False
+    orientation: str = "acquired"
+    """``acquired`` shows the volume's own slices; ``axial``, ``coronal`` and
+    ``sagittal`` show reformatted planes through ``cursor_lps`` (MPR)."""
+    cursor_lps: tuple[float, float, float] | None = None
+    """The 3D cursor (LPS mm) an MPR plane passes through."""
+    plane_rotation: tuple[float, ...] | None = None
+    """Row-major 3×3 rotation of an oblique MPR plane about the cursor."""
+    slab_mm: float = 0.0
+    """Thick-slab thickness (0: a thin plane)."""
+    slab_mode: str = "mip"
+    """``mip``, ``minip`` or ``mean``."""
+    interpolation: str = "linear"
+    """``linear``, or ``nearest`` while a plane is being dragged."""
+
+    @property
+    def is_mpr(self) -> bool:
+        """True when showing a reformatted plane rather than the acquired slices."""
+        return self.orientation != "acquired" and self.volume is not None
 
     @property
     def n_slices(self) -> int:
-        """Slices of the volume (1 when empty)."""
-        return self.volume.shape_kji[0] if self.volume is not None else 1
+        """Slices to scroll through: acquired slices, or plane positions (MPR)."""
+        if self.volume is None:
+            return 1
+        if self.is_mpr:
+            return self._mpr_range()[2]
+        return self.volume.shape_kji[0]
 
     @property
     def n_time_points(self) -> int:
@@ -90,25 +121,125 @@ class ViewportState:
             self.reset_window()
 
     def pixels(self) -> NDArray[Any] | None:
-        """The shown slice ``[row, column]`` (``[row, column, 3]`` for RGB), a view.
+        """The shown slice ``[row, column]`` (``[row, column, 3]`` for RGB)."""
+        current = self.current_slice()
+        return None if current is None else current.pixels
+
+    def pixel_to_lps(self) -> Affine | None:
+        """Maps (column, row, 0, 1) of the shown slice to LPS (PS3.3 C.7.6.2.1.1).
+
+        The third column is the step to the next slice along the normal.
+        """
+        current = self.current_slice()
+        return None if current is None else current.pixel_to_lps
+
+    def current_slice(self) -> Slice | None:
+        """The shown slice with its placement: acquired pixels (a view), or an
+        MPR plane through the cursor. Cached until what it depends on changes.
 
         Indices are clamped: observers of ``volume`` may run before the indices
         are set for a new volume.
         """
-        if self.volume is None:
+        volume = self.volume
+        if volume is None:
             return None
-        time = min(self.time_index, self.volume.n_time_points - 1)
-        voxels = self.volume.time_point(time).voxels
-        result: NDArray[Any] = voxels[min(self.slice_index, voxels.shape[0] - 1)]
-        return result
+        time = min(self.time_index, volume.n_time_points - 1)
+        if not self.is_mpr:
+            voxels = volume.time_point(time).voxels
+            k = min(self.slice_index, voxels.shape[0] - 1)
+            affine = volume.ijk_to_lps.copy()
+            affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
+            return Slice(voxels[k], affine)
+        key = (
+            id(volume),
+            self.orientation,
+            self.cursor_lps,
+            self.plane_rotation,
+            time,
+            self.slab_mm,
+            self.slab_mode,
+            self.interpolation,
+        )
+        cached = self._cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        plane = self.plane()
+        assert plane is not None
+        result = reslice(
+            volume,
+            plane,
+            time_index=time,
+            interpolation=self.interpolation,
+            slab_mm=self.slab_mm,
+            slab_mode=self.slab_mode,
+        )
+        affine = result.pixel_to_lps.copy()
+        affine[:3, 2] = plane.normal_lps * slice_step_mm(volume, plane)
+        current = Slice(result.pixels, affine)
+        object.__setattr__(self, "_cache", (key, current))
+        return current
 
-    def pixel_to_lps(self) -> Affine | None:
-        """Maps (column, row, 0, 1) of the shown slice to LPS (PS3.3 C.7.6.2.1.1)."""
-        if self.volume is None:
+    _cache = None  # (key, Slice) of the last MPR plane
+
+    def plane(self) -> SlicePlane | None:
+        """The MPR plane through the cursor (None when not in MPR)."""
+        volume = self.volume
+        if volume is None or not self.is_mpr:
             return None
-        affine = self.volume.ijk_to_lps.copy()
-        affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * self.slice_index
-        return affine
+        cursor = self.cursor_lps or _volume_centre(volume)
+        rotation = None
+        if self.plane_rotation is not None:
+            rotation = np.asarray(self.plane_rotation, dtype=np.float64).reshape(3, 3)
+        plane = plane_for(volume, self.orientation, cursor, rotation)
+        if rotation is None:
+            # Straight planes sit on voxel centres: the voxels, not a blend.
+            plane = snapped_to_voxels(volume, plane)
+        return plane
+
+    def _mpr_range(self) -> tuple[float, float, int]:
+        """(lowest distance along the normal, step, positions) of the volume."""
+        volume = self.volume
+        plane = self.plane()
+        assert volume is not None
+        assert plane is not None
+        normal = plane.normal_lps
+        step = slice_step_mm(volume, plane)
+        k, j, i = volume.shape_kji
+        corners = np.array(
+            [[a, b, c, 1.0] for a in (0, i - 1) for b in (0, j - 1) for c in (0, k - 1)]
+        )
+        distances = (corners @ volume.ijk_to_lps.T)[:, :3] @ normal
+        low, high = float(distances.min()), float(distances.max())
+        return low, step, int(np.floor((high - low) / step + 1e-6)) + 1
+
+    def mpr_index(self) -> int:
+        """Which plane position (0-based) the cursor is at, along the normal."""
+        plane = self.plane()
+        if plane is None or self.volume is None:
+            return self.slice_index
+        low, step, count = self._mpr_range()
+        cursor = np.asarray(self.cursor_lps or _volume_centre(self.volume))
+        index = round((float(cursor @ plane.normal_lps) - low) / step)
+        return int(np.clip(index, 0, count - 1))
+
+    def move_cursor_to_index(self, index: int) -> None:
+        """Move the cursor along this plane's normal to plane position ``index``."""
+        plane = self.plane()
+        volume = self.volume
+        if plane is None or volume is None:
+            return
+        low, step, count = self._mpr_range()
+        index = int(np.clip(index, 0, count - 1))
+        cursor = np.asarray(self.cursor_lps or _volume_centre(volume), dtype=np.float64)
+        target = low + index * step
+        cursor = cursor + (target - float(cursor @ plane.normal_lps)) * plane.normal_lps
+        self.cursor_lps = (float(cursor[0]), float(cursor[1]), float(cursor[2]))
+        self.slice_index = index
+
+    def sync_index_to_cursor(self) -> None:
+        """After the cursor moved elsewhere: the slice number of this MPR view."""
+        if self.is_mpr:
+            self.slice_index = self.mpr_index()
 
     def slice_position_lps(self) -> Vec3 | None:
         """LPS position of the first voxel of the shown slice."""
@@ -116,7 +247,10 @@ class ViewportState:
         return None if affine is None else affine[:3, 3]
 
     def set_slice(self, index: int) -> None:
-        """Go to slice ``index``, clamped to the volume."""
+        """Go to slice ``index``, clamped to the volume (MPR: moves the cursor)."""
+        if self.is_mpr:
+            self.move_cursor_to_index(index)
+            return
         self.slice_index = int(np.clip(index, 0, self.n_slices - 1))
 
     def scroll(self, steps: int) -> None:
@@ -262,23 +396,27 @@ class ViewerState:
         return self.viewports[self.active_index]
 
     def sync_linked(self, source_index: int) -> None:
-        """Bring linked viewports to the slice nearest the source's position.
+        """Bring other viewports to where the source viewport is.
 
-        Only viewports showing a volume in the same frame of reference follow
-        (PS3.3 C.7.4.1.1.1: positions are comparable only within one).
+        MPR views of the same volume share its 3D cursor. With linking on,
+        viewports of acquired slices in the same frame of reference go to the
+        slice nearest the source's position (PS3.3 C.7.4.1.1.1: positions are
+        comparable only within one frame of reference).
         """
-        if not self.link_scrolling:
-            return
         source = self.viewports[source_index]
-        position = _slice_centre_lps(source)
-        if position is None or source.volume is None:
+        if source.is_mpr and source.cursor_lps is not None:
+            self.set_cursor(np.asarray(source.cursor_lps), source_index)
+            position: Vec3 | None = np.asarray(source.cursor_lps, dtype=np.float64)
+        else:
+            position = _slice_centre_lps(source)
+        if not self.link_scrolling or position is None or source.volume is None:
             return
         frame = source.volume.frame_of_reference_uid
         if not frame:
             return
         for index, viewport in enumerate(self.viewports[: self.visible_count]):
             volume = viewport.volume
-            if index == source_index or volume is None:
+            if index == source_index or volume is None or viewport.is_mpr:
                 continue
             if volume.frame_of_reference_uid != frame or volume.is_projection:
                 continue
@@ -286,8 +424,82 @@ class ViewerState:
             if target is not None and target != viewport.slice_index:
                 viewport.set_slice(target)
 
+    def set_cursor(
+        self, position_lps: NDArray[np.float64], source_index: int | None = None
+    ) -> None:
+        """Move the 3D cursor of every MPR view of the same volume."""
+        source = (
+            self.viewports[source_index] if source_index is not None else self.active
+        )
+        cursor = (
+            float(position_lps[0]),
+            float(position_lps[1]),
+            float(position_lps[2]),
+        )
+        for viewport in self.viewports[: self.visible_count]:
+            if viewport.is_mpr and viewport.volume is source.volume:
+                viewport.cursor_lps = cursor
+                viewport.sync_index_to_cursor()
+
+    def enter_mpr(self, source_index: int | None = None) -> bool:
+        """Axial, coronal and sagittal views of a viewport's volume, side by side.
+
+        The cursor starts at the centre of the slice the source shows. Returns
+        False where there is no volume to reformat (nothing, or one image).
+        """
+        index = self.active_index if source_index is None else source_index
+        source = self.viewports[index]
+        volume, series = source.volume, source.series
+        if volume is None or volume.is_projection or volume.shape_kji[0] < 2:
+            return False
+        current = source.current_slice()
+        assert current is not None
+        rows, columns = current.pixels.shape[:2]
+        centre = current.pixel_to_lps @ np.array(
+            [(columns - 1) / 2, (rows - 1) / 2, 0, 1]
+        )
+        window, label = source.window, source.window_label
+        time = source.time_index
+        for viewport, orientation in zip(
+            self.viewports[:3], ("axial", "coronal", "sagittal"), strict=True
+        ):
+            viewport.orientation = "acquired"
+            viewport.show(series, volume)
+            viewport.time_index = time
+            viewport.plane_rotation = None
+            viewport.cursor_lps = (float(centre[0]), float(centre[1]), float(centre[2]))
+            viewport.orientation = orientation
+            viewport.sync_index_to_cursor()
+            if window is not None:
+                viewport.window, viewport.window_label = window, label
+        self.layout = "mpr"
+        self.active_index = 0
+        return True
+
+    def exit_mpr(self) -> None:
+        """Back to the acquired slices in one viewport."""
+        for viewport in self.viewports:
+            if viewport.orientation != "acquired":
+                viewport.orientation = "acquired"
+                viewport.plane_rotation = None
+                viewport.slab_mm = 0.0
+        self.layout = "1x1"
+
+    def reset_planes(self) -> None:
+        """Undo oblique rotations of the MPR views."""
+        for viewport in self.viewports:
+            viewport.plane_rotation = None
+            viewport.sync_index_to_cursor()
+
+
+def _volume_centre(volume: Volume) -> tuple[float, float, float]:
+    k, j, i = volume.shape_kji
+    centre = volume.ijk_to_lps @ np.array([(i - 1) / 2, (j - 1) / 2, (k - 1) / 2, 1.0])
+    return float(centre[0]), float(centre[1]), float(centre[2])
+
 
 def _slice_centre_lps(viewport: ViewportState) -> Vec3 | None:
+    """LPS centre of the acquired slice a viewport shows."""
     volume = viewport.volume
     if volume is None or volume.is_projection:
         return None

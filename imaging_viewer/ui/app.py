@@ -73,7 +73,7 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
         help="open PATH, wait until it is shown, save the window as PNG and exit",
     )
     parser.add_argument(
-        "--layout", choices=["1x1", "1x2", "2x1", "2x2"], help="viewport grid"
+        "--layout", choices=["1x1", "1x2", "2x1", "2x2", "mpr"], help="viewport grid"
     )
     parser.add_argument(
         "--series",
@@ -110,7 +110,9 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setOrganizationName("imaging_viewer")
     apply_dark_theme(app)
     window = MainWindow(remember_settings=not args.screenshot)
-    if args.layout:
+    if args.layout == "mpr":
+        window.mpr_when_loaded = True
+    elif args.layout:
         window.set_layout(args.layout)
     if args.screenshot:
         width, _, height = args.size.partition("x")

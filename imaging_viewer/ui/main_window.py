@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDialog,
     QDockWidget,
+    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QInputDialog,
@@ -29,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from imaging_viewer.core.render import CT_PRESETS
-from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState
+from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
 from imaging_viewer.ui.slice_viewport import SHORTCUTS, SliceViewportWidget
 from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
@@ -45,10 +48,13 @@ if TYPE_CHECKING:
     from imaging_viewer.core.volume import Volume
 
 MAX_RECENT = 10
+# Axial, coronal, sagittal: the colour of each MPR view and of its line elsewhere.
+MPR_COLOURS = (QColor(230, 70, 70), QColor(80, 200, 90), QColor(235, 200, 60))
 WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+O / Ctrl+Shift+O / Ctrl+D", "open folder / file / DICOMDIR"),
     ("Ctrl+1 … Ctrl+4", "layout 1×1, 1×2, 2×1, 2×2"),
     ("L", "link / unlink scrolling of viewports in the same frame of reference"),
+    ("M", "MPR on the active viewport's volume (again: back to one viewport)"),
     ("Ctrl+T", "DICOM tag browser"),
     ("Ctrl+E / Ctrl+Shift+E", "export view as PNG with / without overlays"),
     ("Ctrl+C", "copy the view to the clipboard"),
@@ -73,6 +79,8 @@ class MainWindow(QMainWindow):
         self._series_by_id: dict[str, SeriesInfo] = {}
         self._pending_selector: str | None = None
         self.first_image_shown_at: float | None = None
+        self.mpr_when_loaded = False
+        """Enter MPR once the first viewport's volume has loaded (--layout mpr)."""
         self._build_viewports()
         self._build_docks()
         self._build_status_bar()
@@ -103,6 +111,11 @@ class MainWindow(QMainWindow):
             widget.slice_changed.connect(
                 lambda index=index: self._on_slice_scrolled(index)
             )
+            widget.cursor_moved.connect(
+                lambda point, index=index: self._on_cursor_moved(index, point)
+            )
+            widget.siblings = lambda index=index: self._mpr_siblings(index)
+            widget.colour = MPR_COLOURS[index] if index < len(MPR_COLOURS) else None
             state.events.slice_index.connect(lambda *_: self._update_tag_browser())
             self.viewport_widgets.append(widget)
         self.setCentralWidget(central)
@@ -219,7 +232,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
         layout_group = QActionGroup(self)
         self.layout_actions: dict[str, QAction] = {}
-        for n, name in enumerate(LAYOUTS, start=1):
+        for n, name in enumerate((name for name in LAYOUTS if name != "mpr"), start=1):
             rows, columns = LAYOUTS[name]
             action = self._action(
                 f"Layout {rows}×{columns}",
@@ -234,7 +247,12 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
-        for name, text in (("window", "W/L"), ("pan", "Pan"), ("zoom", "Zoom")):
+        for name, text in (
+            ("window", "W/L"),
+            ("pan", "Pan"),
+            ("zoom", "Zoom"),
+            ("crosshair", "Crosshair"),
+        ):
             action = self._action(
                 text,
                 lambda _=False, name=name: self.set_left_tool(name),
@@ -245,6 +263,34 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
             self.tool_actions[name] = action
         self.tool_actions["window"].setChecked(True)
+        toolbar.addSeparator()
+        self.mpr_action = self._action("MPR", self.toggle_mpr, "M", checkable=True)
+        self.mpr_action.setToolTip(
+            "Axial, coronal and sagittal views with a 3D cursor (M)"
+        )
+        toolbar.addAction(self.mpr_action)
+        view_menu.addAction(self.mpr_action)
+        reset_planes = self._action("Reset planes", self._on_reset_planes, "Ctrl+R")
+        view_menu.addAction(reset_planes)
+        toolbar.addAction(reset_planes)
+        self.crosshair_action = self._action(
+            "Crosshair lines", self._on_crosshair_toggled, checkable=True
+        )
+        self.crosshair_action.setChecked(True)
+        view_menu.addAction(self.crosshair_action)
+        toolbar.addWidget(QLabel(" Slab "))
+        self.slab_spin = QDoubleSpinBox()
+        self.slab_spin.setRange(0.0, 300.0)
+        self.slab_spin.setSingleStep(1.0)
+        self.slab_spin.setSuffix(" mm")
+        self.slab_spin.setToolTip("Thick-slab thickness in the active view (0: thin)")
+        self.slab_spin.valueChanged.connect(self._on_slab_changed)
+        toolbar.addWidget(self.slab_spin)
+        self.slab_mode_box = QComboBox()
+        for label, mode in (("MIP", "mip"), ("MinIP", "minip"), ("Mean", "mean")):
+            self.slab_mode_box.addItem(label, mode)
+        self.slab_mode_box.currentIndexChanged.connect(self._on_slab_changed)
+        toolbar.addWidget(self.slab_mode_box)
         toolbar.addSeparator()
         self.link_action = self._action(
             "Link", self._on_link_toggled, "L", checkable=True
@@ -320,8 +366,55 @@ class MainWindow(QMainWindow):
         return self.viewport_widgets[self.state.active_index]
 
     def set_layout(self, name: str) -> None:
-        """Show 1×1, 1×2, 2×1 or 2×2 viewports."""
+        """Show 1×1, 1×2, 2×1 or 2×2 viewports (or ``mpr``)."""
+        if name == "mpr":
+            self.toggle_mpr(True)
+            return
+        if self.state.layout == "mpr":
+            self.state.exit_mpr()
         self.state.layout = name
+
+    def toggle_mpr(self, checked: bool | None = None) -> None:
+        """Enter (or leave) MPR on the active viewport's volume."""
+        entering = self.state.layout != "mpr" if checked is None else bool(checked)
+        if entering:
+            if self.state.enter_mpr(self.state.active_index):
+                self.set_left_tool("crosshair")
+            else:
+                self.statusBar().showMessage(
+                    "MPR needs a volume of several slices in the active viewport", 5000
+                )
+        elif self.state.layout == "mpr":
+            self.state.exit_mpr()
+            self.set_left_tool("window")
+        self.mpr_action.setChecked(self.state.layout == "mpr")
+
+    def _mpr_siblings(self, index: int) -> list[tuple[Any, QColor]]:
+        state = self.state.viewports[index]
+        if not state.is_mpr:
+            return []
+        return [
+            (other, MPR_COLOURS[n])
+            for n, other in enumerate(self.state.viewports[:3])
+            if n != index and other.is_mpr and other.volume is state.volume
+        ]
+
+    def _on_cursor_moved(self, index: int, point: Any) -> None:
+        self.state.set_cursor(point, index)
+        self.state.sync_linked(index)
+
+    def _on_reset_planes(self) -> None:
+        self.state.reset_planes()
+
+    def _on_crosshair_toggled(self, checked: bool) -> None:
+        for widget in self.viewport_widgets:
+            widget.show_crosshair = bool(checked)
+            widget.viewport().update()
+
+    def _on_slab_changed(self, *_: object) -> None:
+        state = self.state.active
+        state.slab_mm = float(self.slab_spin.value())
+        state.slab_mode = str(self.slab_mode_box.currentData())
 
     def set_left_tool(self, name: str) -> None:
         """What left-drag does: window, pan or zoom."""
@@ -348,8 +441,12 @@ class MainWindow(QMainWindow):
                 widget.hide()
         if self.state.active_index >= rows * columns:
             self.state.active_index = 0
-        self.layout_actions[self.state.layout].setChecked(True)
-        self._fill_empty_viewports()
+        if self.state.layout in self.layout_actions:
+            self.layout_actions[self.state.layout].setChecked(True)
+        mpr = self.state.layout == "mpr"
+        self.mpr_action.setChecked(mpr)
+        if not mpr:
+            self._fill_empty_viewports()
 
     def _fill_empty_viewports(self) -> None:
         """Newly shown viewports get the next series not shown yet."""
@@ -365,6 +462,15 @@ class MainWindow(QMainWindow):
         for index, widget in enumerate(self.viewport_widgets):
             widget.active = index == self.state.active_index
             widget.viewport().update()
+        active = self.state.active
+        for control in (self.slab_spin, self.slab_mode_box):
+            control.blockSignals(True)
+        self.slab_spin.setValue(active.slab_mm)
+        self.slab_mode_box.setCurrentIndex(
+            max(0, self.slab_mode_box.findData(active.slab_mode))
+        )
+        for control in (self.slab_spin, self.slab_mode_box):
+            control.blockSignals(False)
         self._update_tag_browser()
 
     def _on_viewport_activated(self, index: int) -> None:
@@ -533,6 +639,9 @@ class MainWindow(QMainWindow):
                 if warning not in series.warnings:
                     self.problems_panel.add_problem("warning", series.id, warning)
             self._note_first_image()
+            if self.mpr_when_loaded and index == 0:
+                self.mpr_when_loaded = False
+                self.toggle_mpr(True)
             if not self._load_tasks and self._scan_task is None:
                 self._hide_progress()
             self.state.sync_linked(self.state.active_index)
@@ -604,6 +713,8 @@ class MainWindow(QMainWindow):
             return
         frames = series.frames[min(viewport.time_index, len(series.frames) - 1)]
         k = viewport.slice_index
+        if viewport.is_mpr and viewport.volume is not None and viewport.cursor_lps:
+            k = nearest_slice(viewport.volume, np.asarray(viewport.cursor_lps)) or 0
         geometry = series.geometry
         if geometry is not None and geometry.resample is not None:
             plan = geometry.resample

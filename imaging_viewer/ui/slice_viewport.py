@@ -15,12 +15,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
 
+from imaging_viewer.core.geometry import rotation_about
 from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import CT_PRESETS, render_slice
 from imaging_viewer.core.tools.window_level import drag_window
 from imaging_viewer.ui.export import displayed_inversion
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import NDArray
     from PySide6.QtGui import (
         QDragEnterEvent,
@@ -104,6 +107,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     """A series id was dropped here from the series browser."""
     slice_changed = Signal()
     """The user scrolled to another slice (for linked viewports)."""
+    cursor_moved = Signal(object)
+    """The user put the 3D cursor at this LPS point (numpy array, mm)."""
 
     def __init__(self, state: ViewportState, parent: QWidget | None = None) -> None:
         self._closing = False
@@ -111,6 +116,12 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.state = state
         self.left_tool = "window"
         self.show_overlays = True
+        self.show_crosshair = True
+        self.siblings: Callable[[], list[tuple[ViewportState, QColor]]] | None = None
+        """The other MPR views (state, colour) whose planes cross this one."""
+        self.colour: QColor | None = None
+        """This view's colour in MPR (its crosshair line in the other views)."""
+        self._rotating: tuple[ViewportState, NDArray[np.float64], float] | None = None
         self.active = False
         self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view_box.setMouseEnabled(False, False)
@@ -133,8 +144,20 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._cine.setInterval(66)
         self._cine.timeout.connect(self._on_cine_tick)
         self._overlay_font = QFont("DejaVu Sans", 9)
-        for name in ("volume", "slice_index", "time_index", "window", "invert"):
+        for name in (
+            "volume",
+            "slice_index",
+            "time_index",
+            "window",
+            "invert",
+            "cursor_lps",
+            "plane_rotation",
+            "slab_mm",
+            "slab_mode",
+            "interpolation",
+        ):
             getattr(state.events, name).connect(self._on_state_changed)
+        state.events.orientation.connect(self._on_geometry_changed)
         for name in ("flip_horizontal", "flip_vertical", "rotation_quarters"):
             getattr(state.events, name).connect(self._on_geometry_changed)
 
@@ -188,17 +211,55 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         display = displayed_inversion(volume.display, state.invert)
         render_slice(pixels, state.window, display=display, out=self._buffer)
         self.image_item.set_buffer(self._buffer)
-        spacing = volume.spacing_mm
-        column_mm, row_mm = float(spacing[0]), float(spacing[1])
+        affine = state.pixel_to_lps()
+        assert affine is not None
+        column_mm, row_mm = (float(v) for v in np.linalg.norm(affine[:3, :2], axis=0))
         if state.rotation_quarters % 2:
             column_mm, row_mm = row_mm, column_mm
         self._shown_pixel_spacing = (column_mm, row_mm)
-        self.image_item.setTransform(QTransform.fromScale(column_mm, row_mm))
-        key = (id(volume), rows, columns, column_mm, row_mm)
+        self.image_item.setTransform(self._item_transform(affine, column_mm, row_mm))
+        if state.is_mpr:
+            key: tuple[Any, ...] = (id(volume), state.orientation)
+        else:
+            key = (
+                id(volume),
+                rows,
+                columns,
+                column_mm,
+                row_mm,
+                state.rotation_quarters,
+            )
         if self._fitted_for != key:
             self._fitted_for = key
             self.fit()
         self.viewport().update()
+
+    def _item_transform(
+        self, affine: NDArray[np.float64], column_mm: float, row_mm: float
+    ) -> QTransform:
+        """Scene = millimetres in the plane, measured from the volume's centre.
+
+        Slices of one view (and MPR planes as the cursor moves) then stay put on
+        screen; flipped or rotated X-rays are simply drawn from the origin.
+        """
+        state = self.state
+        volume = state.volume
+        transform = QTransform()
+        if volume is not None and not (
+            state.flip_horizontal or state.flip_vertical or state.rotation_quarters % 4
+        ):
+            k, j, i = volume.shape_kji
+            centre = volume.ijk_to_lps @ np.array(
+                [(i - 1) / 2, (j - 1) / 2, (k - 1) / 2, 1.0]
+            )
+            right = affine[:3, 0] / column_mm
+            down = affine[:3, 1] / row_mm
+            offset = affine[:3, 3] - centre[:3]
+            transform.translate(
+                float(offset @ right) - column_mm / 2, float(offset @ down) - row_mm / 2
+            )
+        transform.scale(column_mm, row_mm)
+        return transform
 
     def fit(self) -> None:
         """Fit the whole image in the viewport."""
@@ -244,7 +305,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         painter.save()
         painter.resetTransform()
         width, height = self.viewport().width(), self.viewport().height()
-        if self.active:
+        if self.state.is_mpr and self.colour is not None:
+            # Each MPR view wears the colour of its line in the other views.
+            painter.setPen(QPen(self.colour, 3 if self.active else 1))
+            painter.drawRect(1, 1, width - 2, height - 2)
+        elif self.active:
             painter.setPen(QPen(QColor(42, 130, 218), 2))
             painter.drawRect(1, 1, width - 2, height - 2)
         if self.state.volume is None:
@@ -253,8 +318,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             painter.drawText(
                 QRectF(0, 0, width, height), Qt.AlignmentFlag.AlignCenter, message
             )
-        elif self.show_overlays:
-            self._draw_overlays(painter, width, height)
+        else:
+            if self.state.is_mpr and self.show_crosshair:
+                self._draw_crosshair(painter)
+            if self.show_overlays:
+                self._draw_overlays(painter, width, height)
         painter.restore()
 
     def _draw_overlays(self, painter: QPainter, width: int, height: int) -> None:
@@ -299,6 +367,123 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 x, y = (width - advance) / 2, height - margin - metrics.descent()
             _shadowed_text(painter, x, y, text, QColor(255, 220, 120))
         self._draw_scale_bar(painter, width, height)
+
+    # ------------------------------------------------------------------ MPR
+    def _widget_point(self, column: float, row: float) -> QPointF:
+        """Widget position of a point given in (fractional) pixel-centre coordinates."""
+        scene = self.image_item.mapToScene(QPointF(column + 0.5, row + 0.5))
+        return QPointF(self.mapFromScene(scene))
+
+    def _pixel_of_lps(
+        self, point_lps: NDArray[np.float64]
+    ) -> tuple[float, float] | None:
+        affine = self.state.pixel_to_lps()
+        if affine is None:
+            return None
+        solved = np.linalg.solve(affine[:3, :3], np.asarray(point_lps) - affine[:3, 3])
+        return float(solved[0]), float(solved[1])
+
+    def lps_at(self, position: QPointF) -> NDArray[np.float64] | None:
+        """The LPS point (mm) under a widget position, on the shown plane."""
+        affine = self.state.pixel_to_lps()
+        if affine is None:
+            return None
+        point = self.image_item.mapFromScene(self.mapToScene(position.toPoint()))
+        pixel = np.array([point.x() - 0.5, point.y() - 0.5, 0.0, 1.0])
+        result: NDArray[np.float64] = (affine @ pixel)[:3]
+        return result
+
+    def _crosshair_lines(self) -> list[tuple[ViewportState, QColor, QPointF, QPointF]]:
+        """(sibling, colour, cursor point, unit screen direction) of each plane line."""
+        state = self.state
+        plane = state.plane()
+        if plane is None or state.cursor_lps is None or self.siblings is None:
+            return []
+        pixel = self._pixel_of_lps(np.asarray(state.cursor_lps))
+        if pixel is None:
+            return []
+        centre = self._widget_point(*pixel)
+        column_mm, row_mm = self._shown_pixel_spacing
+        lines = []
+        for sibling, colour in self.siblings():
+            other = sibling.plane()
+            if other is None:
+                continue
+            direction = np.cross(plane.normal_lps, other.normal_lps)
+            if np.linalg.norm(direction) < 1e-6:
+                continue
+            step = QPointF(
+                float(direction @ plane.right_lps) / column_mm,
+                float(direction @ plane.down_lps) / row_mm,
+            )
+            ahead = self._widget_point(
+                pixel[0] + step.x() * 10, pixel[1] + step.y() * 10
+            )
+            screen = ahead - centre
+            length = math.hypot(screen.x(), screen.y()) or 1.0
+            lines.append(
+                (
+                    sibling,
+                    colour,
+                    centre,
+                    QPointF(screen.x() / length, screen.y() / length),
+                )
+            )
+        return lines
+
+    def _draw_crosshair(self, painter: QPainter) -> None:
+        reach = 4.0 * (self.width() + self.height())
+        gap = 12.0
+        for _, colour, centre, unit in self._crosshair_lines():
+            painter.setPen(QPen(colour, 1.2))
+            for sign in (1.0, -1.0):
+                start = centre + unit * (sign * gap)
+                end = centre + unit * (sign * reach)
+                painter.drawLine(start, end)
+
+    def _start_crosshair_drag(self, position: QPointF) -> None:
+        """Near a plane line (away from the centre): rotate that plane; else move
+        the cursor here."""
+        self._rotating = None
+        for sibling, _, centre, unit in self._crosshair_lines():
+            offset = position - centre
+            along = offset.x() * unit.x() + offset.y() * unit.y()
+            across = abs(offset.x() * unit.y() - offset.y() * unit.x())
+            if across < 8 and abs(along) > 30:
+                start = sibling.plane_rotation
+                matrix = np.eye(3) if start is None else np.asarray(start).reshape(3, 3)
+                angle = math.atan2(offset.y(), offset.x())
+                self._rotating = (sibling, matrix, angle)
+                sibling.interpolation = "nearest"
+                return
+        self._move_cursor(position)
+
+    def _move_cursor(self, position: QPointF) -> None:
+        point = self.lps_at(position)
+        if point is not None:
+            self.cursor_moved.emit(point)
+
+    def _drag_crosshair(self, position: QPointF) -> None:
+        if self._rotating is None:
+            self._move_cursor(position)
+            return
+        sibling, start, start_angle = self._rotating
+        plane = self.state.plane()
+        pixel = self._pixel_of_lps(np.asarray(self.state.cursor_lps))
+        if plane is None or pixel is None:
+            return
+        offset = position - self._widget_point(*pixel)
+        angle = math.atan2(offset.y(), offset.x()) - start_angle
+        # Screen angles grow from right toward down, which is a positive turn
+        # about right × down, the plane normal.
+        turned = rotation_about(plane.normal_lps, angle) @ start
+        sibling.plane_rotation = tuple(float(v) for v in turned.ravel())
+        sibling.sync_index_to_cursor()
+
+    def _end_crosshair_drag(self) -> None:
+        if self._rotating is not None:
+            self._rotating[0].interpolation = "linear"
+        self._rotating = None
 
     def _draw_scale_bar(self, painter: QPainter, width: int, height: int) -> None:
         volume = self.state.volume
@@ -370,6 +555,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             ]
             self._drag_value_range = float(np.ptp(sample)) or 1.0
         self.image_item.smooth = False
+        if self._mode_for(event.button()) == "crosshair" and self.state.is_mpr:
+            self._start_crosshair_drag(event.position())
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -394,10 +581,17 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         elif mode == "zoom":
             self.zoom_by(1.01 ** (-delta.y()))
             self._drag_start = position
+        elif mode == "crosshair" and self.state.is_mpr:
+            self._drag_crosshair(position)
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """End a drag; repaint smoothly."""
+        if (
+            self._drag_button is not None
+            and self._mode_for(self._drag_button) == "crosshair"
+        ):
+            self._end_crosshair_drag()
         self._drag_button = None
         self.image_item.smooth = True
         self.image_item.update()
@@ -503,6 +697,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self.actual_size()
         elif key == Qt.Key.Key_Space.value:
             self.toggle_cine()
+        elif key == Qt.Key.Key_X.value:
+            self.show_crosshair = not self.show_crosshair
+            self.viewport().update()
         elif key == Qt.Key.Key_O.value:
             self.show_overlays = not self.show_overlays
             self.viewport().update()
@@ -594,6 +791,10 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("H / V / R", "flip horizontal / vertical, rotate 90° clockwise"),
     ("Space", "play/stop cine"),
     ("O", "show/hide overlays"),
+    ("M", "MPR: axial, coronal and sagittal views of the volume"),
+    ("MPR: left-click/drag (crosshair tool)", "move the 3D cursor; all views follow"),
+    ("MPR: drag a coloured line away from its centre", "rotate that plane (oblique)"),
+    ("X / Ctrl+R", "hide/show crosshair lines / reset oblique planes"),
 )
 """Viewport shortcuts as listed under Help."""
 
