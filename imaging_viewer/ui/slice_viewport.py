@@ -372,7 +372,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     def _widget_point(self, column: float, row: float) -> QPointF:
         """Widget position of a point given in (fractional) pixel-centre coordinates."""
         scene = self.image_item.mapToScene(QPointF(column + 0.5, row + 0.5))
-        return QPointF(self.mapFromScene(scene))
+        return self.viewportTransform().map(scene)  # sub-pixel, unlike mapFromScene
 
     def _pixel_of_lps(
         self, point_lps: NDArray[np.float64]
@@ -388,7 +388,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         affine = self.state.pixel_to_lps()
         if affine is None:
             return None
-        point = self.image_item.mapFromScene(self.mapToScene(position.toPoint()))
+        # Sub-pixel precision: mapToScene takes only integer widget points.
+        scene = self.viewportTransform().inverted()[0].map(position)
+        point = self.image_item.mapFromScene(scene)
         pixel = np.array([point.x() - 0.5, point.y() - 0.5, 0.0, 1.0])
         result: NDArray[np.float64] = (affine @ pixel)[:3]
         return result

@@ -1,0 +1,168 @@
+"""MPR in the viewer: three planes through one cursor, crosshair, oblique, slab."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from imaging_viewer.core.dicom.load import load_volume
+from imaging_viewer.core.dicom.scan import scan_folder
+from imaging_viewer.core.viewer_state import ViewerState
+from imaging_viewer.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from tests.conftest import MakeSeries, SyntheticSeries
+
+
+def _idle(window: MainWindow) -> bool:
+    return (
+        window.scan_result is not None
+        and not window.is_busy
+        and not any(v.loading for v in window.state.viewports)
+    )
+
+
+@pytest.fixture
+def axial(make_series: MakeSeries) -> SyntheticSeries:
+    # 24 axial slices of 32×40 pixels, anisotropic voxels (0.8 × 0.6 × 2.5 mm).
+    return make_series(shape=(24, 40, 32), spacing_mm=(0.8, 0.6, 2.5), modality="MR")
+
+
+@pytest.fixture
+def mpr_window(qtbot: QtBot, axial: SyntheticSeries) -> MainWindow:
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    window.resize(1500, 800)
+    window.show()
+    window.open_path(axial.folder)
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    window.toggle_mpr(True)
+    assert window.state.layout == "mpr"
+    return window
+
+
+def test_mpr_shows_three_planes_in_the_radiological_convention(
+    mpr_window: MainWindow,
+) -> None:
+    views = mpr_window.state.viewports[:3]
+    assert [v.orientation for v in views] == ["axial", "coronal", "sagittal"]
+    letters = [v.orientation_letters() for v in views]
+    assert letters[0] == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    assert letters[1] == {"left": "R", "right": "L", "top": "S", "bottom": "I"}
+    assert letters[2] == {"left": "A", "right": "P", "top": "S", "bottom": "I"}
+    # Anisotropic voxels keep their size: coronal rows are 2.5 mm apart.
+    coronal = views[1].current_slice()
+    assert coronal is not None
+    assert coronal.spacing_mm == pytest.approx((0.8, 2.5))
+
+
+def test_axial_view_shows_the_acquired_slice_at_the_cursor(
+    mpr_window: MainWindow, axial: SyntheticSeries
+) -> None:
+    state = mpr_window.state.viewports[0]
+    pixels = state.pixels()
+    assert pixels is not None
+    np.testing.assert_array_equal(pixels, axial.voxels[state.slice_index])
+
+
+def test_clicking_in_one_view_moves_the_other_planes(
+    mpr_window: MainWindow, qtbot: QtBot, axial: SyntheticSeries
+) -> None:
+    axial_widget = mpr_window.viewport_widgets[0]
+    coronal, sagittal = mpr_window.state.viewports[1:3]
+    # The centre of voxel (i=5, j=30) of the shown axial slice, on screen.
+    point = axial_widget._widget_point(5.0, 30.0)
+    axial_widget._start_crosshair_drag(point)
+    cursor = np.asarray(coronal.cursor_lps)
+    expected = axial.ijk_to_lps @ np.array(
+        [5, 30, mpr_window.state.viewports[0].slice_index, 1]
+    )
+    np.testing.assert_allclose(cursor, expected[:3], atol=1e-6)
+    assert sagittal.cursor_lps == coronal.cursor_lps
+    # The coronal plane now passes through row j = 30; its pixels are that row.
+    pixels = coronal.pixels()
+    assert pixels is not None
+    np.testing.assert_array_equal(pixels[::-1][:, :], axial.voxels[:, 30, :])
+
+
+def test_scrolling_a_view_moves_the_cursor_along_its_normal(
+    mpr_window: MainWindow,
+) -> None:
+    coronal_widget = mpr_window.viewport_widgets[1]
+    axial_state = mpr_window.state.viewports[0]
+    before_axial = axial_state.slice_index
+    coronal_widget._scroll(1)  # the first step lands on a row of voxel centres
+    start = np.asarray(mpr_window.state.viewports[1].cursor_lps)
+    coronal_widget._scroll(3)
+    moved = np.asarray(mpr_window.state.viewports[0].cursor_lps) - start
+    # Coronal planes step along y (posterior) by one row spacing.
+    np.testing.assert_allclose(np.abs(moved), [0.0, 3 * 0.6, 0.0], atol=1e-9)
+    assert axial_state.slice_index == before_axial
+
+
+def test_dragging_a_line_rotates_that_plane_about_the_cursor(
+    mpr_window: MainWindow,
+) -> None:
+    axial_widget = mpr_window.viewport_widgets[0]
+    sagittal = mpr_window.state.viewports[2]
+    lines = axial_widget._crosshair_lines()
+    line = next(item for item in lines if item[0] is sagittal)
+    _, _, centre, unit = line
+    grab = centre + unit * 60
+    axial_widget._start_crosshair_drag(grab)
+    assert axial_widget._rotating is not None
+    assert sagittal.interpolation == "nearest"
+    # Turn the line by 30° on screen.
+    angle = math.radians(30)
+    radius = 60
+    start_angle = math.atan2(unit.y(), unit.x())
+    target = centre + QPointF(
+        math.cos(start_angle + angle) * radius, math.sin(start_angle + angle) * radius
+    )
+    axial_widget._drag_crosshair(target)
+    axial_widget._end_crosshair_drag()
+    assert sagittal.interpolation == "linear"
+    plane = sagittal.plane()
+    assert plane is not None
+    # The sagittal normal (+x) turned by 30° within the axial plane (about z).
+    normal = plane.normal_lps
+    assert abs(normal[2]) < 1e-9
+    assert math.degrees(math.acos(abs(normal[0]))) == pytest.approx(30, abs=1.0)
+    mpr_window.state.reset_planes()
+    assert sagittal.plane_rotation is None
+
+
+def test_thick_slab_mip_is_the_maximum_over_the_slab(
+    mpr_window: MainWindow, axial: SyntheticSeries
+) -> None:
+    state = mpr_window.state.viewports[0]
+    k = state.slice_index
+    state.slab_mm = 5.0  # three slices of 2.5 mm: k-1, k, k+1
+    state.slab_mode = "mip"
+    pixels = state.pixels()
+    assert pixels is not None
+    expected = axial.voxels[k - 1 : k + 2].max(axis=0)
+    np.testing.assert_allclose(pixels, expected)
+    state.slab_mode = "minip"
+    np.testing.assert_allclose(state.pixels(), axial.voxels[k - 1 : k + 2].min(axis=0))
+
+
+def test_leaving_mpr_restores_the_acquired_view(mpr_window: MainWindow) -> None:
+    mpr_window.toggle_mpr(False)
+    assert mpr_window.state.layout == "1x1"
+    assert all(not v.is_mpr for v in mpr_window.state.viewports)
+
+
+def test_enter_mpr_refuses_a_projection_image(sample_data: object) -> None:
+    result = scan_folder(sample_data / "XR" / "RG2_JPLL.dcm")  # type: ignore[operator]
+    state = ViewerState()
+    series = result.series[0]
+    state.viewports[0].show(series, load_volume(series))
+    assert state.enter_mpr(0) is False
+    assert state.layout == "1x1"
