@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.viewer_state import ViewportState
     from imaging_viewer.core.volume import Window
 
 COMMANDS = ("scan", "convert", "export")
@@ -131,9 +133,11 @@ def command_convert(args: argparse.Namespace) -> int:
     if output.is_dir():
         raise CommandError(f"{output}: is a folder; give a file name")
     if not output.parent.is_dir():
-        raise CommandError(f"{output.parent}: no such folder")
+        raise CommandError(f"{output}: cannot write (no folder {output.parent})")
     if not os.access(output.parent, os.W_OK):
-        raise CommandError(f"{output.parent}: folder is not writable")
+        raise CommandError(
+            f"{output}: cannot write (folder {output.parent} is read-only)"
+        )
     result = _scan(args.path)
     try:
         info = result.find_series(args.series)
@@ -231,6 +235,65 @@ def _headless_gui() -> None:
 _GUI_APPLICATION: object = None
 
 
+def _parse_position(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError as error:
+        raise CommandError(f"--position-lps {text!r}: give X,Y,Z in mm") from error
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise CommandError(f"--position-lps {text!r}: give X,Y,Z in mm")
+    return values[0], values[1], values[2]
+
+
+def _set_plane(
+    viewport: ViewportState,
+    plane: str,
+    position: tuple[float, float, float] | None,
+    slab_mm: float | None,
+    slab_mode: str,
+) -> None:
+    """Show a reformatted plane: through ``position`` or the volume's centre."""
+    volume = viewport.volume
+    assert volume is not None
+    if volume.is_projection or volume.shape_kji[0] < 2:
+        raise CommandError("--plane needs a volume of several slices, not one image")
+    if position is None:
+        k, j, i = volume.shape_kji
+        centre = volume.ijk_to_lps @ [(i - 1) / 2, (j - 1) / 2, (k - 1) / 2, 1.0]
+        position = (float(centre[0]), float(centre[1]), float(centre[2]))
+    viewport.cursor_lps = position
+    viewport.orientation = plane
+    if slab_mm is not None:
+        if not (math.isfinite(slab_mm) and slab_mm >= 0):
+            raise CommandError(f"--slab-mm {slab_mm}: give a thickness of 0 mm or more")
+        viewport.slab_mm = slab_mm
+        viewport.slab_mode = slab_mode
+    viewport.sync_index_to_cursor()
+
+
+def _write_plane_image(viewport: ViewportState, output: Path, series_id: str) -> int:
+    """The plane's modality values with its geometry (a one-slice volume)."""
+    import SimpleITK as sitk
+
+    from imaging_viewer.core.mpr import plane_to_sitk_image
+
+    current = viewport.current_slice()
+    assert current is not None
+    image = plane_to_sitk_image(current)
+    try:
+        sitk.WriteImage(image, str(output), useCompression=True)
+    except RuntimeError as error:
+        reason = str(error).splitlines()[0]
+        raise CommandError(f"{output}: cannot write ({reason})") from error
+    rows, columns = current.pixels.shape[:2]
+    print(
+        f"wrote {output} ({columns}×{rows} pixels, series {series_id}, "
+        f"{viewport.orientation} plane {viewport.slice_index} "
+        f"(0 to {viewport.n_slices - 1}))"
+    )
+    return 0
+
+
 def command_export(args: argparse.Namespace) -> int:
     """``imaging-viewer export PATH [--series SEL] [--slice K] [--time T]
     [--window C,W | --preset NAME] [--overlays] -o OUT.png``."""
@@ -238,23 +301,31 @@ def command_export(args: argparse.Namespace) -> int:
     from imaging_viewer.core.viewer_state import ViewportState
 
     output = Path(args.output)
-    if output.suffix.lower() != ".png":
-        raise CommandError(f"{output}: export writes PNG; give a .png file name")
+    as_image = output.name.lower().endswith(_CONVERT_SUFFIXES)
+    if output.suffix.lower() != ".png" and not as_image:
+        raise CommandError(
+            f"{output}: export writes PNG, or a plane as NIfTI/NRRD/MetaImage "
+            "(.nii, .nii.gz, .nrrd, .mha); give one of those"
+        )
+    if as_image and args.plane is None:
+        raise CommandError("a NIfTI/NRRD/MetaImage export needs --plane")
+    position = _parse_position(args.position_lps) if args.position_lps else None
+    if position is not None and args.slice is not None:
+        raise CommandError("give either --slice or --position-lps, not both")
+    if args.slab_mm is not None and args.plane is None:
+        raise CommandError("--slab-mm works on a --plane")
     if args.window is not None and args.preset is not None:
         raise CommandError("give either --window or --preset, not both")
     window = _parse_window(args.window) if args.window is not None else None
     preset = _find_preset(args.preset) if args.preset is not None else None
     if output.is_dir():
-        raise CommandError(f"{output}: is a folder")
-    if not output.parent.is_dir():
-        raise CommandError(f"{output}: cannot write (no folder {output.parent})")
-
-    if output.is_dir():
         raise CommandError(f"{output}: is a folder; give a file name")
     if not output.parent.is_dir():
-        raise CommandError(f"{output.parent}: no such folder")
+        raise CommandError(f"{output}: cannot write (no folder {output.parent})")
     if not os.access(output.parent, os.W_OK):
-        raise CommandError(f"{output.parent}: folder is not writable")
+        raise CommandError(
+            f"{output}: cannot write (folder {output.parent} is read-only)"
+        )
     result = _scan(args.path)
     try:
         info = result.find_series(args.series)
@@ -266,12 +337,16 @@ def command_export(args: argparse.Namespace) -> int:
         raise CommandError(f"series {info.id}: cannot load ({error})") from error
     viewport = ViewportState()
     viewport.show(info, volume)
+    if args.plane is not None:
+        _set_plane(viewport, args.plane, position, args.slab_mm, args.slab_mode)
     k = _parse_index("--slice", args.slice, viewport.n_slices, "slices")
     t = _parse_index("--time", args.time, viewport.n_time_points, "time points")
     if k is not None:
         viewport.set_slice(k)
     if t is not None:
         viewport.set_time(t)
+    if as_image:
+        return _write_plane_image(viewport, output, info.id)
     if window is not None:
         viewport.set_window(window, "manual")
     elif preset is not None:
@@ -363,6 +438,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="CT window preset: brain, subdural, stroke, soft_tissue, mediastinum, "
         "liver, lung, bone, temporal_bone (any case; spaces or underscores)",
+    )
+    export.add_argument(
+        "--plane",
+        choices=["axial", "coronal", "sagittal"],
+        help="a reformatted plane, shown as radiologists do (axial from the feet, "
+        "coronal from the front, sagittal with anterior on the left)",
+    )
+    export.add_argument(
+        "--position-lps",
+        metavar="X,Y,Z",
+        help="with --plane: the point (LPS mm) the plane passes through; default the "
+        "volume's centre (or use --slice K to count planes)",
+    )
+    export.add_argument(
+        "--slab-mm", type=float, metavar="T", help="with --plane: thick slab in mm"
+    )
+    export.add_argument(
+        "--slab-mode",
+        choices=["mip", "minip", "mean"],
+        default="mip",
+        help="how a thick slab is reduced (default mip)",
     )
     export.add_argument(
         "--overlays",

@@ -372,7 +372,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     def _widget_point(self, column: float, row: float) -> QPointF:
         """Widget position of a point given in (fractional) pixel-centre coordinates."""
         scene = self.image_item.mapToScene(QPointF(column + 0.5, row + 0.5))
-        return self.viewportTransform().map(scene)  # sub-pixel, unlike mapFromScene
+        point: QPointF = self.viewportTransform().map(scene)  # sub-pixel precision
+        return point
 
     def _pixel_of_lps(
         self, point_lps: NDArray[np.float64]
