@@ -1,4 +1,4 @@
-"""``imaging-viewer export --plane``: reformatted planes as PNG and as one-slice volumes."""
+"""``imaging-viewer export --plane``: planes as PNG and as one-slice volumes."""
 
 from __future__ import annotations
 
