@@ -153,7 +153,7 @@ def load_volume(
     shape: tuple[int, ...] = (n_time, n_slices, rows, columns) + (
         (3,) if samples == 3 else ()
     )
-    raw: NDArray[Any] = np.empty(shape, dtype=dtype)
+    raw = _allocate(shape, dtype, series)
     traits = _file_traits(series)
     jobs = _jobs(series, traits)
     warnings = list(series.warnings)
@@ -192,6 +192,26 @@ def load_volume(
         warnings=tuple(warnings),
         is_projection=series.is_projection,
     )
+
+
+def _allocate(
+    shape: tuple[int, ...], dtype: np.dtype[Any], series: SeriesInfo
+) -> NDArray[Any]:
+    """The buffer stored values are read into.
+
+    A 3D volume of 16-bit values (the common CT/MR case, which becomes int16 in
+    place) is put in memory that a SimpleITK image owns, so that oblique MPR
+    resamples it without a second copy (core/mpr.py: ``empty_voxels``).
+    """
+    single_volume = shape[0] == 1 and len(shape) == 4 and shape[1] >= 2
+    resampled = series.geometry is not None and series.geometry.resample is not None
+    if single_volume and dtype.itemsize == 2 and not resampled:
+        from imaging_viewer.core.mpr import empty_voxels
+
+        voxels = empty_voxels(shape[1:], np.int16)
+        buffer: NDArray[Any] = voxels.view(dtype)[np.newaxis]
+        return buffer
+    return np.empty(shape, dtype=dtype)
 
 
 def _read_all(
