@@ -1,0 +1,1 @@
+"""Lesions and their annotations: the model, measurements and the annotation file."""
