@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from psygnal import SignalGroupDescriptor
 
+from imaging_viewer.core.annotations.model import AnnotationSet
 from imaging_viewer.core.geometry import orientation_label
 from imaging_viewer.core.mpr import (
     Slice,
@@ -378,6 +379,10 @@ class ViewerState:
     viewports: tuple[ViewportState, ...] = field(
         default_factory=lambda: tuple(ViewportState() for _ in range(4))
     )
+    annotations: AnnotationSet = field(default_factory=AnnotationSet)
+    """The lesions and their annotations of the open study (LPS mm)."""
+    active_lesion_id: str | None = None
+    """New annotations go to this lesion; None starts a new lesion."""
 
     @property
     def grid(self) -> tuple[int, int]:

@@ -31,10 +31,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imaging_viewer.core.annotations.serialize import (
+    AnnotationFileError,
+    Autosaver,
+    load,
+    save_atomic,
+    sidecar_path,
+    to_json,
+)
 from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
 from imaging_viewer.ui.slice_viewport import SHORTCUTS, SliceViewportWidget
+from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
 from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
 from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
 from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
@@ -48,6 +57,19 @@ if TYPE_CHECKING:
     from imaging_viewer.core.volume import Volume
 
 MAX_RECENT = 10
+ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
+    ("select", "Select", "Alt+S"),
+    ("marker", "Point", "Alt+P"),
+    ("arrow", "Arrow", "Alt+A"),
+    ("text", "Text", "Alt+T"),
+    ("ruler", "Ruler", "Alt+R"),
+    ("angle", "Angle", "Alt+G"),
+    ("cobb", "Cobb", "Alt+C"),
+    ("ellipse", "Ellipse", "Alt+E"),
+    ("polygon", "Polygon", "Alt+F"),
+    ("bidirectional", "Bidirectional", "Alt+B"),
+)
+"""Annotation tools: (name, label, shortcut)."""
 # Axial, coronal, sagittal: the colour of each MPR view and of its line elsewhere.
 MPR_COLOURS = (QColor(230, 70, 70), QColor(80, 200, 90), QColor(235, 200, 60))
 WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
@@ -58,7 +80,11 @@ WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+T", "DICOM tag browser"),
     ("Ctrl+E / Ctrl+Shift+E", "export view as PNG with / without overlays"),
     ("Ctrl+C", "copy the view to the clipboard"),
-    ("Escape", "cancel loading"),
+    ("Escape", "cancel loading, or the drawing in progress"),
+    ("Alt+S/P/A/T", "annotate: select, point, arrow, text"),
+    ("Alt+R/G/C/E/F/B", "measure: ruler, angle, Cobb, ellipse, polygon, bidirectional"),
+    ("Ctrl+Z / Ctrl+Shift+Z / Delete", "undo / redo / delete selected annotation"),
+    ("Ctrl+S", "save annotations (they are also autosaved)"),
 )
 
 
@@ -115,6 +141,9 @@ class MainWindow(QMainWindow):
                 lambda point, index=index: self._on_cursor_moved(index, point)
             )
             widget.siblings = lambda index=index: self._mpr_siblings(index)
+            widget.set_annotations(self.state.annotations)
+            widget.active_lesion = lambda: self.state.active_lesion_id
+            widget.ask_text = self._ask_label_text
             widget.colour = MPR_COLOURS[index] if index < len(MPR_COLOURS) else None
             state.events.slice_index.connect(lambda *_: self._update_tag_browser())
             self.viewport_widgets.append(widget)
@@ -142,6 +171,14 @@ class MainWindow(QMainWindow):
             "DICOM tags", self.tag_browser, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tags_dock.hide()
+        self.lesions_panel = LesionsPanelWidget(self.state.annotations, self)
+        self.lesions_panel.active_lesion_changed.connect(self._on_active_lesion)
+        self.lesions_panel.annotation_activated.connect(self.go_to_annotation)
+        self.lesions_dock = self._dock(
+            "Lesions", self.lesions_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self._autosaver: Autosaver | None = None
+        self._annotation_study_uid = ""
         self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
 
     def _on_problem_file_activated(self, path: str) -> None:
@@ -352,12 +389,52 @@ class MainWindow(QMainWindow):
             self._action("Save current window as preset…", self._on_save_preset)
         )
 
+        annotate_menu = menu.addMenu("&Annotate")
+        annotate_bar = QToolBar("Annotate", self)
+        annotate_bar.setObjectName("toolbar_annotate")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, annotate_bar)
+        for name, text, key in ANNOTATION_TOOLS:
+            action = self._action(
+                text, lambda _=False, name=name: self.set_left_tool(name), key, True
+            )
+            action.setToolTip(f"{text} ({key})")
+            tool_group.addAction(action)
+            annotate_bar.addAction(action)
+            annotate_menu.addAction(action)
+            self.tool_actions[name] = action
+        annotate_menu.addSeparator()
+        self.undo_action = self._action(
+            "Undo", lambda: self.state.annotations.undo(), QKeySequence.StandardKey.Undo
+        )
+        self.redo_action = self._action(
+            "Redo", lambda: self.state.annotations.redo(), QKeySequence.StandardKey.Redo
+        )
+        delete = self._action(
+            "Delete selected annotation",
+            self._delete_selected,
+            QKeySequence.StandardKey.Delete,
+        )
+        for action in (self.undo_action, self.redo_action, delete):
+            annotate_menu.addAction(action)
+        annotate_bar.addAction(self.undo_action)
+        annotate_bar.addAction(self.redo_action)
+        annotate_menu.addSeparator()
+        annotate_menu.addAction(self.lesions_dock.toggleViewAction())
+        file_menu.insertAction(
+            self.export_action,
+            self._action("Save annotations as…", self._on_save_annotations, "Ctrl+S"),
+        )
+        file_menu.insertAction(
+            self.export_action,
+            self._action("Open annotations…", self._on_open_annotations),
+        )
+
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(
             self._action("Keyboard and mouse", self.show_shortcuts, "F1")
         )
         help_menu.addAction(self._action("About", self._on_about))
-        self._action("Cancel loading", self.cancel_loading, "Escape")
+        self._action("Cancel", self._on_escape, "Escape")
 
     # ------------------------------------------------------------------ state
     @property
@@ -402,6 +479,121 @@ class MainWindow(QMainWindow):
     def _on_cursor_moved(self, index: int, point: Any) -> None:
         self.state.set_cursor(point, index)
         self.state.sync_linked(index)
+
+    def _on_escape(self) -> None:
+        for widget in self.viewport_widgets:
+            widget.cancel_tool()
+        self.cancel_loading()
+
+    def _ask_label_text(self) -> str | None:
+        text, ok = QInputDialog.getText(self, "Text label", "Text:")
+        return text.strip() if ok and text.strip() else None
+
+    def _on_active_lesion(self, lesion_id: object) -> None:
+        self.state.active_lesion_id = lesion_id if isinstance(lesion_id, str) else None
+
+    def _delete_selected(self) -> None:
+        selected = self.state.annotations.selected_id
+        if selected is not None:
+            self.state.annotations.remove_annotation(selected)
+            self.state.annotations.select(None)
+        else:
+            self.lesions_panel.delete_selected()
+
+    def go_to_annotation(self, annotation_id: str) -> None:
+        """Show the active viewport at the annotation (slice or MPR cursor)."""
+        annotation = self.state.annotations.annotation(annotation_id)
+        point = np.asarray(annotation.points_lps.mean(axis=0))
+        viewport = self.state.active
+        if viewport.volume is None:
+            return
+        if viewport.is_mpr:
+            self.state.set_cursor(point, self.state.active_index)
+        else:
+            target = nearest_slice(viewport.volume, point)
+            if target is not None:
+                viewport.set_slice(target)
+        self.state.annotations.select(annotation_id)
+        self.state.sync_linked(self.state.active_index)
+
+    # ------------------------------------------------------------------ annotations
+    def _study_frames(self) -> tuple[str, list[str]]:
+        result = self.scan_result
+        viewport = self.state.viewports[0]
+        series = viewport.series or (
+            result.series[0] if result and result.series else None
+        )
+        if series is None or result is None:
+            return "", []
+        frames = sorted(
+            {
+                s.frame_of_reference_uid
+                for s in result.series
+                if s.study_uid == series.study_uid
+            }
+            - {""}
+        )
+        return series.study_uid, frames
+
+    def _start_annotations(self) -> None:
+        """Reload the study's autosaved annotations and keep saving them."""
+        if self._autosaver is not None:
+            self._autosaver.close()
+            self._autosaver = None
+        annotations = self.state.annotations
+        annotations.clear()
+        annotations.clear_history()
+        study_uid, frames = self._study_frames()
+        self._annotation_study_uid = study_uid
+        if not study_uid:
+            return
+        path = sidecar_path(study_uid)
+        if path.exists():
+            try:
+                loaded = load(path, study_uid)
+            except AnnotationFileError as error:
+                self.problems_panel.add_problem("error", str(path), str(error))
+            else:
+                with annotations.macro("load annotations"):
+                    for lesion in loaded.lesions:
+                        annotations.add_lesion(lesion)
+                annotations.clear_history()
+        if self._remember:
+            self._autosaver = Autosaver(delay_s=2.0)
+            self._autosaver.watch(annotations, study_uid, frames)
+
+    def _on_save_annotations(self) -> None:
+        study_uid, frames = self._study_frames()
+        if not study_uid:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save annotations", "annotations.json", "Annotations (*.json)"
+        )
+        if path:
+            try:
+                save_atomic(path, to_json(self.state.annotations, study_uid, frames))
+            except OSError as error:
+                QMessageBox.warning(self, "Save failed", f"{path}: {error}")
+                return
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def _on_open_annotations(self) -> None:
+        study_uid, _ = self._study_frames()
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open annotations", "", "Annotations (*.json)"
+        )
+        if not path:
+            return
+        try:
+            loaded = load(path, study_uid)
+        except (AnnotationFileError, OSError) as error:
+            QMessageBox.warning(self, "Cannot open annotations", str(error))
+            return
+        annotations = self.state.annotations
+        with annotations.macro("open annotations"):
+            annotations.clear()
+            for lesion in loaded.lesions:
+                annotations.add_lesion(lesion)
 
     def _on_reset_planes(self) -> None:
         self.state.reset_planes()
@@ -544,6 +736,7 @@ class MainWindow(QMainWindow):
             viewport.volume = None
         self.series_browser.set_scan_result(result)
         self.problems_panel.set_scan_result(result)
+        self._start_annotations()
         self._add_recent(Path(result.root))
         self.setWindowTitle(f"imaging_viewer — {Path(result.root).name}")
         if not result.series:

@@ -15,10 +15,25 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
 
+from imaging_viewer.core.annotations.model import Lesion
 from imaging_viewer.core.geometry import rotation_about
 from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import CT_PRESETS, render_slice
+from imaging_viewer.core.tools.angle import draw_angle, draw_cobb_angle
+from imaging_viewer.core.tools.arrow import draw_arrow
+from imaging_viewer.core.tools.bidirectional import draw_bidirectional
+from imaging_viewer.core.tools.ellipse import draw_ellipse
+from imaging_viewer.core.tools.marker import place_marker, place_text_label
+from imaging_viewer.core.tools.pointer import DragSession, ImageRef, PointerEvent
+from imaging_viewer.core.tools.polygon import draw_polygon
+from imaging_viewer.core.tools.ruler import draw_ruler
+from imaging_viewer.core.tools.select import select_and_edit
 from imaging_viewer.core.tools.window_level import drag_window
+from imaging_viewer.ui.annotation_overlay import (
+    draw_annotations,
+    plane_of_slice,
+    visible_annotations,
+)
 from imaging_viewer.ui.export import displayed_inversion
 
 if TYPE_CHECKING:
@@ -36,10 +51,26 @@ if TYPE_CHECKING:
     )
     from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
+    from imaging_viewer.core.annotations.model import AnnotationSet
+    from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
     from imaging_viewer.core.volume import Window
 
 SERIES_MIME_TYPE = "application/x-imaging-viewer-series"
+TOOLS: dict[str, Any] = {
+    "ruler": draw_ruler,
+    "angle": draw_angle,
+    "cobb": draw_cobb_angle,
+    "ellipse": draw_ellipse,
+    "polygon": draw_polygon,
+    "bidirectional": draw_bidirectional,
+    "arrow": draw_arrow,
+    "marker": place_marker,
+    "text": place_text_label,
+    "select": select_and_edit,
+}
+"""Left-drag tools that draw or edit lesion annotations."""
+_PREVIEW_LESION = Lesion(label="new lesion", colour="#ffd54f")
 PRESET_KEYS: dict[int, str] = {
     int(getattr(Qt.Key, f"Key_{n}").value): name
     for n, name in enumerate(CT_PRESETS, start=1)
@@ -122,6 +153,12 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.colour: QColor | None = None
         """This view's colour in MPR (its crosshair line in the other views)."""
         self._rotating: tuple[ViewportState, NDArray[np.float64], float] | None = None
+        self.annotations: AnnotationSet | None = None
+        """Lesion annotations drawn over the slice and edited by the tools."""
+        self.active_lesion: Callable[[], str | None] = lambda: None
+        self.ask_text: Callable[[], str | None] = lambda: None
+        """Asks the user for a text label's words (None: cancelled)."""
+        self._session: DragSession | None = None
         self.active = False
         self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view_box.setMouseEnabled(False, False)
@@ -321,6 +358,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         else:
             if self.state.is_mpr and self.show_crosshair:
                 self._draw_crosshair(painter)
+            self._draw_annotations(painter)
             if self.show_overlays:
                 self._draw_overlays(painter, width, height)
         painter.restore()
@@ -367,6 +405,147 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 x, y = (width - advance) / 2, height - margin - metrics.descent()
             _shadowed_text(painter, x, y, text, QColor(255, 220, 120))
         self._draw_scale_bar(painter, width, height)
+
+    # ------------------------------------------------------------------ lesions
+    def set_annotations(self, annotations: AnnotationSet) -> None:
+        """Draw (and edit) this set; repaint whenever it changes."""
+        self.annotations = annotations
+        for signal in (
+            annotations.changed,
+            annotations.preview_changed,
+            annotations.selection_changed,
+        ):
+            signal.connect(self._on_annotations_changed)
+
+    def _on_annotations_changed(self, *_: object) -> None:
+        if not self._closing:
+            self.viewport().update()
+
+    def current_plane(self) -> SlicePlane | None:
+        """The plane of the shown slice (acquired or MPR)."""
+        affine = self.state.pixel_to_lps()
+        pixels = self.state.pixels()
+        if affine is None or pixels is None:
+            return None
+        return plane_of_slice(affine, (pixels.shape[1], pixels.shape[0]))
+
+    def image_ref(self) -> ImageRef:
+        """The image annotations drawn here refer to (PS3.3 C.7.4.1, C.12.1)."""
+        state = self.state
+        volume, series = state.volume, state.series
+        frame = volume.frame_of_reference_uid if volume is not None else ""
+        sop = ""
+        if (
+            series is not None
+            and not state.is_mpr
+            and (series.geometry is None or series.geometry.resample is None)
+        ):
+            frames = series.frames[min(state.time_index, len(series.frames) - 1)]
+            ref = frames[min(state.slice_index, len(frames) - 1)]
+            sop = _sop_instance_uid(ref.path)
+        return ImageRef(frame_of_reference_uid=frame, sop_instance_uid=sop)
+
+    def _slab_mm(self, plane: SlicePlane) -> float:
+        affine = self.state.pixel_to_lps()
+        step = float(np.linalg.norm(affine[:3, 2])) if affine is not None else 1.0
+        return max(self.state.slab_mm, step)
+
+    def _draw_annotations(self, painter: QPainter) -> None:
+        annotations = self.annotations
+        plane = self.current_plane()
+        volume = self.state.volume
+        if annotations is None or plane is None or volume is None:
+            return
+        if self.state.flip_horizontal or self.state.flip_vertical:
+            return  # drawn on the unflipped grid only
+        if self.state.rotation_quarters % 4:
+            return
+        ref = self.image_ref()
+        items = visible_annotations(
+            annotations,
+            plane,
+            self._slab_mm(plane),
+            frame_of_reference_uid=ref.frame_of_reference_uid,
+            sop_instance_uid=ref.sop_instance_uid,
+        )
+        preview = annotations.preview
+        if preview is not None:
+            lesion = (
+                annotations.lesion(preview.lesion_id)
+                if annotations.has_lesion(preview.lesion_id)
+                else _PREVIEW_LESION  # the tool creates this lesion on release
+            )
+            items.append((lesion, preview))
+        draw_annotations(
+            painter,
+            items,
+            plane,
+            self._widget_point,
+            spacing_source=volume.spacing_source,
+            selected_id=annotations.selected_id,
+        )
+
+    def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent | None:
+        point = self.lps_at(event.position())
+        if point is None:
+            return None
+        buttons = set()
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            buttons.add("left")
+        modifiers = set()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            modifiers.add("shift")
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            modifiers.add("control")
+        return PointerEvent(kind, point, frozenset(buttons), frozenset(modifiers))  # type: ignore[arg-type]
+
+    def _start_tool(self, event: QMouseEvent) -> None:
+        annotations = self.annotations
+        plane = self.current_plane()
+        press = self._pointer("press", event)
+        if annotations is None or plane is None or press is None:
+            return
+        if self._session is not None and self._session.active:
+            self._session.send(press)  # a multi-click tool's next point
+            return
+        tool = TOOLS[self.left_tool]
+        lesion = self.active_lesion()
+        ref = self.image_ref()
+        if self.left_tool == "select":
+            generator = select_and_edit(
+                annotations,
+                plane,
+                lesion,
+                press,
+                slab_mm=self._slab_mm(plane),
+                frame_of_reference_uid=ref.frame_of_reference_uid,
+                sop_instance_uid=ref.sop_instance_uid or None,
+            )
+        elif self.left_tool == "text":
+            text = self.ask_text()
+            if not text:
+                return
+            generator = place_text_label(
+                annotations, plane, lesion, press, text=text, image=ref
+            )
+        else:
+            generator = tool(annotations, plane, lesion, press, image=ref)
+        self._session = DragSession(generator)
+
+    def _feed_tool(self, kind: str, event: QMouseEvent) -> None:
+        if self._session is None or not self._session.active:
+            return
+        pointer = self._pointer(kind, event)
+        if pointer is not None:
+            self._session.send(pointer)
+
+    def cancel_tool(self) -> None:
+        """Drop a drawing in progress (Escape)."""
+        if self._session is not None:
+            self._session.cancel()
+            self._session = None
+        if self.annotations is not None:
+            self.annotations.set_preview(None)
 
     # ------------------------------------------------------------------ MPR
     def _widget_point(self, column: float, row: float) -> QPointF:
@@ -558,8 +737,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             ]
             self._drag_value_range = float(np.ptp(sample)) or 1.0
         self.image_item.smooth = False
-        if self._mode_for(event.button()) == "crosshair" and self.state.is_mpr:
+        mode = self._mode_for(event.button())
+        if mode == "crosshair" and self.state.is_mpr:
             self._start_crosshair_drag(event.position())
+        elif mode in TOOLS:
+            self._start_tool(event)
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -567,6 +749,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         position = event.position()
         if self._drag_button is None:
             self._probe(position)
+            self._feed_tool("move", event)  # multi-click tools follow the pointer
             return
         delta = position - self._drag_start
         mode = self._mode_for(self._drag_button)
@@ -586,15 +769,18 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._drag_start = position
         elif mode == "crosshair" and self.state.is_mpr:
             self._drag_crosshair(position)
+        elif mode in TOOLS:
+            self._feed_tool("move", event)
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """End a drag; repaint smoothly."""
-        if (
-            self._drag_button is not None
-            and self._mode_for(self._drag_button) == "crosshair"
-        ):
-            self._end_crosshair_drag()
+        if self._drag_button is not None:
+            mode = self._mode_for(self._drag_button)
+            if mode == "crosshair":
+                self._end_crosshair_drag()
+            elif mode in TOOLS:
+                self._feed_tool("release", event)
         self._drag_button = None
         self.image_item.smooth = True
         self.image_item.update()
@@ -809,6 +995,14 @@ def _format_value(value: Any) -> str:
     if array.dtype.kind == "f":
         return f"{float(array):.4g}"
     return str(int(array))
+
+
+def _sop_instance_uid(path: str) -> str:
+    """SOP Instance UID of an image file (read again: rare, on drawing only)."""
+    from imaging_viewer.core.dicom.scan import read_header
+
+    header = read_header(path)
+    return str(getattr(header, "sop_instance_uid", ""))
 
 
 def _nice_length(target_mm: float) -> float:

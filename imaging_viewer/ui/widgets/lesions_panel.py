@@ -1,0 +1,206 @@
+"""LesionsPanelWidget: the lesions of the study, their annotations and measurements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imaging_viewer.ui.annotation_overlay import measurement_text
+
+if TYPE_CHECKING:
+    from imaging_viewer.core.annotations.model import AnnotationSet
+
+_ID_ROLE = Qt.ItemDataRole.UserRole
+_FIELDS = ("label", "site", "finding", "diagnosis", "note")
+
+
+class LesionsPanelWidget(QWidget):
+    """Lists lesions with their annotations and measurements; edits a lesion's
+    label, site, finding, diagnosis and note; picks the active lesion.
+
+    Double-clicking an annotation emits :attr:`annotation_activated` so the
+    viewer can jump to it.
+    """
+
+    annotation_activated = Signal(str)
+    """An annotation id the user wants to see."""
+    active_lesion_changed = Signal(object)
+    """The lesion id new annotations go to (None: start a new lesion)."""
+
+    def __init__(
+        self, annotations: AnnotationSet, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.annotations = annotations
+        self.spacing_source = ""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        buttons = QHBoxLayout()
+        self.new_button = QPushButton("New lesion")
+        self.new_button.setToolTip("The next annotation starts a new lesion")
+        self.new_button.clicked.connect(self._on_new_lesion)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Delete the selected lesion or annotation")
+        self.delete_button.clicked.connect(self.delete_selected)
+        buttons.addWidget(self.new_button)
+        buttons.addWidget(self.delete_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Lesion / annotation", "Measurement"])
+        self.tree.setColumnWidth(0, 170)
+        self.tree.itemSelectionChanged.connect(self._on_selection)
+        self.tree.itemDoubleClicked.connect(self._on_double_click)
+        layout.addWidget(self.tree, 1)
+        form = QFormLayout()
+        self.editors: dict[str, QLineEdit] = {}
+        for name in _FIELDS:
+            editor = QLineEdit()
+            editor.setPlaceholderText(
+                {
+                    "label": "e.g. Lesion 1",
+                    "site": "e.g. left distal femur, metaphysis",
+                    "finding": "e.g. aggressive periosteal reaction",
+                    "diagnosis": "e.g. osteosarcoma",
+                    "note": "",
+                }[name]
+            )
+            editor.editingFinished.connect(
+                lambda name=name: self._on_field_edited(name)
+            )
+            form.addRow(name.capitalize(), editor)
+            self.editors[name] = editor
+        layout.addLayout(form)
+        self._active_lesion: str | None = None
+        annotations.changed.connect(self._on_changed)
+        self.refresh()
+
+    @property
+    def active_lesion_id(self) -> str | None:
+        """The lesion that new annotations join."""
+        return self._active_lesion
+
+    def refresh(self) -> None:
+        """Rebuild the list from the annotation set."""
+        selected = self._selected_id()
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for lesion in self.annotations.lesions:
+            item = QTreeWidgetItem([lesion.label or "(lesion)", lesion.site])
+            item.setData(0, _ID_ROLE, ("lesion", lesion.id))
+            item.setForeground(0, QBrush(QColor(lesion.colour)))
+            for annotation in lesion.annotations:
+                child = QTreeWidgetItem(
+                    [
+                        annotation.label or annotation.kind,
+                        measurement_text(annotation, self.spacing_source),
+                    ]
+                )
+                child.setData(0, _ID_ROLE, ("annotation", annotation.id))
+                item.addChild(child)
+                if annotation.id == selected:
+                    child.setSelected(True)
+            self.tree.addTopLevelItem(item)
+            if lesion.id == selected:
+                item.setSelected(True)
+            item.setExpanded(True)
+        self.tree.blockSignals(False)
+        if self._active_lesion and not self.annotations.has_lesion(self._active_lesion):
+            self._set_active(None)
+        self._show_fields()
+
+    def _on_changed(self, _description: str) -> None:
+        self.refresh()
+        # A lesion just created by a tool becomes the active one.
+        lesions = self.annotations.lesions
+        if self._active_lesion is None and lesions:
+            self._set_active(lesions[-1].id)
+
+    def _selected_id(self) -> str | None:
+        items = self.tree.selectedItems()
+        if not items:
+            return None
+        _, item_id = items[0].data(0, _ID_ROLE)
+        return str(item_id)
+
+    def _selected_lesion_id(self) -> str | None:
+        items = self.tree.selectedItems()
+        if not items:
+            return None
+        kind, item_id = items[0].data(0, _ID_ROLE)
+        if kind == "lesion":
+            return str(item_id)
+        return self.annotations.lesion_of(str(item_id)).id
+
+    def _on_selection(self) -> None:
+        lesion_id = self._selected_lesion_id()
+        if lesion_id is not None:
+            self._set_active(lesion_id)
+        items = self.tree.selectedItems()
+        if items and items[0].data(0, _ID_ROLE)[0] == "annotation":
+            self.annotations.select(str(items[0].data(0, _ID_ROLE)[1]))
+        self._show_fields()
+
+    def _set_active(self, lesion_id: str | None) -> None:
+        if lesion_id != self._active_lesion:
+            self._active_lesion = lesion_id
+            self.active_lesion_changed.emit(lesion_id)
+
+    def _show_fields(self) -> None:
+        lesion_id = self._active_lesion
+        lesion = (
+            self.annotations.lesion(lesion_id)
+            if lesion_id and self.annotations.has_lesion(lesion_id)
+            else None
+        )
+        for name, editor in self.editors.items():
+            editor.blockSignals(True)
+            editor.setText(getattr(lesion, name) if lesion is not None else "")
+            editor.setEnabled(lesion is not None)
+            editor.blockSignals(False)
+
+    def _on_field_edited(self, name: str) -> None:
+        lesion_id = self._active_lesion
+        if not lesion_id or not self.annotations.has_lesion(lesion_id):
+            return
+        value = self.editors[name].text().strip()
+        if getattr(self.annotations.lesion(lesion_id), name) != value:
+            self.annotations.update_lesion(lesion_id, **{name: value})
+
+    def _on_new_lesion(self) -> None:
+        self.tree.clearSelection()
+        self._set_active(None)
+        self._show_fields()
+
+    def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
+        kind, item_id = item.data(0, _ID_ROLE)
+        if kind == "annotation":
+            self.annotation_activated.emit(str(item_id))
+        elif item.childCount():
+            child = item.child(0)
+            if child is not None:
+                _, first = child.data(0, _ID_ROLE)
+                self.annotation_activated.emit(str(first))
+
+    def delete_selected(self) -> None:
+        """Delete the selected annotation, or the whole lesion (undoable)."""
+        items = self.tree.selectedItems()
+        if not items:
+            return
+        kind, item_id = items[0].data(0, _ID_ROLE)
+        if kind == "lesion":
+            self.annotations.remove_lesion(str(item_id))
+        else:
+            self.annotations.remove_annotation(str(item_id))

@@ -1,0 +1,153 @@
+"""Drawing lesions with the mouse: tools, measurements, display across planes, undo."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+
+from imaging_viewer.core.annotations.measure import length_mm
+from imaging_viewer.core.annotations.model import (
+    Bidirectional,
+    EllipseRoi,
+    PointMarker,
+    Ruler,
+)
+from imaging_viewer.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from imaging_viewer.ui.slice_viewport import SliceViewportWidget
+    from tests.conftest import MakeSeries, SyntheticSeries
+
+
+def _idle(window: MainWindow) -> bool:
+    return (
+        window.scan_result is not None
+        and not window.is_busy
+        and not any(v.loading for v in window.state.viewports)
+    )
+
+
+def _mouse(
+    widget: SliceViewportWidget,
+    kind: QMouseEvent.Type,
+    at: QPointF,
+    buttons: Qt.MouseButton,
+    button: Qt.MouseButton = Qt.MouseButton.LeftButton,
+) -> None:
+    event = QMouseEvent(
+        kind,
+        at,
+        widget.mapToGlobal(at),
+        button,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    if kind == QMouseEvent.Type.MouseButtonPress:
+        widget.mousePressEvent(event)
+    elif kind == QMouseEvent.Type.MouseMove:
+        widget.mouseMoveEvent(event)
+    else:
+        widget.mouseReleaseEvent(event)
+
+
+def _drag(widget: SliceViewportWidget, start: QPointF, end: QPointF) -> None:
+    left = Qt.MouseButton.LeftButton
+    _mouse(widget, QMouseEvent.Type.MouseButtonPress, start, left)
+    for f in (0.25, 0.5, 0.75, 1.0):
+        _mouse(widget, QMouseEvent.Type.MouseMove, start + (end - start) * f, left)
+    _mouse(widget, QMouseEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+
+
+@pytest.fixture
+def series(make_series: MakeSeries) -> SyntheticSeries:
+    # Non-square pixels: 0.7 mm between columns, 0.5 mm between rows, 3 mm slices.
+    return make_series(shape=(12, 60, 50), spacing_mm=(0.7, 0.5, 3.0))
+
+
+@pytest.fixture
+def window(qtbot: QtBot, series: SyntheticSeries) -> MainWindow:
+    main = MainWindow(remember_settings=False)
+    qtbot.addWidget(main)
+    main.resize(1300, 800)
+    main.show()
+    main.open_path(series.folder)
+    qtbot.waitUntil(lambda: _idle(main), timeout=60_000)
+    return main
+
+
+def test_ruler_drawn_with_the_mouse_measures_in_millimetres(
+    window: MainWindow, series: SyntheticSeries
+) -> None:
+    widget = window.viewport_widgets[0]
+    window.set_left_tool("ruler")
+    _drag(widget, widget._widget_point(10, 20), widget._widget_point(40, 20))
+    rulers = [a for a in window.state.annotations.annotations() if isinstance(a, Ruler)]
+    assert len(rulers) == 1
+    # 30 columns of 0.7 mm.
+    assert length_mm(rulers[0].start_lps, rulers[0].end_lps) == pytest.approx(
+        21.0, abs=1e-6
+    )
+    # The new lesion became the active one, and the panel lists it.
+    assert window.state.active_lesion_id == window.state.annotations.lesions[0].id
+    assert window.lesions_panel.tree.topLevelItemCount() == 1
+    # Undo and redo.
+    window.undo_action.trigger()
+    assert not list(window.state.annotations.annotations())
+    window.redo_action.trigger()
+    assert len(list(window.state.annotations.annotations())) == 1
+
+
+def test_bidirectional_and_ellipse_join_the_active_lesion(window: MainWindow) -> None:
+    widget = window.viewport_widgets[0]
+    window.set_left_tool("ellipse")
+    _drag(widget, widget._widget_point(10, 10), widget._widget_point(30, 40))
+    lesion = window.state.annotations.lesions[0]
+    window.set_left_tool("bidirectional")
+    left = Qt.MouseButton.LeftButton
+    _drag(widget, widget._widget_point(12, 25), widget._widget_point(28, 25))
+    # Then a click for the width.
+    at = widget._widget_point(20, 30)
+    _mouse(widget, QMouseEvent.Type.MouseMove, at, Qt.MouseButton.NoButton)
+    _mouse(widget, QMouseEvent.Type.MouseButtonPress, at, left)
+    _mouse(widget, QMouseEvent.Type.MouseButtonRelease, at, Qt.MouseButton.NoButton)
+    kinds = {type(a) for a in window.state.annotations.lesion(lesion.id).annotations}
+    assert kinds == {EllipseRoi, Bidirectional}
+    assert len(window.state.annotations.lesions) == 1
+
+
+def test_a_marker_on_the_axial_plane_shows_on_the_other_mpr_planes(
+    window: MainWindow,
+) -> None:
+    widget = window.viewport_widgets[0]
+    window.set_left_tool("marker")
+    at = widget._widget_point(25, 30)
+    left = Qt.MouseButton.LeftButton
+    _mouse(widget, QMouseEvent.Type.MouseButtonPress, at, left)
+    _mouse(widget, QMouseEvent.Type.MouseButtonRelease, at, Qt.MouseButton.NoButton)
+    marker = next(iter(window.state.annotations.annotations()))
+    assert isinstance(marker, PointMarker)
+    window.toggle_mpr(True)
+    window.go_to_annotation(marker.id)
+    from imaging_viewer.ui.annotation_overlay import visible_annotations
+
+    for index in range(3):
+        view = window.viewport_widgets[index]
+        plane = view.current_plane()
+        assert plane is not None
+        shown = visible_annotations(
+            window.state.annotations,
+            plane,
+            view._slab_mm(plane),
+            frame_of_reference_uid=view.image_ref().frame_of_reference_uid,
+        )
+        assert [a.id for _, a in shown] == [marker.id], view.state.orientation
+    # And on the axial view it is drawn where it was placed.
+    axial = window.viewport_widgets[0]
+    pixel = axial.current_plane().lps_to_pixel(np.asarray(marker.position_lps))
+    assert pixel[:2] == pytest.approx([25, 30], abs=1e-6)
