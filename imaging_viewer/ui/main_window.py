@@ -624,6 +624,10 @@ class MainWindow(QMainWindow):
 
     def _on_layout_changed(self, *_: object) -> None:
         rows, columns = self.state.grid
+        for n in range(4):
+            # Equal cells whatever each viewport's size hint.
+            self._grid.setColumnStretch(n, 1 if n < columns else 0)
+            self._grid.setRowStretch(n, 1 if n < rows else 0)
         for index, widget in enumerate(self.viewport_widgets):
             self._grid.removeWidget(widget)
             if index < rows * columns:
