@@ -920,7 +920,7 @@ def main() -> None:
     parser.add_argument(
         "--max-wait",
         type=float,
-        default=2.0,
+        default=1.0,
         help="seconds to wait for other processes to leave the cores idle before "
         "each run (the 'other' column shows how busy they kept them)",
     )
