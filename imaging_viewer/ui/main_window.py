@@ -849,7 +849,9 @@ class MainWindow(QMainWindow):
             self._on_task_failed(f"Loading series {series.id}", message)
 
         self._load_tasks[index] = run_in_background(
-            lambda progress, cancel: load_volume(series, progress, cancel),
+            lambda progress, cancel: load_volume(
+                series, progress, cancel, resample_ready=True
+            ),
             on_done=done,
             on_failed=failed,
             on_progress=lambda done_count, total: self._show_progress(

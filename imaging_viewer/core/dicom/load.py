@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.dicom.siemens_mosaic import MosaicLayout
 
+_DONE: Future[Any] = Future()
+"""Stands in for a future whose result was stored (and released)."""
 # Compressed series with at least this many files are decoded by worker processes.
 PARALLEL_DECODE_MIN_FILES = 8
 _INT16_MIN, _INT16_MAX = -32768, 32767
@@ -115,6 +117,8 @@ def load_volume(
     series: SeriesInfo,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    *,
+    resample_ready: bool = False,
 ) -> Volume:
     """Read the pixels of ``series`` into a :class:`Volume` in modality units.
 
@@ -135,6 +139,10 @@ def load_volume(
     cancel
         Polled between files; True raises
         :class:`~imaging_viewer.core.dicom.scan.Cancelled`.
+    resample_ready
+        Put a 16-bit volume in memory SimpleITK owns, so oblique MPR needs no
+        second copy (the viewer asks for this; it costs importing SimpleITK and
+        zero-filling the buffer, which scripts and conversions need not pay).
 
     References
     ----------
@@ -153,7 +161,7 @@ def load_volume(
     shape: tuple[int, ...] = (n_time, n_slices, rows, columns) + (
         (3,) if samples == 3 else ()
     )
-    raw = _allocate(shape, dtype, series)
+    raw = _allocate(shape, dtype, series, resample_ready)
     traits = _file_traits(series)
     jobs = _jobs(series, traits)
     warnings = list(series.warnings)
@@ -195,7 +203,7 @@ def load_volume(
 
 
 def _allocate(
-    shape: tuple[int, ...], dtype: np.dtype[Any], series: SeriesInfo
+    shape: tuple[int, ...], dtype: np.dtype[Any], series: SeriesInfo, for_sitk: bool
 ) -> NDArray[Any]:
     """The buffer stored values are read into.
 
@@ -205,7 +213,7 @@ def _allocate(
     """
     single_volume = shape[0] == 1 and len(shape) == 4 and shape[1] >= 2
     resampled = series.geometry is not None and series.geometry.resample is not None
-    if single_volume and dtype.itemsize == 2 and not resampled:
+    if for_sitk and single_volume and dtype.itemsize == 2 and not resampled:
         from imaging_viewer.core.mpr import empty_voxels
 
         voxels = empty_voxels(shape[1:], np.int16)
@@ -300,7 +308,7 @@ def _read_all(
             for job in slow
         ]
         try:
-            for job, future in futures:
+            for position, (job, future) in enumerate(futures):
                 if cancel is not None and cancel():
                     raise Cancelled("load cancelled")
                 try:
@@ -316,6 +324,9 @@ def _read_all(
                 _store(job, data, raw, fail)
                 report(job)
                 done_jobs.add(id(job))
+                del data
+                # Free the decoded copy now: the futures list lives until the end.
+                futures[position] = (job, _DONE)
         finally:
             for _, future in futures:
                 future.cancel()

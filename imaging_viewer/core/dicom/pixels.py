@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pydicom
@@ -113,18 +113,49 @@ def decode_frames(
         return _decode_frames(pydicom.dcmread(path), frame_indices, mosaic)
 
 
+# Decoder plugins chosen by measured speed (benchmarks/bench_load.py, per 512²
+# slice): JPEG-LS 6 ms with pyjpegls against 17 ms with pylibjpeg (gdcm: 8 ms);
+# JPEG 2000 is as fast with pylibjpeg (openjpeg) as with gdcm, so pydicom's
+# default order stays for the rest.
+_PREFERRED_PLUGIN = {
+    "1.2.840.10008.1.2.4.80": "pyjpegls",
+    "1.2.840.10008.1.2.4.81": "pyjpegls",
+}
+
+
+def _pixels(ds: pydicom.Dataset, index: int | None = None) -> NDArray[Any]:
+    """Decoded stored values of every frame (or frame ``index``)."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    plugin = _PREFERRED_PLUGIN.get(syntax)
+    if plugin is not None:
+        try:
+            preferred: NDArray[Any] = pixel_array(
+                ds, index=index, decoding_plugin=plugin
+            )
+        except Exception:  # plugin missing or refused: pydicom's own order
+            pass
+        else:
+            return preferred
+    if index is not None:
+        single: NDArray[Any] = pixel_array(ds, index=index)
+        return single
+    whole: NDArray[Any] = ds.pixel_array
+    return whole
+
+
 def _decode_frames(
     ds: pydicom.Dataset, frame_indices: list[int], mosaic: MosaicLayout | None
 ) -> NDArray[np.generic]:
     photometric = str(ds.get("PhotometricInterpretation", "")).upper()
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     if mosaic is not None:
-        tiles = unpack_mosaic(ds.pixel_array, mosaic)
+        tiles = unpack_mosaic(_pixels(ds), mosaic)
         return tiles[frame_indices]
     if n_frames > 1 and len(frame_indices) < n_frames // 2:
-        data = np.stack([pixel_array(ds, index=i) for i in frame_indices])
+        data = np.stack([_pixels(ds, i) for i in frame_indices])
     else:
-        data = ds.pixel_array
+        data = _pixels(ds)
         if n_frames == 1:
             data = data[np.newaxis]
         if list(frame_indices) != list(range(n_frames)):
