@@ -1,0 +1,888 @@
+"""Grayscale Softcopy Presentation States (PS3.3 A.33.1) of lesions and annotations.
+
+:func:`export_presentation_state` draws an :class:`AnnotationSet` on the
+acquired images it belongs to, as the graphic and text objects of a GSPS
+built with highdicom; :func:`import_presentation_state` reads one back.
+
+How annotations are written (PS3.3 C.10.5 Graphic Annotation, C.10.7 Graphic
+Layer, C.10.8 Graphic Group):
+
+- one Graphic Layer per lesion: its name a Code String made from the lesion
+  label, its description the label, its Recommended Display CIELab Value the
+  lesion colour;
+- one Graphic Group per annotation, whose objects carry the lesion's label and
+  Tracking UID (Tracking ID/UID, 0062,0020/0021);
+- graphic objects in PIXEL units of the referenced image: POINT (point),
+  POLYLINE (ruler, arrow tip→tail, angle, each axis of a bidirectional, each
+  line of a Cobb angle, closed for a polygon), ELLIPSE (major axis first);
+  a text label is a Text Object at its anchor, and the label and measurements
+  of the others a Text Object beside them;
+- the window, when given, as the Softcopy VOI LUT (PS3.3 C.11.8).
+
+LPS points map to pixels through each image's Image Position and Orientation
+and Pixel Spacing (PS3.3 C.7.6.2.1.1). An annotation drawn on a reformatted
+plane, not on an acquired image, is moved onto the nearest acquired image of
+its frame of reference when all its points lie within half a slice of it, and
+left out with a warning otherwise.
+
+What a GSPS has no attribute for (the lesion's id, site, finding, diagnosis,
+note; each annotation's id, kind, label, text and plane normal) is kept as
+JSON in the private element (0071,xx01) UT of the private creator
+``"imaging_viewer annotations"``. A GSPS from another program is read from its
+standard content alone: one lesion per layer, one annotation per object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from imaging_viewer import __version__
+from imaging_viewer.core.annotations.measure import NoSpacingError, measure
+from imaging_viewer.core.annotations.model import (
+    LESION_COLOURS,
+    Annotation,
+    AnnotationSet,
+    EllipseRoi,
+    Lesion,
+    TextLabel,
+    is_valid_uid,
+    new_id,
+    new_uid,
+)
+from imaging_viewer.core.dicom.structured_report import (
+    DicomExport,
+    DicomImport,
+    ImagePlacement,
+    annotation_from_shapes,
+    ellipse_axes,
+    find_placement,
+    first_frame,
+    image_placements,
+    quiet_highdicom,
+    shapes_of,
+    with_patient_and_study,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from numpy.typing import NDArray
+    from pydicom.dataset import Dataset
+
+    from imaging_viewer.core.geometry import Affine
+    from imaging_viewer.core.volume import Window
+
+PRIVATE_CREATOR: Final = "imaging_viewer annotations"
+PRIVATE_GROUP: Final = 0x0071
+RECORD_ELEMENT: Final = 0x01
+"""(0071,xx01) UT: JSON of the lesions and annotations (see the module docstring)."""
+RECORD_SCHEMA: Final = "imaging_viewer.gsps/1"
+
+_GSPS: Final = "1.2.840.10008.5.1.4.1.1.11.1"
+# Points this close to an image's plane (mm) count as on it.
+_ON_PLANE_MM: Final = 1e-3
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+_UNITS_TEXT: Final = {"mm": " mm", "mm2": " mm²", "deg": "°"}
+
+
+# ------------------------------------------------------------------ geometry
+
+
+def half_slice_mm(
+    placements: Mapping[tuple[str, int | None], ImagePlacement],
+) -> dict[tuple[str, int | None], float]:
+    """Half the distance to the nearest parallel image of the same stack, per image.
+
+    Images are stacked by frame of reference, series and orientation; a lone
+    image uses half its Slice Thickness, else counts only points on its plane.
+    """
+    stacks: dict[tuple[Any, ...], list[tuple[tuple[str, int | None], float]]] = (
+        defaultdict(list)
+    )
+    for key, placement in placements.items():
+        normal = placement.normal_lps
+        stack = (
+            placement.frame_of_reference_uid,
+            str(placement.dataset.get("SeriesInstanceUID", "")),
+            tuple(np.round(normal, 4)),
+        )
+        stacks[stack].append((key, float(normal @ placement.pixel_to_lps[:3, 3])))
+    half: dict[tuple[str, int | None], float] = {}
+    for members in stacks.values():
+        for key, position in members:
+            gaps = [
+                abs(position - other)
+                for _, other in members
+                if abs(position - other) > _ON_PLANE_MM
+            ]
+            if gaps:
+                half[key] = min(gaps) / 2.0
+            else:
+                thickness = placements[key].slice_thickness_mm
+                half[key] = thickness / 2.0 if thickness else _ON_PLANE_MM
+    return half
+
+
+def _target(
+    annotation: Annotation,
+    placements: Mapping[tuple[str, int | None], ImagePlacement],
+    half: Mapping[tuple[str, int | None], float],
+) -> tuple[ImagePlacement | None, str]:
+    """The acquired image to draw an annotation on, or why there is none."""
+    points = annotation.points_lps
+    if annotation.referenced_sop_instance_uid:
+        placement = find_placement(
+            placements,
+            annotation.referenced_sop_instance_uid,
+            annotation.referenced_frame,
+            points,
+        )
+        if placement is not None:
+            return placement, ""
+    if not annotation.frame_of_reference_uid:
+        return None, (
+            "the image it was drawn on "
+            f"({annotation.referenced_sop_instance_uid or 'none'}) was not given"
+        )
+    best: tuple[float, ImagePlacement] | None = None
+    for key, placement in placements.items():
+        if placement.frame_of_reference_uid != annotation.frame_of_reference_uid:
+            continue
+        distance = float(np.abs(placement.lps_to_pixel(points)[:, 2]).max())
+        if distance <= half[key] + _ON_PLANE_MM and (
+            best is None or distance < best[0]
+        ):
+            best = (distance, placement)
+    if best is None:
+        return None, (
+            "it is not on an acquired image: it was drawn on a reformatted plane, "
+            "more than half a slice from every image given"
+        )
+    return best[1], ""
+
+
+# ------------------------------------------------------------------ export
+
+
+def _long_string(text: str, size: int = 64) -> str:
+    # LO/ST: no backslash or control characters (PS3.5 6.2).
+    return _CONTROL.sub(" ", text).strip()[:size]
+
+
+def _layer_name(label: str, number: int, used: set[str]) -> str:
+    """A unique Code String (PS3.5 6.2: A-Z, 0-9, space, _; ≤ 16) for a layer."""
+    name = re.sub(r"[^A-Z0-9 _]", "_", label.upper())
+    name = re.sub(r"^[^A-Z]+", "", name)[:16].rstrip(" _")
+    if not name:
+        name = f"LESION {number}"
+    candidate, suffix = name, 1
+    while candidate in used:
+        suffix += 1
+        tail = f"_{suffix}"
+        candidate = name[: 16 - len(tail)].rstrip(" _") + tail
+    used.add(candidate)
+    return candidate
+
+
+def _measurement_text(annotation: Annotation, placement: ImagePlacement) -> str:
+    """E.g. ``"length 12.3 mm"``, ``"angle 41.0°"``; pixels without spacing."""
+    units = _UNITS_TEXT
+    try:
+        results = measure(annotation, spacing_source=placement.spacing_source)
+    except NoSpacingError:
+        results = measure(annotation)
+        units = {"mm": " px", "mm2": " px²", "deg": "°"}
+    return "; ".join(f"{r.name} {r.value:.1f}{units[r.unit]}" for r in results)
+
+
+def _colour(hex_colour: str) -> Any:
+    from highdicom.color import CIELabColor
+
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return CIELabColor.from_rgb(red, green, blue)
+
+
+def _objects(
+    annotation: Annotation,
+    pixels: Sequence[tuple[str, NDArray[np.float64]]],
+    placement: ImagePlacement,
+    tracking: tuple[str, str],
+    group: Any,
+    measurement_text: bool,
+) -> tuple[list[Any], list[Any]]:
+    """The graphic and text objects of one annotation (PIXEL units)."""
+    import highdicom as hd
+
+    tracking_id, tracking_uid = tracking
+    units = hd.pr.AnnotationUnitsValues.PIXEL
+    graphics: list[Any] = []
+    texts: list[Any] = []
+    if isinstance(annotation, TextLabel):
+        texts.append(
+            hd.pr.TextObject(
+                # Text Value is Type 1: the exact text is in the private record.
+                text_value=_long_string(annotation.text or annotation.label, 1024)
+                or "-",
+                units=units,
+                anchor_point=tuple(pixels[0][1][0]),
+                anchor_point_visible=False,
+                tracking_id=tracking_id,
+                tracking_uid=tracking_uid,
+                graphic_group=group,
+            )
+        )
+        return graphics, texts
+    for graphic_type, data in pixels:
+        graphics.append(
+            hd.pr.GraphicObject(
+                graphic_type="POLYLINE" if graphic_type == "POLYGON" else graphic_type,
+                graphic_data=data,
+                units=units,
+                tracking_id=tracking_id,
+                tracking_uid=tracking_uid,
+                graphic_group=group,
+            )
+        )
+    words = [annotation.label] if annotation.label else []
+    if measurement_text:
+        words.append(_measurement_text(annotation, placement))
+    caption = _long_string(": ".join(w for w in words if w), 1024)
+    if caption:
+        texts.append(
+            hd.pr.TextObject(
+                text_value=caption,
+                units=units,
+                anchor_point=tuple(pixels[0][1][-1]),
+                anchor_point_visible=False,
+                tracking_id=tracking_id,
+                tracking_uid=tracking_uid,
+                graphic_group=group,
+            )
+        )
+    return graphics, texts
+
+
+def _record(
+    lesions: Sequence[Lesion], written: Mapping[str, tuple[int, Annotation]]
+) -> str:
+    items = []
+    for lesion in lesions:
+        annotations = []
+        for annotation in lesion.annotations:
+            if annotation.id not in written:
+                continue
+            group_id, _ = written[annotation.id]
+            item: dict[str, Any] = {
+                "graphic_group_id": group_id,
+                "id": annotation.id,
+                "kind": annotation.kind,
+                "label": annotation.label,
+                "plane_normal_lps": list(annotation.plane_normal_lps),
+            }
+            if isinstance(annotation, TextLabel):
+                item["text"] = annotation.text
+            if isinstance(annotation, EllipseRoi):
+                item["major_axis"] = ellipse_axes(annotation)[1]
+            annotations.append(item)
+        if annotations:
+            items.append(
+                {
+                    "id": lesion.id,
+                    "label": lesion.label,
+                    "site": lesion.site,
+                    "finding": lesion.finding,
+                    "diagnosis": lesion.diagnosis,
+                    "note": lesion.note,
+                    "colour": lesion.colour,
+                    "tracking_uid": lesion.tracking_uid,
+                    "annotations": annotations,
+                }
+            )
+    return json.dumps(
+        {"schema": RECORD_SCHEMA, "lesions": items},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _voi(
+    window: Window, rescale: tuple[float, float] = (1.0, 0.0), references: Any = None
+) -> Any:
+    import highdicom as hd
+
+    slope, intercept = rescale
+    return hd.pr.SoftcopyVOILUTTransformation(
+        window_center=(window.center - intercept) / slope,
+        window_width=window.width / abs(slope),
+        window_explanation=_long_string(window.explanation) or None,
+        voi_lut_function=window.function or None,
+        referenced_images=references,
+    )
+
+
+def _pixel_transformations(
+    images: Sequence[ImagePlacement], window: Window | None
+) -> tuple[Any, list[Any] | None, str]:
+    """Modality LUT and Softcopy VOI LUT items for the images drawn on.
+
+    A presentation state has one Modality LUT for all its images (PS3.3
+    A.33.1, C.11.1). Where the images' Rescale Slope/Intercept differ, it
+    gets the identity instead, and the window is given per image (frame) in
+    stored values, so the images show as they did.
+    """
+    import highdicom as hd
+
+    modality = str(images[0].dataset.get("Modality", ""))
+    rescale_type = "HU" if modality == "CT" else "US"
+    rescales = {p.rescale or (1.0, 0.0) for p in images}
+    if len(rescales) == 1:
+        (rescale,) = rescales
+        lut = None
+        if any(p.rescale is not None for p in images):
+            lut = hd.ModalityLUTTransformation(
+                rescale_intercept=rescale[1],
+                rescale_slope=rescale[0],
+                rescale_type=rescale_type,
+            )
+        return lut, [_voi(window)] if window is not None else None, ""
+    frames: dict[tuple[str, tuple[float, float]], list[ImagePlacement]] = defaultdict(
+        list
+    )
+    for placement in images:
+        key = (placement.sop_instance_uid, placement.rescale or (1.0, 0.0))
+        frames[key].append(placement)
+    voi = []
+    for (_, rescale), members in frames.items():
+        chosen = window or next(iter(members[0].windows), None)
+        if chosen is None:
+            continue
+        numbers = [p.frame_number for p in members if p.frame_number is not None]
+        references = hd.ReferencedImageSequence(
+            referenced_images=[members[0].dataset],
+            referenced_frame_number=numbers or None,
+        )
+        voi.append(_voi(chosen, rescale, references))
+    identity = hd.ModalityLUTTransformation(
+        rescale_intercept=0.0, rescale_slope=1.0, rescale_type="US"
+    )
+    note = (
+        "the images have different Rescale Slope/Intercept: the presentation state "
+        "applies none, and gives the window per image in stored values"
+    )
+    return identity, voi or None, note
+
+
+def _laterality(images: Sequence[Dataset]) -> str:
+    # General Series Laterality is Type 2C (PS3.3 C.7.3.1): the images' own
+    # where they agree, else empty (unknown).
+    values = {
+        str(ds.get("Laterality") or ds.get("ImageLaterality") or "") for ds in images
+    }
+    value = values.pop() if len(values) == 1 else ""
+    return value if value in ("R", "L") else ""
+
+
+def export_presentation_state(
+    annotation_set: AnnotationSet,
+    source_datasets: Mapping[str, Dataset],
+    *,
+    series_number: int,
+    window: Window | None = None,
+    pixel_to_lps: Mapping[str, Affine] | None = None,
+    measurement_text: bool = True,
+    manufacturer: str = "imaging_viewer",
+    device_serial_number: str = "1",
+    content_label: str = "ANNOTATIONS",
+    content_description: str = "imaging_viewer annotations",
+    content_creator_name: str | None = None,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    series_description: str = "imaging_viewer annotations",
+) -> DicomExport:
+    """Draw lesions and their annotations as a Grayscale Softcopy Presentation State.
+
+    Parameters
+    ----------
+    annotation_set : AnnotationSet
+        The lesions, in order, with their annotations.
+    source_datasets : mapping of str to pydicom.Dataset
+        Headers of the acquired images to draw on, by SOP Instance UID: those
+        the annotations were drawn on, and for annotations drawn on
+        reformatted planes the images of that series (the nearest one within
+        half a slice is used). Grayscale images (one sample per pixel) only.
+    series_number : int
+        Series Number of the new presentation state series.
+    window : Window, optional
+        The window the images were shown with, written as the Softcopy VOI
+        LUT of every referenced image; by default viewers use the images' own.
+    pixel_to_lps : mapping of str to (4, 4) array, optional
+        Placement per SOP Instance UID instead of the header's (see
+        :func:`~imaging_viewer.core.dicom.structured_report.image_placements`).
+    measurement_text : bool
+        Write each annotation's label and measurements as a text object.
+    manufacturer, device_serial_number : str
+        General Equipment (PS3.3 C.7.5.1).
+    content_label : str
+        Content Label (0070,0080): a Code String.
+    content_description, content_creator_name : str, optional
+        Presentation State Identification (PS3.3 C.11.10).
+    series_instance_uid, sop_instance_uid : str, optional
+        New UIDs by default.
+    series_description : str
+        Series Description (0008,103E).
+
+    Returns
+    -------
+    DicomExport
+        The presentation state (``dataset.save_as(path)`` writes it) and a
+        warning per annotation left out (not within half a slice of an image
+        given, or partly outside the image).
+
+    Raises
+    ------
+    ValueError
+        If no annotation could be drawn on an image given.
+
+    References
+    ----------
+    PS3.3 A.33.1 Grayscale Softcopy Presentation State IOD; C.10.5 Graphic
+    Annotation Module (Table C.10-5: PIXEL units put 0.0\\0.0 at the top left
+    corner of the top left pixel; C.10.5.1.2 Graphic Type); C.10.7 Graphic
+    Layer Module;
+    C.10.8 Graphic Group Module; C.11.8 Softcopy VOI LUT Module;
+    C.7.6.2.1.1 Image Position and Image Orientation.
+    """
+    import highdicom as hd
+
+    completed = with_patient_and_study(source_datasets.values())
+    sources = dict(zip(source_datasets, completed, strict=True))
+    placements = image_placements(sources, pixel_to_lps)
+    half = half_slice_mm(placements)
+    warnings: list[str] = []
+    layers: list[Any] = []
+    groups: list[Any] = []
+    by_image: dict[tuple[str, tuple[str, int | None]], tuple[list[Any], list[Any]]] = {}
+    image_of: dict[tuple[str, int | None], ImagePlacement] = {}
+    written: dict[str, tuple[int, Annotation]] = {}
+    used_names: set[str] = set()
+    for number, lesion in enumerate(annotation_set.lesions, start=1):
+        name = lesion.label or f"lesion {number}"
+        layer: Any = None
+        tracking = (
+            _long_string(lesion.label) or f"Lesion {number}",
+            lesion.tracking_uid,
+        )
+        for annotation in lesion.annotations:
+            what = f"{name}: {annotation.kind.replace('_', ' ')} {annotation.id}"
+            placement, reason = _target(annotation, placements, half)
+            if placement is None:
+                warnings.append(f"{what} left out: {reason}")
+                continue
+            if int(placement.dataset.get("SamplesPerPixel", 1)) != 1:
+                warnings.append(
+                    f"{what} left out: image {placement.sop_instance_uid} is in "
+                    "colour, and a grayscale presentation state cannot refer to it"
+                )
+                continue
+            pixels = [
+                (graphic_type, placement.dicom_pixels(points))
+                for graphic_type, points in shapes_of(annotation)
+            ]
+            if not all(placement.contains(p) for _, p in pixels):
+                warnings.append(
+                    f"{what} left out: it reaches outside image "
+                    f"{placement.sop_instance_uid}"
+                )
+                continue
+            if layer is None:
+                layer = hd.pr.GraphicLayer(
+                    layer_name=_layer_name(lesion.label, number, used_names),
+                    order=len(layers) + 1,
+                    description=_long_string(lesion.label) or None,
+                    display_color=_colour(lesion.colour),
+                )
+                layers.append(layer)
+            group = hd.pr.GraphicGroup(
+                graphic_group_id=len(groups) + 1,
+                label=_long_string(f"{name}: {annotation.kind}"),
+            )
+            groups.append(group)
+            written[annotation.id] = (group.graphic_group_id, annotation)
+            graphics, texts = _objects(
+                annotation, pixels, placement, tracking, group, measurement_text
+            )
+            image_key = (placement.sop_instance_uid, placement.frame_number)
+            image_of[image_key] = placement
+            bucket = by_image.setdefault((layer.GraphicLayer, image_key), ([], []))
+            bucket[0].extend(graphics)
+            bucket[1].extend(texts)
+    if not written:
+        raise ValueError(
+            "nothing to draw: "
+            + ("; ".join(warnings) if warnings else "there are no annotations")
+        )
+    layer_by_name = {layer.GraphicLayer: layer for layer in layers}
+    annotations = [
+        hd.pr.GraphicAnnotation(
+            referenced_images=[image_of[image_key].dataset],
+            graphic_layer=layer_by_name[layer_name],
+            referenced_frame_number=image_key[1],
+            graphic_objects=graphics or None,
+            text_objects=texts or None,
+        )
+        for (layer_name, image_key), (graphics, texts) in by_image.items()
+    ]
+    referenced = list(
+        {p.sop_instance_uid: p.dataset for p in image_of.values()}.values()
+    )
+    modality_lut, voi, note = _pixel_transformations(list(image_of.values()), window)
+    if note:
+        warnings.append(note)
+    with quiet_highdicom():
+        state = hd.pr.GrayscaleSoftcopyPresentationState(
+            referenced_images=referenced,
+            series_instance_uid=series_instance_uid or hd.UID(),
+            series_number=series_number,
+            sop_instance_uid=sop_instance_uid or hd.UID(),
+            instance_number=1,
+            manufacturer=manufacturer,
+            manufacturer_model_name="imaging_viewer",
+            software_versions=__version__,
+            device_serial_number=device_serial_number,
+            content_label=content_label,
+            content_description=_long_string(content_description) or None,
+            graphic_annotations=annotations,
+            graphic_layers=layers,
+            graphic_groups=groups,
+            content_creator_name=content_creator_name,
+            modality_lut_transformation=modality_lut,
+            voi_lut_transformations=voi,
+            series_description=series_description,
+            specific_character_set="ISO_IR 192",
+        )
+    state.Laterality = _laterality(referenced)
+    block = state.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
+    block.add_new(RECORD_ELEMENT, "UT", _record(annotation_set.lesions, written))
+    return DicomExport(state, tuple(warnings))
+
+
+# ------------------------------------------------------------------ import
+
+
+def _private_record(dataset: Dataset) -> dict[str, Any]:
+    try:
+        block = dataset.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
+        value = json.loads(str(block[RECORD_ELEMENT].value))
+    except (KeyError, ValueError):
+        return {}
+    if not isinstance(value, dict) or value.get("schema") != RECORD_SCHEMA:
+        return {}
+    return value
+
+
+@dataclass
+class _Object:
+    """A graphic or text object read from a GSPS, with its points in LPS."""
+
+    graphic_type: str
+    points_lps: NDArray[np.float64]
+    placement: ImagePlacement
+    layer: str
+    group_id: int | None
+    tracking_id: str
+    tracking_uid: str
+    text: str = ""
+
+
+def _hex_colour(value: Sequence[int] | None) -> str:
+    if value is None or len(value) != 3:
+        return ""
+    from highdicom.color import CIELabColor
+
+    red, green, blue = CIELabColor.from_dicom_value([int(v) for v in value]).to_rgb(
+        clip=True
+    )
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def _read_objects(
+    dataset: Dataset,
+    placements: Mapping[tuple[str, int | None], ImagePlacement],
+    warnings: list[str],
+) -> list[_Object]:
+    objects: list[_Object] = []
+    for number, item in enumerate(dataset.get("GraphicAnnotationSequence") or [], 1):
+        references = item.get("ReferencedImageSequence") or []
+        if not references:
+            warnings.append(f"graphic annotation {number} skipped: no image")
+            continue
+        reference = references[0]
+        uid = str(reference.ReferencedSOPInstanceUID)
+        frame = first_frame(reference.get("ReferencedFrameNumber"))
+        placement = find_placement(placements, uid, frame)
+        if placement is None:
+            warnings.append(
+                f"graphic annotation {number} skipped: its image {uid} was not given"
+            )
+            continue
+        layer = str(item.get("GraphicLayer", ""))
+        for graphic in item.get("GraphicObjectSequence") or []:
+            if str(graphic.get("GraphicAnnotationUnits", "")) != "PIXEL":
+                warnings.append(
+                    f"graphic annotation {number}: an object in "
+                    f"{graphic.get('GraphicAnnotationUnits')} units skipped"
+                )
+                continue
+            data = np.asarray(graphic.GraphicData, dtype=np.float64).reshape(-1, 2)
+            objects.append(
+                _Object(
+                    str(graphic.GraphicType),
+                    placement.pixel_to_points_lps(data - 0.5),
+                    placement,
+                    layer,
+                    _int_or_none(graphic.get("GraphicGroupID")),
+                    str(graphic.get("TrackingID", "")),
+                    str(graphic.get("TrackingUID", "")),
+                )
+            )
+        for text in item.get("TextObjectSequence") or []:
+            if (
+                "AnchorPoint" in text
+                and text.get("AnchorPointAnnotationUnits") == "PIXEL"
+            ):
+                anchor = np.asarray(text.AnchorPoint, dtype=np.float64).reshape(1, 2)
+            elif text.get("BoundingBoxAnnotationUnits") == "PIXEL":
+                anchor = np.asarray(
+                    text.BoundingBoxTopLeftHandCorner, dtype=np.float64
+                ).reshape(1, 2)
+            else:
+                continue
+            objects.append(
+                _Object(
+                    "TEXT",
+                    placement.pixel_to_points_lps(anchor - 0.5),
+                    placement,
+                    layer,
+                    _int_or_none(text.get("GraphicGroupID")),
+                    str(text.get("TrackingID", "")),
+                    str(text.get("TrackingUID", "")),
+                    str(text.get("UnformattedTextValue", "")),
+                )
+            )
+    return objects
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def _kind_of(obj: _Object) -> str:
+    count = len(obj.points_lps)
+    if obj.graphic_type == "TEXT":
+        return "text"
+    if obj.graphic_type in ("ELLIPSE", "CIRCLE"):
+        return "ellipse"
+    if obj.graphic_type == "POINT":
+        return "point"
+    closed = count > 3 and np.allclose(obj.points_lps[0], obj.points_lps[-1])
+    if closed:
+        return "polygon"
+    return {2: "ruler", 3: "angle"}.get(count, "")
+
+
+def _normal(record: Mapping[str, Any], placement: ImagePlacement) -> tuple[float, ...]:
+    # The points now lie on the image: keep the drawn normal only if parallel.
+    image = placement.normal_lps
+    stored = record.get("plane_normal_lps")
+    if isinstance(stored, list) and len(stored) == 3:
+        normal = np.asarray(stored, dtype=np.float64)
+        if abs(abs(float(normal @ image)) - 1.0) < 1e-6:
+            return tuple(float(v) for v in normal)
+    return tuple(float(v) for v in image)
+
+
+def import_presentation_state(
+    dataset: Dataset,
+    source_datasets: Mapping[str, Dataset],
+    *,
+    pixel_to_lps: Mapping[str, Affine] | None = None,
+) -> DicomImport:
+    """Read the lesions and annotations a Grayscale Softcopy Presentation State draws.
+
+    Pixel positions are mapped back to LPS through the referenced images'
+    placement, so each annotation lies on the image it is drawn on and
+    references it.
+
+    Parameters
+    ----------
+    dataset : pydicom.Dataset
+        The presentation state.
+    source_datasets : mapping of str to pydicom.Dataset
+        Headers of the referenced images, by SOP Instance UID.
+    pixel_to_lps : mapping of str to (4, 4) array, optional
+        Placement per SOP Instance UID instead of the header's.
+
+    Returns
+    -------
+    DicomImport
+        The annotation set (empty undo history) and a warning per object
+        skipped (an image not given, DISPLAY units, a graphic not recognised).
+
+    Raises
+    ------
+    ValueError
+        If the dataset is not a Grayscale Softcopy Presentation State.
+
+    References
+    ----------
+    PS3.3 A.33.1; C.10.5 (C.10.5.1.2 Graphic Data); C.10.7; C.10.8;
+    C.7.6.2.1.1.
+    """
+    if str(dataset.get("SOPClassUID", "")) != _GSPS:
+        raise ValueError("not a Grayscale Softcopy Presentation State (PS3.3 A.33.1)")
+    placements = image_placements(source_datasets, pixel_to_lps)
+    warnings: list[str] = []
+    objects = _read_objects(dataset, placements, warnings)
+    record = _private_record(dataset)
+    if record:
+        lesions = _lesions_from_record(record, objects, warnings)
+    else:
+        lesions = _lesions_from_layers(dataset, objects, warnings)
+    return DicomImport(AnnotationSet(lesions), tuple(warnings))
+
+
+def _lesions_from_record(
+    record: Mapping[str, Any], objects: Sequence[_Object], warnings: list[str]
+) -> list[Lesion]:
+    by_group: dict[int, list[_Object]] = defaultdict(list)
+    for obj in objects:
+        if obj.group_id is not None:
+            by_group[obj.group_id].append(obj)
+    lesions: list[Lesion] = []
+    for entry in record.get("lesions", []):
+        lesion = Lesion(
+            id=str(entry.get("id") or new_id()),
+            label=str(entry.get("label", "")),
+            site=str(entry.get("site", "")),
+            finding=str(entry.get("finding", "")),
+            diagnosis=str(entry.get("diagnosis", "")),
+            note=str(entry.get("note", "")),
+            colour=str(entry.get("colour", LESION_COLOURS[0])),
+            tracking_uid=str(entry.get("tracking_uid") or new_uid()),
+        )
+        annotations: list[Annotation] = []
+        for item in entry.get("annotations", []):
+            kind = str(item.get("kind", ""))
+            members = by_group.get(int(item.get("graphic_group_id", 0)), [])
+            shapes = [
+                o for o in members if (o.graphic_type == "TEXT") == (kind == "text")
+            ]
+            if not shapes:
+                warnings.append(
+                    f"{kind} {item.get('id')} skipped: its graphics are missing"
+                )
+                continue
+            if kind == "text":
+                shapes = shapes[:1]
+            placement = shapes[0].placement
+            common = {
+                "id": str(item.get("id") or new_id()),
+                "label": str(item.get("label", "")),
+                "frame_of_reference_uid": placement.frame_of_reference_uid,
+                "referenced_sop_instance_uid": placement.sop_instance_uid,
+                "referenced_frame": placement.frame_number,
+                "plane_normal_lps": _normal(item, placement),
+            }
+            try:
+                annotations.append(
+                    annotation_from_shapes(
+                        kind,
+                        [(o.graphic_type, o.points_lps) for o in shapes],
+                        lesion_id=lesion.id,
+                        common=common,
+                        text=str(item.get("text", shapes[0].text)),
+                        major_axis=int(item.get("major_axis", 1)),
+                    )
+                )
+            except ValueError as error:
+                warnings.append(f"{kind} {common['id']} skipped: {error}")
+        lesions.append(_with_annotations(lesion, annotations))
+    return lesions
+
+
+def _with_annotations(lesion: Lesion, annotations: list[Annotation]) -> Lesion:
+    fields = {name: getattr(lesion, name) for name in ("id", *Lesion.EDITABLE_FIELDS)}
+    return Lesion(**fields, annotations=tuple(annotations))
+
+
+def _lesions_from_layers(
+    dataset: Dataset, objects: Sequence[_Object], warnings: list[str]
+) -> list[Lesion]:
+    """One lesion per layer (or Tracking UID), one annotation per object."""
+    layers = {
+        str(item.GraphicLayer): item
+        for item in dataset.get("GraphicLayerSequence") or []
+    }
+    order = sorted(layers, key=lambda n: int(layers[n].get("GraphicLayerOrder", 0)))
+    by_lesion: dict[str, list[_Object]] = defaultdict(list)
+    keys: dict[str, str] = {}
+    for obj in objects:
+        key = obj.tracking_uid if is_valid_uid(obj.tracking_uid) else obj.layer
+        keys.setdefault(key, obj.layer)
+        by_lesion[key].append(obj)
+    lesions = []
+    ordered = sorted(
+        by_lesion,
+        key=lambda k: order.index(keys[k]) if keys[k] in order else len(order),
+    )
+    for number, key in enumerate(ordered):
+        members = by_lesion[key]
+        layer = layers.get(keys[key])
+        label = members[0].tracking_id or (
+            str(layer.get("GraphicLayerDescription", "") or keys[key]) if layer else key
+        )
+        colour = (
+            _hex_colour(layer.get("GraphicLayerRecommendedDisplayCIELabValue"))
+            if layer is not None
+            else ""
+        ) or LESION_COLOURS[number % len(LESION_COLOURS)]
+        lesion = Lesion(
+            label=label,
+            colour=colour,
+            tracking_uid=key if is_valid_uid(key) else new_uid(),
+        )
+        annotations: list[Annotation] = []
+        for obj in members:
+            kind = _kind_of(obj)
+            if not kind:
+                warnings.append(
+                    f"a {obj.graphic_type} of {len(obj.points_lps)} points skipped: "
+                    "not an annotation kind"
+                )
+                continue
+            common = {
+                "frame_of_reference_uid": obj.placement.frame_of_reference_uid,
+                "referenced_sop_instance_uid": obj.placement.sop_instance_uid,
+                "referenced_frame": obj.placement.frame_number,
+                "plane_normal_lps": tuple(obj.placement.normal_lps),
+            }
+            try:
+                annotations.append(
+                    annotation_from_shapes(
+                        kind,
+                        [(obj.graphic_type, obj.points_lps)],
+                        lesion_id=lesion.id,
+                        common=common,
+                        text=obj.text,
+                    )
+                )
+            except ValueError as error:
+                warnings.append(f"a {obj.graphic_type} skipped: {error}")
+        lesions.append(_with_annotations(lesion, annotations))
+    return lesions
