@@ -14,14 +14,18 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
+    QFormLayout,
     QGridLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -428,6 +432,15 @@ class MainWindow(QMainWindow):
             self.export_action,
             self._action("Open annotations…", self._on_open_annotations),
         )
+        teach = self._action(
+            "Export teaching case…", self.export_teaching, "Ctrl+Shift+T"
+        )
+        teach.setToolTip(
+            "De-identified case folder: annotated and clean PNGs, DICOM key images, "
+            "SR, presentation state and a case sheet"
+        )
+        annotate_menu.addAction(teach)
+        file_menu.insertAction(self.export_action, teach)
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(
@@ -594,6 +607,71 @@ class MainWindow(QMainWindow):
             annotations.clear()
             for lesion in loaded.lesions:
                 annotations.add_lesion(lesion)
+
+    def export_teaching(self) -> None:
+        """Ask for the case text and a folder, then write the de-identified case."""
+        from imaging_viewer.core.teaching import TeachingCase
+        from imaging_viewer.ui.teaching_export import (
+            TeachingExportError,
+            export_teaching_case,
+        )
+
+        if self.scan_result is None or not self.state.annotations.lesions:
+            QMessageBox.information(
+                self, "Teaching case", "Mark at least one lesion first (Annotate menu)."
+            )
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Teaching case")
+        form = QFormLayout(dialog)
+        fields: dict[str, QLineEdit | QPlainTextEdit] = {}
+        for name in ("title", "history", "findings", "diagnosis", "discussion"):
+            editor: QLineEdit | QPlainTextEdit
+            editor = QLineEdit() if name in ("title", "diagnosis") else QPlainTextEdit()
+            form.addRow(name.capitalize(), editor)
+            fields[name] = editor
+        note = QLabel(
+            "Exported images and files carry no patient data (PS3.15 Basic Profile); "
+            "do not type any here."
+        )
+        note.setWordWrap(True)
+        form.addRow(note)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the case")
+        if not folder:
+            return
+        values = {
+            name: (e.text() if isinstance(e, QLineEdit) else e.toPlainText()).strip()
+            for name, e in fields.items()
+        }
+        case = TeachingCase(
+            title=values["title"],
+            history=values["history"],
+            findings=values["findings"],
+            diagnosis=values["diagnosis"],
+            discussion=values["discussion"],
+        )
+        out_dir = Path(folder) / (_safe_name(values["title"]) or "teaching_case")
+        window = self.state.active.editable_window()
+        try:
+            result = export_teaching_case(
+                self.scan_result, self.state.annotations, case, out_dir, window=window
+            )
+        except (TeachingExportError, OSError) as error:
+            QMessageBox.warning(self, "Teaching case not written", str(error))
+            return
+        for warning in result.warnings:
+            self.problems_panel.add_problem("warning", "teaching case", warning)
+        self.statusBar().showMessage(
+            f"Wrote {len(result.files)} files to {result.folder}", 10000
+        )
 
     def _on_reset_planes(self) -> None:
         self.state.reset_planes()
@@ -1117,6 +1195,12 @@ class MainWindow(QMainWindow):
             print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
             return 1
         return 0
+
+
+def _safe_name(title: str) -> str:
+    """A folder name from a case title (letters, digits, - and _)."""
+    kept = "".join(c if c.isalnum() or c in "-_" else "_" for c in title.strip())
+    return kept.strip("_")[:60]
 
 
 def _main_series(series: list[SeriesInfo]) -> SeriesInfo:

@@ -151,3 +151,24 @@ def test_a_marker_on_the_axial_plane_shows_on_the_other_mpr_planes(
     axial = window.viewport_widgets[0]
     pixel = axial.current_plane().lps_to_pixel(np.asarray(marker.position_lps))
     assert pixel[:2] == pytest.approx([25, 30], abs=1e-6)
+
+
+def test_teaching_case_export_from_the_window(
+    window: MainWindow, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The File menu action writes a de-identified case for the drawn lesion."""
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    widget = window.viewport_widgets[0]
+    window.set_left_tool("ruler")
+    _drag(widget, widget._widget_point(10, 20), widget._widget_point(40, 20))
+    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path)
+    )
+    window.export_teaching()
+    folder = tmp_path / "teaching_case"  # type: ignore[operator]
+    names = {p.name for p in folder.rglob("*")}
+    assert {"case.md", "case.json"} <= names
+    assert any(name.endswith(".png") for name in names)
+    assert any(name.endswith(".dcm") for name in names)
