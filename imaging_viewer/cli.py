@@ -119,6 +119,26 @@ def command_scan(args: argparse.Namespace) -> int:
 _CONVERT_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
 
+def _check_writable(output: Path) -> None:
+    """Refuse an output path that cannot be written, before any work."""
+    if output.is_dir():
+        raise CommandError(f"{output}: is a folder; give a file name")
+    if not output.parent.is_dir():
+        raise CommandError(f"{output}: cannot write (no folder {output.parent})")
+    if not os.access(output.parent, os.W_OK):
+        raise CommandError(
+            f"{output}: cannot write (folder {output.parent} is read-only)"
+        )
+
+
+def _find_series(path: str, selector: str) -> SeriesInfo:
+    """Scan ``path`` and pick the series ``selector`` names."""
+    try:
+        return _scan(path).find_series(selector)
+    except LookupError as error:
+        raise CommandError(str(error)) from error
+
+
 def command_convert(args: argparse.Namespace) -> int:
     """``imaging-viewer convert PATH --series SEL -o OUT``."""
     from imaging_viewer.core.dicom.load import load_volume
@@ -130,19 +150,8 @@ def command_convert(args: argparse.Namespace) -> int:
             f"{output}: unknown output format; use one of "
             + ", ".join(_CONVERT_SUFFIXES)
         )
-    if output.is_dir():
-        raise CommandError(f"{output}: is a folder; give a file name")
-    if not output.parent.is_dir():
-        raise CommandError(f"{output}: cannot write (no folder {output.parent})")
-    if not os.access(output.parent, os.W_OK):
-        raise CommandError(
-            f"{output}: cannot write (folder {output.parent} is read-only)"
-        )
-    result = _scan(args.path)
-    try:
-        info = result.find_series(args.series)
-    except LookupError as error:
-        raise CommandError(str(error)) from error
+    _check_writable(output)
+    info = _find_series(args.path, args.series)
     volume = load_volume(info)
     if volume.is_rgb:
         raise CommandError(
@@ -318,19 +327,8 @@ def command_export(args: argparse.Namespace) -> int:
         raise CommandError("give either --window or --preset, not both")
     window = _parse_window(args.window) if args.window is not None else None
     preset = _find_preset(args.preset) if args.preset is not None else None
-    if output.is_dir():
-        raise CommandError(f"{output}: is a folder; give a file name")
-    if not output.parent.is_dir():
-        raise CommandError(f"{output}: cannot write (no folder {output.parent})")
-    if not os.access(output.parent, os.W_OK):
-        raise CommandError(
-            f"{output}: cannot write (folder {output.parent} is read-only)"
-        )
-    result = _scan(args.path)
-    try:
-        info = result.find_series(args.series)
-    except LookupError as error:
-        raise CommandError(str(error)) from error
+    _check_writable(output)
+    info = _find_series(args.path, args.series)
     try:
         volume = load_volume(info)
     except (OSError, ValueError, RuntimeError) as error:
