@@ -28,7 +28,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
@@ -609,6 +609,33 @@ def _structured_documents(
     return report, state
 
 
+# Type 1 dates of the documents this export writes itself (PS3.3 C.17.2 SR
+# Document General, C.11.10 Presentation State Identification). The profile
+# empties or removes them; they then get a dummy value consistent with the VR,
+# which PS3.15 E.1.1 allows ("D"), so the files stay valid.
+_DUMMY_DATE, _DUMMY_TIME = "19000101", "000000"
+_REQUIRED_CREATION = (
+    ("ContentDate", "ContentTime"),
+    ("PresentationCreationDate", "PresentationCreationTime"),
+)
+
+
+def _restore_required_creation_dates(dataset: Any) -> None:
+    sop_class = str(dataset.get("SOPClassUID", ""))
+    is_report = sop_class.startswith("1.2.840.10008.5.1.4.1.1.88.")
+    is_state = sop_class.startswith("1.2.840.10008.5.1.4.1.1.11.")
+    for (date, time), wanted in zip(
+        _REQUIRED_CREATION, (is_report, is_state), strict=True
+    ):
+        if wanted:
+            if not dataset.get(date):
+                setattr(dataset, date, _DUMMY_DATE)
+            if not dataset.get(time):
+                setattr(dataset, time, _DUMMY_TIME)
+    if is_report and "ReferencedPerformedProcedureStepSequence" not in dataset:
+        dataset.ReferencedPerformedProcedureStepSequence = []  # Type 2: may be empty
+
+
 def export_teaching_case(
     scan_result: ScanResult,
     annotation_set: AnnotationSet,
@@ -870,6 +897,7 @@ def _export(
             continue
         if context is not None:
             dataset = deidentify(dataset, context_report)
+            _restore_required_creation_dates(dataset)
         target = write_dataset(dataset, staging / "dicom" / file_name)
         files.append(target)
         if file_name == "report_sr.dcm":

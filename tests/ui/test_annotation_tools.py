@@ -172,3 +172,16 @@ def test_teaching_case_export_from_the_window(
     assert {"case.md", "case.json"} <= names
     assert any(name.endswith(".png") for name in names)
     assert any(name.endswith(".dcm") for name in names)
+    # The de-identified DICOM (key image, SR, presentation state) stays valid.
+    import subprocess
+
+    for path in folder.rglob("*.dcm"):
+        report = subprocess.run(
+            ["dciodvfy", str(path)], capture_output=True, text=True, check=False
+        )
+        errors = [
+            line
+            for line in (report.stdout + report.stderr).splitlines()
+            if line.startswith("Error")
+        ]
+        assert not errors, f"{path.name}: {errors}"
