@@ -441,6 +441,13 @@ class MainWindow(QMainWindow):
         )
         annotate_menu.addAction(teach)
         file_menu.insertAction(self.export_action, teach)
+        dicom_out = self._action(
+            "Export annotations as DICOM SR and presentation state…", self.export_dicom
+        )
+        dicom_in = self._action("Import DICOM SR…", self.import_report)
+        for action in (dicom_out, dicom_in):
+            annotate_menu.addAction(action)
+            file_menu.insertAction(self.export_action, action)
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(
@@ -672,6 +679,60 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Wrote {len(result.files)} files to {result.folder}", 10000
         )
+
+    def export_dicom(self) -> None:
+        """Write the lesions as a TID 1500 SR and a GSPS beside their key images
+        (not de-identified: for PACS and other viewers, not for teaching)."""
+        from imaging_viewer.core.teaching import TeachingCase
+        from imaging_viewer.ui.teaching_export import (
+            TeachingExportError,
+            export_teaching_case,
+        )
+
+        if self.scan_result is None or not self.state.annotations.lesions:
+            QMessageBox.information(self, "DICOM export", "There are no lesions yet.")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the DICOM files")
+        if not folder:
+            return
+        try:
+            result = export_teaching_case(
+                self.scan_result,
+                self.state.annotations,
+                TeachingCase(title="annotations"),
+                Path(folder) / "annotations_dicom",
+                deidentify=False,
+                window=self.state.active.editable_window(),
+            )
+        except (TeachingExportError, OSError) as error:
+            QMessageBox.warning(self, "DICOM export failed", str(error))
+            return
+        for warning in result.warnings:
+            self.problems_panel.add_problem("warning", "DICOM export", warning)
+        self.statusBar().showMessage(
+            f"Wrote {result.structured_report} and {result.presentation_state}", 10000
+        )
+
+    def import_report(self) -> None:
+        """Add the lesions of a TID 1500 measurement report to the study."""
+        from imaging_viewer.core.dicom.structured_report import read_measurement_report
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import a DICOM SR")
+        if not path:
+            return
+        try:
+            imported = read_measurement_report(path)
+        except ValueError as error:
+            QMessageBox.warning(self, "Cannot import", str(error))
+            return
+        annotations = self.state.annotations
+        with annotations.macro("import SR"):
+            for lesion in imported.annotation_set.lesions:
+                if annotations.has_lesion(lesion.id):
+                    annotations.remove_lesion(lesion.id)  # the report's version wins
+                annotations.add_lesion(lesion)
+        for warning in imported.warnings:
+            self.problems_panel.add_problem("warning", path, warning)
 
     def _on_reset_planes(self) -> None:
         self.state.reset_planes()

@@ -185,3 +185,32 @@ def test_teaching_case_export_from_the_window(
             if line.startswith("Error")
         ]
         assert not errors, f"{path.name}: {errors}"
+
+
+def test_lesions_go_out_as_dicom_sr_and_come_back(
+    window: MainWindow, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export as SR + GSPS, clear, import the SR: the same lesion and ruler."""
+    from PySide6.QtWidgets import QFileDialog
+
+    widget = window.viewport_widgets[0]
+    window.set_left_tool("ruler")
+    _drag(widget, widget._widget_point(10, 20), widget._widget_point(40, 20))
+    before = window.state.annotations.lesions[0]
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path)
+    )
+    window.export_dicom()
+    report = tmp_path / "annotations_dicom" / "dicom" / "report_sr.dcm"  # type: ignore[operator]
+    assert report.exists()
+    window.state.annotations.clear()
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(report), "")
+    )
+    window.import_report()
+    after = window.state.annotations.lesions
+    assert [lesion.tracking_uid for lesion in after] == [before.tracking_uid]
+    ruler = after[0].annotations[0]
+    original = before.annotations[0]
+    assert isinstance(ruler, Ruler)
+    assert np.allclose(ruler.points_lps, original.points_lps, atol=1e-3)

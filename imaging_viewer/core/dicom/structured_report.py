@@ -63,6 +63,8 @@ from typing import TYPE_CHECKING, Any, Final
 from warnings import catch_warnings, filterwarnings
 
 import numpy as np
+import pydicom
+import pydicom.errors
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
@@ -92,6 +94,7 @@ from imaging_viewer.core.dicom.header import header_from_dataset
 from imaging_viewer.core.dicom.series import group_into_series
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     import highdicom as hd
@@ -1242,3 +1245,18 @@ def _read_group(
     used_ids.add(annotation_id)
     draft.annotations.append(annotation)
     return ""
+
+
+def read_measurement_report(path: str | os.PathLike[str]) -> DicomImport:
+    """Import a TID 1500 report from a file (see :func:`import_measurement_report`).
+
+    Raises
+    ------
+    ValueError
+        When the file is not a DICOM measurement report.
+    """
+    try:
+        dataset = pydicom.dcmread(path)
+    except (OSError, pydicom.errors.InvalidDicomError) as error:
+        raise ValueError(f"{path}: not a readable DICOM file ({error})") from error
+    return import_measurement_report(dataset)
