@@ -214,3 +214,63 @@ def test_lesions_go_out_as_dicom_sr_and_come_back(
     original = before.annotations[0]
     assert isinstance(ruler, Ruler)
     assert np.allclose(ruler.points_lps, original.points_lps, atol=1e-3)
+
+
+def _click(widget: SliceViewportWidget, at: QPointF) -> None:
+    _mouse(widget, QMouseEvent.Type.MouseMove, at, Qt.MouseButton.NoButton)
+    _mouse(widget, QMouseEvent.Type.MouseButtonPress, at, Qt.MouseButton.LeftButton)
+    _mouse(widget, QMouseEvent.Type.MouseButtonRelease, at, Qt.MouseButton.NoButton)
+
+
+def test_every_drawing_tool_works_with_the_mouse(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imaging_viewer.core.annotations.measure import angle_deg
+    from imaging_viewer.core.annotations.model import (
+        Angle,
+        Arrow,
+        CobbAngle,
+        PolygonRoi,
+        TextLabel,
+    )
+
+    w = window.viewport_widgets[0]
+    p = w._widget_point
+    window.set_left_tool("arrow")
+    _drag(w, p(30, 30), p(10, 10))
+    window.set_left_tool("angle")
+    _drag(w, p(10, 40), p(30, 40))  # first arm: from the first point to the vertex
+    _click(w, p(30, 20))  # the second arm's end
+    window.set_left_tool("cobb")
+    _drag(w, p(5, 5), p(20, 5))
+    _drag(w, p(5, 25), p(20, 35))
+    window.set_left_tool("polygon")
+    for column, row in ((5, 45), (20, 45), (20, 55), (5, 55)):
+        _click(w, p(column, row))
+    _click(w, p(5, 45))  # back on the first vertex closes it
+    monkeypatch.setattr(window, "_ask_label_text", lambda: "periosteal reaction")
+    w.ask_text = window._ask_label_text
+    window.set_left_tool("text")
+    _click(w, p(40, 50))
+    kinds = {type(a): a for a in window.state.annotations.annotations()}
+    assert set(kinds) == {Arrow, Angle, CobbAngle, PolygonRoi, TextLabel}
+    angle = kinds[Angle]
+    assert angle_deg(
+        angle.first_lps, angle.vertex_lps, angle.second_lps
+    ) == pytest.approx(90.0, abs=0.5)
+    assert kinds[TextLabel].text == "periosteal reaction"
+    assert len(kinds[PolygonRoi].vertices_lps) == 4
+
+
+def test_select_tool_moves_an_annotation(window: MainWindow) -> None:
+    w = window.viewport_widgets[0]
+    p = w._widget_point
+    window.set_left_tool("ruler")
+    _drag(w, p(10, 20), p(40, 20))
+    ruler = next(iter(window.state.annotations.annotations()))
+    window.set_left_tool("select")
+    _drag(w, p(25, 20), p(25, 30))  # grab the line in its middle, move 10 rows down
+    moved = window.state.annotations.annotation(ruler.id)
+    shift = np.asarray(moved.points_lps) - np.asarray(ruler.points_lps)
+    # Rows are 0.5 mm apart along +y (posterior) in this axial series.
+    assert np.allclose(shift, [[0, 5.0, 0], [0, 5.0, 0]], atol=1e-6)
