@@ -177,6 +177,10 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._fitted_for: tuple[Any, ...] | None = None
         self._user_zoomed = False
         self._shown_pixel_spacing = (1.0, 1.0)
+        self._smooth_later = QTimer(self)
+        self._smooth_later.setSingleShot(True)
+        self._smooth_later.setInterval(150)
+        self._smooth_later.timeout.connect(self._on_settled)
         self._cine = QTimer(self)
         self._cine.setInterval(66)
         self._cine.timeout.connect(self._on_cine_tick)
@@ -198,10 +202,17 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         for name in ("flip_horizontal", "flip_vertical", "rotation_quarters"):
             getattr(state.events, name).connect(self._on_geometry_changed)
 
+    def _on_settled(self) -> None:
+        if self._closing or self._drag_button is not None:
+            return
+        self.image_item.smooth = True
+        self.image_item.update()
+
     def close(self) -> bool:
         """Stop observing the state before pyqtgraph tears the scene down."""
         self._closing = True
         self._cine.stop()
+        self._smooth_later.stop()
         self.state.events.disconnect(self._on_state_changed)
         self.state.events.disconnect(self._on_geometry_changed)
         result: bool = super().close()
@@ -233,7 +244,14 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         return pixels
 
     def refresh(self) -> None:
-        """Render the current slice into the buffer and repaint."""
+        """Render the current slice into the buffer and repaint.
+
+        While the image keeps changing (scroll, cine, window drag) it is scaled
+        with nearest neighbour, which Qt does in a fraction of the time; a
+        moment after the last change it is repainted smoothly.
+        """
+        self.image_item.smooth = False
+        self._smooth_later.start()
         state = self.state
         volume = state.volume
         pixels = self.displayed_pixels()
@@ -782,8 +800,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             elif mode in TOOLS:
                 self._feed_tool("release", event)
         self._drag_button = None
-        self.image_item.smooth = True
-        self.image_item.update()
+        self._smooth_later.start()
         event.accept()
 
     def _mode_for(self, button: Qt.MouseButton) -> str:
