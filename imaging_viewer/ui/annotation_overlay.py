@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
 from imaging_viewer.core.annotations.measure import (
@@ -121,6 +121,7 @@ def draw_annotations(
     font.setPointSizeF(font_size)
     painter.setFont(font)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    placed: list[QRectF] = []  # labels already drawn, so the next ones avoid them
     for lesion, annotation in items:
         colour = QColor(lesion.colour)
         width = line_width * (2.0 if annotation.id == selected_id else 1.0)
@@ -129,7 +130,11 @@ def draw_annotations(
             pixel = plane.lps_to_pixel(np.asarray(lps, dtype=np.float64))
             return to_painter(float(pixel[0]), float(pixel[1]))
 
-        _draw_one(painter, annotation, point, colour, width, spacing_source)
+        label = _draw_one(painter, annotation, point, colour, width, spacing_source)
+        if label is not None:
+            at, text = label
+            placed.append(_place_label(painter, at, text, placed))
+            _outlined_text(painter, placed[-1].bottomLeft(), text, colour)
 
 
 def _outlined_text(painter: QPainter, at: QPointF, text: str, colour: QColor) -> None:
@@ -148,7 +153,8 @@ def _draw_one(
     colour: QColor,
     width: float,
     spacing_source: str,
-) -> None:
+) -> tuple[QPointF, str] | None:
+    """Draw the shape; return where its label goes, and the label."""
     pen = QPen(colour, width)
     pen.setCosmetic(True)
     painter.setPen(pen)
@@ -208,7 +214,24 @@ def _draw_one(
         painter.drawLine(points[2], points[3])
         label_at = points[1] + QPointF(8, 4)
     if label_at is not None and text:
-        _outlined_text(painter, label_at, text, colour)
+        return label_at, text
+    return None
+
+
+def _place_label(
+    painter: QPainter, at: QPointF, text: str, taken: list[QRectF]
+) -> QRectF:
+    """The label's box at ``at`` (baseline), moved down past labels drawn already."""
+    metrics = painter.fontMetrics()
+    box = QRectF(
+        at.x(),
+        at.y() - metrics.ascent(),
+        metrics.horizontalAdvance(text),
+        metrics.height(),
+    )
+    while any(box.intersects(other) for other in taken):
+        box.translate(0, metrics.height())
+    return box.adjusted(0, 0, 0, -metrics.descent())
 
 
 def _tick(painter: QPainter, start: QPointF, end: QPointF, at: QPointF) -> None:

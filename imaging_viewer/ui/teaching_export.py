@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import secrets
 import shutil
@@ -31,39 +30,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import (
-    QBrush,
     QColor,
-    QFont,
     QGuiApplication,
     QPainter,
-    QPainterPath,
-    QPainterPathStroker,
-    QPen,
-    QPolygonF,
 )
 
 from imaging_viewer.core.annotations.measure import (
     Measurement,
-    NoSpacingError,
     is_within_slab,
-    measure,
-    project_to_plane,
     roi_stats,
     spacing_source_of,
 )
 from imaging_viewer.core.annotations.model import (
-    Angle,
     AnnotationSet,
-    Arrow,
-    Bidirectional,
-    CobbAngle,
     EllipseRoi,
-    PointMarker,
     PolygonRoi,
-    Ruler,
-    TextLabel,
 )
 from imaging_viewer.core.annotations.serialize import to_json
 from imaging_viewer.core.dicom.deidentify import (
@@ -86,12 +69,13 @@ from imaging_viewer.core.teaching import (
     write_text_atomic,
 )
 from imaging_viewer.core.viewer_state import ViewportState
+from imaging_viewer.ui.annotation_overlay import draw_annotations
 from imaging_viewer.ui.export import render_view_image, save_png
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
-    from numpy.typing import ArrayLike, NDArray
+    from numpy.typing import NDArray
     from pydicom.dataset import Dataset
 
     from imaging_viewer.core.annotations.measure import RoiStats
@@ -103,7 +87,6 @@ if TYPE_CHECKING:
 __all__ = [
     "TeachingExport",
     "TeachingExportError",
-    "draw_annotations",
     "export_teaching_case",
 ]
 
@@ -142,245 +125,6 @@ def _plane(pixel_to_lps: NDArray[np.float64]) -> SlicePlane:
         spacing_mm=(column_mm, row_mm),
         size_px=(1, 1),
     )
-
-
-def _measurement_label(annotation: Annotation, spacing_source: str) -> str:
-    try:
-        values = measure(annotation, spacing_source=spacing_source)
-    except NoSpacingError:
-        return "no pixel spacing"
-    if isinstance(annotation, Bidirectional) and len(values) == 2:
-        return f"{values[0].value:.1f} × {values[1].value:.1f} mm"
-    parts = []
-    for value in values:
-        if value.unit == "deg":
-            parts.append(f"{value.value:.1f}°")
-        elif value.unit == "mm2":
-            parts.append(f"{value.value:.0f} mm²")
-        else:
-            parts.append(f"{value.value:.1f} {value.unit}")
-    return ", ".join(parts)
-
-
-def _label(lesion: Lesion | None, annotation: Annotation, spacing_source: str) -> str:
-    if isinstance(annotation, TextLabel):
-        return annotation.text
-    measured = _measurement_label(annotation, spacing_source)
-    name = annotation.label or (lesion.label if lesion is not None else "")
-    return ": ".join(part for part in (name, measured) if part)
-
-
-def _outlined_text(
-    painter: QPainter, at: QPointF, text: str, font: QFont, colour: QColor, width: float
-) -> None:
-    path = QPainterPath()
-    path.addText(at, font, text)
-    pen = QPen(_OUTLINE, width)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    painter.strokePath(path, pen)
-    painter.fillPath(path, QBrush(colour))
-
-
-def _stroke(
-    painter: QPainter, path: QPainterPath, colour: QColor, width: float
-) -> None:
-    """``path`` in ``colour`` over a dark outline, so it reads on any grey."""
-    outline = QPen(_OUTLINE, width * 2.2)
-    outline.setCapStyle(Qt.PenCapStyle.RoundCap)
-    outline.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    painter.strokePath(path, outline)
-    pen = QPen(colour, width)
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    painter.strokePath(path, pen)
-
-
-def _polyline(points: Sequence[QPointF], closed: bool = False) -> QPainterPath:
-    path = QPainterPath()
-    path.addPolygon(QPolygonF(list(points)))
-    if closed:
-        path.closeSubpath()
-    return path
-
-
-def _unit(vector: QPointF) -> QPointF:
-    length = math.hypot(vector.x(), vector.y())
-    if length == 0.0:
-        return QPointF(1.0, 0.0)
-    return QPointF(vector.x() / length, vector.y() / length)
-
-
-def _pairs(
-    annotations: AnnotationSet | Iterable[tuple[Lesion | None, Annotation]],
-) -> list[tuple[Lesion | None, Annotation]]:
-    if isinstance(annotations, AnnotationSet):
-        return [
-            (lesion, annotation)
-            for lesion in annotations.lesions
-            for annotation in lesion.annotations
-        ]
-    return list(annotations)
-
-
-def draw_annotations(
-    painter: QPainter,
-    annotations: AnnotationSet | Iterable[tuple[Lesion | None, Annotation]],
-    slice_pixel_to_lps: ArrayLike,
-    scale: float = 1.0,
-    *,
-    spacing_source: str = "",
-    line_width: float | None = None,
-    font_px: float | None = None,
-) -> None:
-    """Draw annotations, projected onto a slice, into an image of that slice.
-
-    Every point goes through
-    :func:`~imaging_viewer.core.annotations.measure.project_to_plane` onto the
-    slice's plane (orthogonally), then to the painter: slice pixel (c, r) has
-    its centre at ``((c + 0.5) * scale, (r + 0.5) * scale)``. Each kind is
-    drawn in its lesion's colour over a dark outline, with its label and
-    measurement: markers as a ring and cross, arrows with a filled head, text
-    labels at their anchor, rulers with end ticks, angles and Cobb angles as
-    their arms, ellipses as the projected ellipse, polygons closed, and
-    bidirectional measurements with a dashed short axis.
-
-    Parameters
-    ----------
-    painter : QPainter
-        Active on the image (a QGuiApplication must exist for the text).
-    annotations : AnnotationSet or iterable of (Lesion or None, Annotation)
-        What to draw; the caller chooses which (e.g. those within the slab,
-        :func:`~imaging_viewer.core.annotations.measure.is_within_slab`). A
-        lesion gives the colour and the label; without one, white.
-    slice_pixel_to_lps : array_like
-        4×4 of the slice (``Slice.pixel_to_lps``): (column, row, 0, 1) to LPS.
-    scale : float
-        Image pixels per slice pixel (1 at native resolution).
-    spacing_source : str
-        ``Volume.spacing_source`` of the image: how lengths are labelled
-        (``"none"``: no mm).
-    line_width, font_px : float, optional
-        In image pixels; by default they follow the painter's device size, so
-        a 2000-pixel radiograph gets lines and text as legible as a 512 CT.
-
-    References
-    ----------
-    PS3.3 C.7.6.2.1.1 (pixel centres in patient space).
-    """
-    plane = _plane(np.asarray(slice_pixel_to_lps, dtype=np.float64))
-    device = painter.device()
-    short_side = min(device.width(), device.height()) if device is not None else 512
-    width = line_width if line_width is not None else max(1.5, short_side / 320)
-    font = QFont()
-    font.setPixelSize(
-        round(font_px if font_px is not None else max(10.0, short_side / 42))
-    )
-    font.setStyleHint(QFont.StyleHint.SansSerif)
-    text_outline = max(2.0, font.pixelSize() / 5)
-    painter.save()
-    try:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        for lesion, annotation in _pairs(annotations):
-            colour = QColor(lesion.colour if lesion is not None else "#ffffff")
-
-            def to_painter(points_lps: ArrayLike) -> list[QPointF]:
-                pixels = project_to_plane(
-                    np.atleast_2d(np.asarray(points_lps, dtype=np.float64)), plane
-                )
-                return [
-                    QPointF((float(c) + 0.5) * scale, (float(r) + 0.5) * scale)
-                    for c, r in pixels
-                ]
-
-            label_at = _draw_one(painter, annotation, to_painter, colour, width)
-            text = _label(lesion, annotation, spacing_source)
-            if label_at is not None and text:
-                _outlined_text(painter, label_at, text, font, colour, text_outline)
-    finally:
-        painter.restore()
-
-
-def _draw_one(
-    painter: QPainter,
-    annotation: Annotation,
-    to_painter: Callable[[ArrayLike], list[QPointF]],
-    colour: QColor,
-    width: float,
-) -> QPointF | None:
-    """Draw one annotation's graphics; returns where its label goes."""
-    gap = QPointF(width * 4, -width * 4)
-    points = to_painter(annotation.points_lps)
-    if isinstance(annotation, PointMarker):
-        (spot,) = points
-        radius = width * 4
-        path = QPainterPath()
-        path.addEllipse(spot, radius, radius)
-        for dx, dy in ((1, 0), (0, 1)):
-            arm = QPointF(dx, dy) * radius * 1.8
-            path.moveTo(spot - arm)
-            path.lineTo(spot + arm)
-        _stroke(painter, path, colour, width)
-        return spot + QPointF(radius * 2, -radius * 2)
-    if isinstance(annotation, Arrow):
-        tip, tail = points
-        _stroke(painter, _polyline([tail, tip]), colour, width)
-        direction = _unit(tip - tail)
-        normal = QPointF(-direction.y(), direction.x())
-        size = width * 7
-        base = tip - direction * size
-        head = QPainterPath()
-        head.addPolygon(
-            QPolygonF([tip, base + normal * (size / 2.2), base - normal * (size / 2.2)])
-        )
-        head.closeSubpath()
-        _stroke(painter, head, colour, width)
-        painter.fillPath(head, QBrush(colour))
-        return tail + gap
-    if isinstance(annotation, TextLabel):
-        return points[0]
-    if isinstance(annotation, Ruler):
-        start, end = points
-        path = _polyline([start, end])
-        normal = _unit(end - start)
-        normal = QPointF(-normal.y(), normal.x()) * width * 3
-        for at in (start, end):
-            path.moveTo(at - normal)
-            path.lineTo(at + normal)
-        _stroke(painter, path, colour, width)
-        return end + gap
-    if isinstance(annotation, Angle):
-        first, vertex, second = points
-        _stroke(painter, _polyline([first, vertex, second]), colour, width)
-        return vertex + gap
-    if isinstance(annotation, CobbAngle):
-        path = _polyline(points[:2])
-        path.addPath(_polyline(points[2:]))
-        _stroke(painter, path, colour, width)
-        return points[3] + gap
-    if isinstance(annotation, EllipseRoi):
-        centre = np.asarray(annotation.centre_lps)
-        a = np.asarray(annotation.axis1_end_lps) - centre
-        b = np.asarray(annotation.axis2_end_lps) - centre
-        angles = np.linspace(0.0, 2.0 * math.pi, ELLIPSE_SEGMENTS, endpoint=False)
-        outline = to_painter(
-            centre + np.cos(angles)[:, None] * a + np.sin(angles)[:, None] * b
-        )
-        _stroke(painter, _polyline(outline, closed=True), colour, width)
-        return max(outline, key=lambda p: p.x()) + gap
-    if isinstance(annotation, PolygonRoi):
-        _stroke(painter, _polyline(points, closed=True), colour, width)
-        return max(points, key=lambda p: p.x()) + gap
-    if isinstance(annotation, Bidirectional):
-        _stroke(painter, _polyline(points[:2]), colour, width)
-        dashed = QPainterPathStroker()
-        dashed.setWidth(width)
-        dashed.setDashPattern(Qt.PenStyle.DashLine)
-        short_axis = dashed.createStroke(_polyline(points[2:]))
-        painter.strokePath(short_axis, QPen(_OUTLINE, width))
-        painter.fillPath(short_axis, QBrush(colour))
-        return points[1] + gap
-    return None
 
 
 # ------------------------------------------------------------------- export
@@ -806,12 +550,17 @@ def _export(
         shown = _shown_on(annotation_set, ref, volume, pixel_to_lps)
         painter = QPainter(burned)
         try:
+            rows, columns = burned.height(), burned.width()
+            # The viewport's drawing, in image pixels: pixel (c, r) is centred
+            # at (c + 0.5, r + 0.5); lines and text scale with the image.
             draw_annotations(
                 painter,
-                shown,
-                pixel_to_lps,
-                1.0,
+                [(lesion, item) for lesion, item in shown if lesion is not None],
+                _plane(pixel_to_lps),
+                lambda column, row: QPointF(column + 0.5, row + 0.5),
                 spacing_source=spacing_source_of(volume),
+                line_width=max(1.5, min(rows, columns) / 300),
+                font_size=max(9.0, min(rows, columns) / 48),
             )
         finally:
             painter.end()
