@@ -444,7 +444,9 @@ class MainWindow(QMainWindow):
         dicom_out = self._action(
             "Export annotations as DICOM SR and presentation state…", self.export_dicom
         )
-        dicom_in = self._action("Import DICOM SR…", self.import_report)
+        dicom_in = self._action(
+            "Import DICOM SR or presentation state…", self.import_report
+        )
         for action in (dicom_out, dicom_in):
             annotate_menu.addAction(action)
             file_menu.insertAction(self.export_action, action)
@@ -714,25 +716,54 @@ class MainWindow(QMainWindow):
         )
 
     def import_report(self) -> None:
-        """Add the lesions of a TID 1500 measurement report to the study."""
+        """Ask for a DICOM SR or presentation state and add its lesions."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a DICOM SR or presentation state"
+        )
+        if path:
+            self.import_dicom_annotations(path)
+
+    def import_dicom_annotations(self, path: str) -> bool:
+        """Add the lesions of a TID 1500 measurement report or of a Grayscale
+        Softcopy Presentation State (drawn on images of the open study)."""
+        import pydicom
+        import pydicom.errors
+
+        from imaging_viewer.core.dicom.presentation_state import (
+            read_presentation_state,
+        )
         from imaging_viewer.core.dicom.structured_report import read_measurement_report
 
-        path, _ = QFileDialog.getOpenFileName(self, "Import a DICOM SR")
-        if not path:
-            return
         try:
-            imported = read_measurement_report(path)
+            sop_class = str(
+                pydicom.dcmread(path, stop_before_pixels=True).get("SOPClassUID", "")
+            )
+            if sop_class == pydicom.uid.GrayscaleSoftcopyPresentationStateStorage:
+                series = self.scan_result.series if self.scan_result else []
+                imported = read_presentation_state(path, series)
+            else:
+                imported = read_measurement_report(path)
+        except (OSError, pydicom.errors.InvalidDicomError) as error:
+            QMessageBox.warning(
+                self, "Cannot import", f"{path}: not a readable DICOM file ({error})"
+            )
+            return False
         except ValueError as error:
             QMessageBox.warning(self, "Cannot import", str(error))
-            return
+            return False
         annotations = self.state.annotations
-        with annotations.macro("import SR"):
+        with annotations.macro(f"import {Path(path).name}"):
             for lesion in imported.annotation_set.lesions:
                 if annotations.has_lesion(lesion.id):
-                    annotations.remove_lesion(lesion.id)  # the report's version wins
+                    annotations.remove_lesion(lesion.id)  # the file's version wins
                 annotations.add_lesion(lesion)
         for warning in imported.warnings:
             self.problems_panel.add_problem("warning", path, warning)
+        count = len(imported.annotation_set.lesions)
+        self.statusBar().showMessage(
+            f"Imported {count} lesion{'s' if count != 1 else ''} from {path}", 10000
+        )
+        return True
 
     def _on_reset_planes(self) -> None:
         self.state.reset_planes()

@@ -216,6 +216,49 @@ def test_lesions_go_out_as_dicom_sr_and_come_back(
     assert np.allclose(ruler.points_lps, original.points_lps, atol=1e-3)
 
 
+def test_lesions_come_back_from_the_presentation_state(
+    window: MainWindow, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export as SR + GSPS, clear, import the GSPS: the same lesion and ruler,
+    on the image it was drawn on; a file that is neither is refused."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    widget = window.viewport_widgets[0]
+    window.set_left_tool("ruler")
+    _drag(widget, widget._widget_point(10, 20), widget._widget_point(40, 20))
+    before = window.state.annotations.lesions[0]
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path)
+    )
+    window.export_dicom()
+    folder = tmp_path / "annotations_dicom" / "dicom"  # type: ignore[operator]
+    (state,) = [p for p in folder.glob("*.dcm") if "pr" in p.stem.lower()]
+    window.state.annotations.clear()
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(state), "")
+    )
+    window.import_report()
+    after = window.state.annotations.lesions
+    assert [lesion.tracking_uid for lesion in after] == [before.tracking_uid]
+    ruler = after[0].annotations[0]
+    assert isinstance(ruler, Ruler)
+    assert np.allclose(ruler.points_lps, before.annotations[0].points_lps, atol=1e-3)
+    assert ruler.referenced_sop_instance_uid == (
+        before.annotations[0].referenced_sop_instance_uid
+    )
+
+    warnings: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "warning", lambda parent, title, text: warnings.append(text)
+    )
+    junk = tmp_path / "junk.dcm"  # type: ignore[operator]
+    junk.write_bytes(b"not dicom at all")
+    assert not window.import_dicom_annotations(str(junk))
+    assert len(warnings) == 1
+    assert "junk.dcm" in warnings[0]
+    assert len(window.state.annotations.lesions) == 1
+
+
 def _click(widget: SliceViewportWidget, at: QPointF) -> None:
     _mouse(widget, QMouseEvent.Type.MouseMove, at, Qt.MouseButton.NoButton)
     _mouse(widget, QMouseEvent.Type.MouseButtonPress, at, Qt.MouseButton.LeftButton)

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import pydicom
+import pydicom.errors
 
 from imaging_viewer import __version__
 from imaging_viewer.core.annotations.measure import NoSpacingError, measure
@@ -70,11 +72,13 @@ from imaging_viewer.core.dicom.structured_report import (
 )
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Mapping, Sequence
 
     from numpy.typing import NDArray
     from pydicom.dataset import Dataset
 
+    from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.geometry import Affine
     from imaging_viewer.core.volume import Window
 
@@ -886,3 +890,69 @@ def _lesions_from_layers(
                 warnings.append(f"a {obj.graphic_type} skipped: {error}")
         lesions.append(_with_annotations(lesion, annotations))
     return lesions
+
+
+def referenced_images(dataset: Dataset) -> dict[str, set[str]]:
+    """SOP Instance UIDs a presentation state applies to, by Series Instance UID.
+
+    References
+    ----------
+    PS3.3 C.11.11 Presentation Series Reference: (0008,1115) Referenced Series
+    Sequence, each with its (0008,1140) Referenced Image Sequence.
+    """
+    referenced: dict[str, set[str]] = {}
+    for series_item in dataset.get("ReferencedSeriesSequence") or []:
+        series_uid = str(series_item.get("SeriesInstanceUID", ""))
+        uids = referenced.setdefault(series_uid, set())
+        for image in series_item.get("ReferencedImageSequence") or []:
+            uid = str(image.get("ReferencedSOPInstanceUID", ""))
+            if uid:
+                uids.add(uid)
+    return referenced
+
+
+def read_presentation_state(
+    path: str | os.PathLike[str], series: Sequence[SeriesInfo]
+) -> DicomImport:
+    """Import a GSPS file onto the images of ``series`` (an open study).
+
+    The headers of the images it references are read from the files of the
+    series with the referenced Series Instance UIDs; annotations on images
+    that are not among them are skipped with a warning, as are those the GSPS
+    draws in DISPLAY units (see :func:`import_presentation_state`).
+
+    Raises
+    ------
+    ValueError
+        When the file is not a readable DICOM Grayscale Softcopy Presentation
+        State, or none of the images it references is open.
+    """
+    try:
+        dataset = pydicom.dcmread(path)
+    except (OSError, pydicom.errors.InvalidDicomError) as error:
+        raise ValueError(f"{path}: not a readable DICOM file ({error})") from error
+    if str(dataset.get("SOPClassUID", "")) != _GSPS:
+        raise ValueError(
+            f"{path}: not a Grayscale Softcopy Presentation State (PS3.3 A.33.1)"
+        )
+    wanted = referenced_images(dataset)
+    sources: dict[str, Dataset] = {}
+    for info in series:
+        uids = wanted.get(info.uid)
+        if not uids:
+            continue
+        for file in info.files:
+            if len(sources) == sum(len(u) for u in wanted.values()):
+                break
+            try:
+                header = pydicom.dcmread(file, stop_before_pixels=True)
+            except (OSError, pydicom.errors.InvalidDicomError):
+                continue
+            uid = str(header.get("SOPInstanceUID", ""))
+            if uid in uids:
+                sources[uid] = header
+    if not sources:
+        raise ValueError(
+            f"{path}: none of the images it annotates is open; open their study first"
+        )
+    return import_presentation_state(dataset, sources)

@@ -29,7 +29,9 @@ from imaging_viewer.core.dicom.presentation_state import (
     PRIVATE_GROUP,
     export_presentation_state,
     import_presentation_state,
+    read_presentation_state,
 )
+from imaging_viewer.core.dicom.scan import scan_folder
 from imaging_viewer.core.dicom.structured_report import (
     export_measurement_report,
     import_measurement_report,
@@ -410,3 +412,39 @@ def test_colour_images_are_left_out(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="colour"):
         export_presentation_state(annotation_set, sources, series_number=4)
+
+
+def test_read_presentation_state_finds_images_in_open_study(
+    ct_series: dict[str, Dataset], sample_data: Path, tmp_path: Path
+) -> None:
+    datasets = list(ct_series.values())
+    images = [OnImage(ds, pixel_to_lps_of(ds)) for ds in (datasets[3], datasets[20])]
+    original = every_kind_set(images)
+    path, _ = export_and_check(original, ct_series, tmp_path)
+    scan = scan_folder(sample_data / "CT")
+    imported = read_presentation_state(path, scan.series)
+    assert imported.warnings == ()
+    assert_same_annotations(original, imported.annotation_set, GSPS_TOLERANCE_MM)
+
+
+def test_read_presentation_state_refuses_other_files(
+    sample_data: Path, tmp_path: Path
+) -> None:
+    scan = scan_folder(sample_data / "CT")
+    not_dicom = tmp_path / "notes.txt"
+    not_dicom.write_text("hello")
+    with pytest.raises(ValueError, match=r"notes\.txt: not a readable DICOM file"):
+        read_presentation_state(not_dicom, scan.series)
+    with pytest.raises(ValueError, match="not a Grayscale Softcopy Presentation"):
+        read_presentation_state(scan.series[0].files[0], scan.series)
+
+
+def test_read_presentation_state_of_another_study(
+    ct_series: dict[str, Dataset], sample_data: Path, tmp_path: Path
+) -> None:
+    datasets = list(ct_series.values())
+    original = every_kind_set([OnImage(datasets[3], pixel_to_lps_of(datasets[3]))])
+    path, _ = export_and_check(original, ct_series, tmp_path)
+    xray = scan_folder(sample_data / "XR")
+    with pytest.raises(ValueError, match="none of the images it annotates is open"):
+        read_presentation_state(path, xray.series)
