@@ -53,8 +53,8 @@ from imaging_viewer.core.dicom.deidentify import (
     BurnedInAnnotationError,
     DeidContext,
     deidentify,
+    leak_check_values,
     read_dataset,
-    source_identifiers,
     write_dataset,
 )
 from imaging_viewer.core.dicom.load import load_volume
@@ -664,6 +664,7 @@ def _export(
         )
     if context is not None:
         warnings.extend(context.flagged)
+        warnings.extend(dict.fromkeys(context.cleaned))
     deidentification = None
     if context is not None:
         deidentification = {
@@ -697,7 +698,7 @@ def _export(
             {
                 value: keyword
                 for image in images
-                for value, keyword in source_identifiers(image.source).items()
+                for value, keyword in leak_check_values(image.source).items()
             },
         )
     return TeachingExport(

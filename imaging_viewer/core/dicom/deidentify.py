@@ -613,6 +613,10 @@ attributes, which are removed whole groups at a time."""
 _CONTENT_SEQUENCE: Final = 0x0040A730
 _GRAPHIC_ANNOTATION_SEQUENCE: Final = 0x00700001
 _TEMPORAL_VRS: Final = frozenset({"DA", "DT", "TM"})
+# Text VRs a kept attribute is cleaned in (numbers and UIDs are not).
+_CLEANABLE_VRS: Final = frozenset(
+    {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"}
+)
 
 # PS3.16 CID 7050 De-identification Method (codes in DCM).
 _BASIC_PROFILE_CODE: Final = ("113100", "Basic Application Confidentiality Profile")
@@ -705,6 +709,9 @@ class DeidContext:
     accept_burned_in: bool = False
     flagged: list[str] = field(default_factory=list)
     """Messages about images whose pixels may carry identifying text."""
+    cleaned: list[str] = field(default_factory=list)
+    """Messages about kept attributes that held the patient's identifiers
+    (which were taken out of them)."""
     _new_uids: set[str] = field(init=False, repr=False)
     _pseudonyms: set[str] = field(init=False, repr=False, default_factory=set)
 
@@ -851,8 +858,12 @@ def _is_instance_uid(keyword: str, value: str) -> bool:
 
 
 class _Deidentifier:
-    def __init__(self, context: DeidContext) -> None:
+    def __init__(
+        self, context: DeidContext, identifiers: Mapping[str, str] | None = None
+    ) -> None:
         self.context = context
+        self.identifiers = dict(identifiers or {})
+        self.sop_instance_uid = ""
 
     def copy_into(self, source: Dataset, target: Dataset, *, nested: bool) -> None:
         for element in source:
@@ -895,7 +906,32 @@ class _Deidentifier:
             return _emptied(element)
         if action == "D":
             return _dummy(element, self.context)
-        return copy.copy(element)
+        return self.kept(element)
+
+    def kept(self, element: DataElement) -> DataElement:
+        """A kept attribute, with any of the patient's identifiers taken out of
+        its text: attributes the profile keeps (a sequence name, a protocol)
+        sometimes hold the patient's name or ID, which PS3.15 E.1 asks not to
+        leave in any attribute."""
+        if element.VR not in _CLEANABLE_VRS or not self.identifiers:
+            return copy.copy(element)
+        values = [str(v) for v in _values(element.value)]
+        cleaned = list(values)
+        found: set[str] = set()
+        for text, keyword in self.identifiers.items():
+            for index, value in enumerate(cleaned):
+                if text in value:
+                    cleaned[index] = value.replace(text, "").strip()
+                    found.add(keyword)
+        if not found:
+            return copy.copy(element)
+        self.context.cleaned.append(
+            f"{self.context.remap_uid(self.sop_instance_uid)}: "
+            f"{keyword_for_tag(element.tag) or element.tag} held the "
+            f"{', '.join(sorted(found))} of the patient: taken out"
+        )
+        new: Any = cleaned[0] if len(cleaned) == 1 else cleaned
+        return DataElement(element.tag, element.VR, new or None)
 
     def temporal(self, element: DataElement) -> DataElement | None:
         """The element kept or shifted under Retain Longitudinal Temporal
@@ -943,7 +979,8 @@ class _Deidentifier:
             values = [str(v) for v in _values(element.value)]
             if any(_is_instance_uid(keyword, v.strip().rstrip("\0")) for v in values):
                 return self.uids(element, keep_registered=True)
-        return copy.copy(element)
+            return copy.copy(element)
+        return self.kept(element)
 
 
 def _emptied(element: DataElement) -> DataElement:
@@ -1068,7 +1105,9 @@ def deidentify(ds: Dataset, context: DeidContext) -> Dataset:
     with warnings.catch_warnings():
         # Invalid values in old headers are common; each would warn again here.
         warnings.simplefilter("ignore")
-        _Deidentifier(context).copy_into(ds, out, nested=False)
+        deidentifier = _Deidentifier(context, source_identifiers(ds, patient=True))
+        deidentifier.sop_instance_uid = sop_uid
+        deidentifier.copy_into(ds, out, nested=False)
     _pseudonymise_patient(ds, out, context)
     if not out.get("SOPInstanceUID"):
         # A file without its own UID still needs one to be stored (PS3.10 7.1):
@@ -1191,22 +1230,62 @@ _IDENTIFIERS: Final = (
 )
 
 
-def source_identifiers(ds: Dataset) -> dict[str, str]:
+_PATIENT_IDENTIFIERS: Final = _IDENTIFIERS[:5]
+# Values de-identification itself writes (dummies, Longitudinal Temporal
+# Information Modified): a source holding one as a placeholder leaks nothing.
+_WRITTEN_PLACEHOLDERS: Final = frozenset(
+    {str(v) for v in _DUMMY_BY_VR.values() if isinstance(v, str)}
+    | {_DUMMY_TEXT, "REMOVED", "MODIFIED", "UNMODIFIED", "ANONYMOUS"}
+)
+
+
+def source_identifiers(ds: Dataset, *, patient: bool = False) -> dict[str, str]:
     """Identifying text of a source dataset, value -> keyword, to scan exports for.
 
     Patient names and IDs, dates, institution, staff and device names, and the
     study, series, instance and frame of reference UIDs (top level). Values
     shorter than 6 characters, or 8 for digits (dates, numeric IDs), are left
-    out: they turn up by chance in pixel data and new UIDs.
+    out: they turn up by chance in pixel data and new UIDs; so are placeholders
+    of one repeated character. With ``patient``,
+    only the patient's names and IDs.
     """
     found: dict[str, str] = {}
-    for keyword in _IDENTIFIERS:
+    for keyword in _PATIENT_IDENTIFIERS if patient else _IDENTIFIERS:
         element = ds.get(keyword)
         if element is None:
             continue
         for value in _values(element):
             text = str(value).strip().strip("\0").strip()
             digits = text.replace(".", "").replace("-", "").isdigit()
-            if len(text) >= (8 if digits else 6):
+            # A placeholder ("000000000", "XXXXXX", or one this module
+            # writes itself, as 19000101) identifies no one.
+            if (
+                len(set(text)) > 1
+                and text.upper() not in _WRITTEN_PLACEHOLDERS
+                and len(text) >= (8 if digits else 6)
+            ):
                 found[text] = keyword
     return found
+
+
+def leak_check_values(ds: Dataset) -> dict[str, str]:
+    """:func:`source_identifiers` to look for in what is exported from ``ds``.
+
+    Leaves out the values that an attribute the profile keeps also holds (an
+    institution named like the manufacturer, "TOSHIBA" in "TOSHIBA_MEC"):
+    finding them says nothing. The patient's names and IDs always stay:
+    :func:`deidentify` takes them out of kept attributes.
+    """
+    kept = "\n".join(
+        str(element.value)
+        for element in ds
+        if not element.tag.is_private
+        and element.VR in _CLEANABLE_VRS
+        and int(element.tag) not in BASIC_PROFILE
+        and element.value is not None
+    )
+    return {
+        value: keyword
+        for value, keyword in source_identifiers(ds).items()
+        if keyword in _PATIENT_IDENTIFIERS or value not in kept
+    }

@@ -330,6 +330,55 @@ def _voi(
     )
 
 
+def _per_image_voi(
+    images: Sequence[ImagePlacement], window: Window | None, *, stored: bool = True
+) -> list[Any] | None:
+    """One Softcopy VOI LUT item per image (and rescale), referencing its
+    frames: ``window``, else the image's own first window. With ``stored``
+    the window is in stored values (no Modality LUT applies), else in
+    modality units."""
+    import highdicom as hd
+
+    frames: dict[tuple[str, tuple[float, float]], list[ImagePlacement]] = defaultdict(
+        list
+    )
+    for placement in images:
+        key = (placement.sop_instance_uid, placement.rescale or (1.0, 0.0))
+        frames[key].append(placement)
+    voi = []
+    for (_, rescale), members in frames.items():
+        chosen = window or next(iter(members[0].windows), None)
+        if chosen is None:
+            continue
+        numbers = [p.frame_number for p in members if p.frame_number is not None]
+        references = hd.ReferencedImageSequence(
+            referenced_images=[members[0].dataset],
+            referenced_frame_number=numbers or None,
+        )
+        voi.append(_voi(chosen, rescale if stored else (1.0, 0.0), references))
+    return voi or None
+
+
+def _with_shared_groups(ds: Dataset) -> Dataset:
+    """``ds``, or for a multi-frame image missing its (Type 2) Shared Functional
+    Groups Sequence (PS3.3 C.7.6.16), a shallow copy with an empty one, which
+    is what highdicom reads windows from."""
+    if "PerFrameFunctionalGroupsSequence" not in ds or (
+        ds.get("SharedFunctionalGroupsSequence")
+    ):
+        return ds
+    from pydicom.dataset import Dataset as PydicomDataset
+    from pydicom.sequence import Sequence as PydicomSequence
+
+    patched = PydicomDataset()
+    for element in ds:  # a new element dict: ``ds`` is left as it is
+        patched.add(element)
+    if hasattr(ds, "file_meta"):
+        patched.file_meta = ds.file_meta
+    patched.SharedFunctionalGroupsSequence = PydicomSequence([PydicomDataset()])
+    return patched
+
+
 def _pixel_transformations(
     images: Sequence[ImagePlacement], window: Window | None
 ) -> tuple[Any, list[Any] | None, str]:
@@ -354,24 +403,15 @@ def _pixel_transformations(
                 rescale_slope=rescale[0],
                 rescale_type=rescale_type,
             )
-        return lut, [_voi(window)] if window is not None else None, ""
-    frames: dict[tuple[str, tuple[float, float]], list[ImagePlacement]] = defaultdict(
-        list
-    )
-    for placement in images:
-        key = (placement.sop_instance_uid, placement.rescale or (1.0, 0.0))
-        frames[key].append(placement)
-    voi = []
-    for (_, rescale), members in frames.items():
-        chosen = window or next(iter(members[0].windows), None)
-        if chosen is None:
-            continue
-        numbers = [p.frame_number for p in members if p.frame_number is not None]
-        references = hd.ReferencedImageSequence(
-            referenced_images=[members[0].dataset],
-            referenced_frame_number=numbers or None,
-        )
-        voi.append(_voi(chosen, rescale, references))
+        if window is not None:
+            return lut, [_voi(window)], ""
+        if any(p.frame_number is not None for p in images):
+            # highdicom would read the windows of a multi-frame image from its
+            # functional groups itself, and fails where the (Type 2) Shared
+            # Functional Groups Sequence is missing: give them per frame.
+            return lut, _per_image_voi(images, None, stored=False), ""
+        return lut, None, ""
+    voi = _per_image_voi(images, window)
     identity = hd.ModalityLUTTransformation(
         rescale_intercept=0.0, rescale_slope=1.0, rescale_type="US"
     )
@@ -550,7 +590,7 @@ def export_presentation_state(
         warnings.append(note)
     with quiet_highdicom():
         state = hd.pr.GrayscaleSoftcopyPresentationState(
-            referenced_images=referenced,
+            referenced_images=[_with_shared_groups(ds) for ds in referenced],
             series_instance_uid=series_instance_uid or hd.UID(),
             series_number=series_number,
             sop_instance_uid=sop_instance_uid or hd.UID(),

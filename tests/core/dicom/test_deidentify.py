@@ -472,3 +472,25 @@ def test_no_leak_in_a_crafted_header() -> None:
         ds.FrameOfReferenceUID,
     ):
         assert value.encode() not in data, value
+
+
+def test_kept_attributes_holding_the_patient_id_are_cleaned() -> None:
+    """Test data anonymised by hand often put the ID in kept attributes too."""
+    ds = Dataset()
+    ds.PatientID = "dicom2nifti"
+    ds.PatientName = "Doe^Jane"
+    ds.SequenceName = "dicom2nifti"
+    ds.PulseSequenceName = "tse Doe^Jane fs"
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.SOPInstanceUID = "1.2.3.4"
+    ds.SOPClassUID = pydicom.uid.MRImageStorage
+    context = DeidContext("key")
+    out = deidentify(ds, context)
+    data = dataset_bytes(out)
+    assert b"dicom2nifti" not in data
+    assert b"Doe^Jane" not in data
+    assert out.get("SequenceName") in (None, "")
+    assert out.PulseSequenceName == "tse  fs"
+    assert list(out.ImageType) == ["ORIGINAL", "PRIMARY"]
+    assert len(context.cleaned) == 2
+    assert "SequenceName held the PatientID" in context.cleaned[1] + context.cleaned[0]

@@ -448,3 +448,20 @@ def test_read_presentation_state_of_another_study(
     xray = scan_folder(sample_data / "XR")
     with pytest.raises(ValueError, match="none of the images it annotates is open"):
         read_presentation_state(path, xray.series)
+
+
+def test_multiframe_without_shared_groups(corpus: Path, tmp_path: Path) -> None:
+    """An enhanced MR missing its Shared Functional Groups Sequence (dicom2nifti's
+    test file) still gets a valid presentation state, and is left unchanged."""
+    path = (
+        corpus / "dicom2nifti/siemens_multiframe/anatomical/001/IM-0001-0001-0001.dcm"
+    )
+    sources = read_headers([path])
+    (ds,) = sources.values()
+    assert "SharedFunctionalGroupsSequence" not in ds
+    images = [OnImage(ds, pixel_to_lps_of(ds, frame), frame) for frame in (2, 5)]
+    original = every_kind_set(images)
+    written, _ = export_and_check(original, sources, tmp_path)
+    assert "SharedFunctionalGroupsSequence" not in ds
+    imported = import_presentation_state(pydicom.dcmread(written), sources)
+    assert_same_annotations(original, imported.annotation_set, GSPS_TOLERANCE_MM)

@@ -78,7 +78,7 @@ def pixel_to_lps_of(ds: Dataset, frame: int | None = None) -> np.ndarray:
         spacing = ds.PixelSpacing
     else:
         item = ds.PerFrameFunctionalGroupsSequence[frame - 1]
-        shared = ds.SharedFunctionalGroupsSequence[0]
+        shared = (ds.get("SharedFunctionalGroupsSequence") or [pydicom.Dataset()])[0]
 
         def find(sequence: str) -> Any:
             return (item.get(sequence) or shared.get(sequence))[0]
