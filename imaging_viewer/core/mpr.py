@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -12,6 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import ArrayLike, DTypeLike
 
     from imaging_viewer.core.geometry import Affine, Vec3
@@ -551,49 +555,130 @@ def _reduce_slab(block: NDArray[Any], mode: str) -> NDArray[Any]:
     return total
 
 
-def _grid_planes(
-    voxels: NDArray[Any],
-    m: _GridMapping,
-    size_px: tuple[int, int],
-    low: int,
-    count: int,
-) -> tuple[list[NDArray[Any]], tuple[slice, slice]] | None:
-    """Grid planes ``low .. low + count - 1`` under the plane, each ``[row, column]``.
+class _GridPlanes:
+    """Grid planes ``low .. low + count - 1`` under a plane, read by row bands.
 
-    Views where they are; but when the through axis is the innermost one in
-    memory (i for ``voxels[k, j, i]``, e.g. sagittal planes of an axial stack),
-    each pixel's ``count`` neighbours are adjacent bytes, so they are gathered
-    in one strided pass as a single element each, not ``count`` passes.
+    ``block`` is a view ``[plane, row, column(, rgb)]`` of the voxels. When the
+    through axis is the innermost one in memory (i for ``voxels[k, j, i]``,
+    e.g. sagittal planes of an axial stack), each pixel's ``count`` neighbours
+    are adjacent bytes, so they are gathered in one strided pass as a single
+    element each, not ``count`` passes.
     """
-    found = _aligned_block(voxels, m, size_px, slice(low, low + count))
-    if found is None:
-        return None
-    block, window = found
-    samples = int(np.prod(voxels.shape[3:], dtype=np.int64))
-    innermost = m.through_axis == 0 and voxels.flags.c_contiguous
-    if count == 1 or not innermost:
-        return [block[n] for n in range(count)], window
-    offset = (
-        block.__array_interface__["data"][0] - voxels.__array_interface__["data"][0]
-    )
-    run = np.dtype((np.void, count * samples * voxels.itemsize))
-    runs = np.ndarray(
-        block.shape[1:3],
-        dtype=run,
-        buffer=voxels,
-        offset=offset,
-        strides=block.strides[1:3],
-    ).copy()
-    gathered = runs.view(voxels.dtype).reshape(
-        *block.shape[1:3], count, *voxels.shape[3:]
-    )
-    return [gathered[:, :, n] for n in range(count)], window
+
+    def __init__(self, voxels: NDArray[Any], block: NDArray[Any]) -> None:
+        self.block = block
+        self.count = block.shape[0]
+        self.runs: NDArray[Any] | None = None
+        innermost = block.ndim > 2 and block.strides[0] == voxels.itemsize * int(
+            np.prod(voxels.shape[3:], dtype=np.int64)
+        )
+        if self.count > 1 and innermost and voxels.flags.c_contiguous:
+            offset = (
+                block.__array_interface__["data"][0]
+                - voxels.__array_interface__["data"][0]
+            )
+            run = np.dtype((np.void, block.strides[0] * self.count))
+            self.runs = np.ndarray(
+                block.shape[1:3],
+                dtype=run,
+                buffer=voxels,
+                offset=offset,
+                strides=block.strides[1:3],
+            )
+
+    def rows(self, band: slice) -> list[NDArray[Any]]:
+        """Each plane's rows ``band``, ``[row, column(, rgb)]``."""
+        if self.runs is None:
+            return [self.block[n, band] for n in range(self.count)]
+        runs = self.runs[band].copy()
+        gathered = runs.view(self.block.dtype).reshape(
+            *runs.shape, self.count, *self.block.shape[3:]
+        )
+        return [gathered[:, :, n] for n in range(self.count)]
 
 
 def _row_contiguous(pixels: NDArray[Any]) -> bool:
     """True when each row's pixels are adjacent in memory (cheap to render)."""
     samples = int(np.prod(pixels.shape[2:], dtype=np.int64))
     return pixels.shape[1] <= 1 or pixels.strides[1] == pixels.itemsize * samples
+
+
+# Strided reads (sagittal planes of an axial stack) are bound by cache misses,
+# not by one core: planes of this many pixels are split in row bands over the
+# free cores (numpy releases the GIL while copying and computing).
+_PARALLEL_MIN_PIXELS: Final = 1 << 16
+_MAX_THREADS: Final = 4
+_POOL_LOCK: Final = threading.Lock()
+_POOLS: list[ThreadPoolExecutor] = []
+
+
+def _worker_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, min(_MAX_THREADS, len(os.sched_getaffinity(0))))
+    return max(1, min(_MAX_THREADS, os.cpu_count() or 1))
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The helper threads for large planes, started on first use."""
+    with _POOL_LOCK:
+        if not _POOLS:
+            _POOLS.append(
+                ThreadPoolExecutor(_MAX_THREADS - 1, thread_name_prefix="reslice")
+            )
+        return _POOLS[0]
+
+
+def _in_bands(work: Callable[[slice], None], rows: int, pixels: int) -> None:
+    """Run ``work(band)`` over row bands covering ``rows``, on several cores if large.
+
+    Bands not yet started by a helper thread when this thread is done with its
+    own are run here, so a busy core delays nothing.
+    """
+    bands = min(_worker_count(), rows) if pixels >= _PARALLEL_MIN_PIXELS else 1
+    if bands <= 1:
+        work(slice(0, rows))
+        return
+    bounds = [rows * n // bands for n in range(bands + 1)]
+    pool = _pool()
+    futures = [
+        pool.submit(work, slice(bounds[n], bounds[n + 1])) for n in range(1, bands)
+    ]
+    try:
+        work(slice(bounds[0], bounds[1]))
+    finally:
+        for n, future in enumerate(futures, start=1):
+            if future.cancel():
+                work(slice(bounds[n], bounds[n + 1]))
+            else:
+                future.result()
+
+
+def _combine(
+    planes: list[NDArray[Any]], target: NDArray[Any], mode: str, weight: float
+) -> None:
+    """Write one band: a plane, a linear blend of two, or a slab projection."""
+    if len(planes) == 1:
+        np.copyto(target, planes[0])
+    elif mode == "linear":
+        # Casting ufuncs are slow on strided input: make the two planes compact.
+        first, second = (
+            p if _row_contiguous(p) else np.ascontiguousarray(p) for p in planes
+        )
+        blended = np.subtract(second, first, dtype=np.float32)
+        blended *= np.float32(weight)
+        blended += first
+        _store(target, blended)
+    elif mode in ("mip", "minip"):
+        pick = np.maximum if mode == "mip" else np.minimum
+        np.copyto(target, planes[0])
+        for other in planes[1:]:
+            pick(target, other, out=target)
+    else:
+        total = planes[0].astype(np.float32)
+        for other in planes[1:]:
+            np.add(total, other, out=total)
+        total /= np.float32(len(planes))
+        _store(target, total)
 
 
 def _reslice_aligned(
@@ -612,6 +697,7 @@ def _reslice_aligned(
     w = m.through
     dtype = voxels.dtype
     per_mm = abs(m.through_per_mm)
+    weight = 0.0
     if per_mm and _slab_offsets(slab_mm, 1.0 / per_mm) > 0:
         # Whole slices whose centres lie within the slab.
         reach = slab_mm / 2.0 * per_mm
@@ -622,7 +708,6 @@ def _reslice_aligned(
         # ITK's rule, so this path and SimpleITK agree: inside is [-0.5, n - 0.5),
         # and linear interpolation holds the edge slice in the outer half voxel.
         nearest = round(w)
-        weight = 0.0
         if abs(w - nearest) <= _GRID_TOLERANCE_VOXELS and 0 <= nearest < n:
             low, count = nearest, 1
         elif w < -0.5 or w >= n - 0.5:
@@ -639,46 +724,30 @@ def _reslice_aligned(
             else:
                 count = 2
         slab_mode = "linear"
-    found = _grid_planes(voxels, m, plane.size_px, low, count) if count > 0 else None
+    found = None
+    if count > 0:
+        found = _aligned_block(voxels, m, plane.size_px, slice(low, low + count))
     if found is None:
         dst = _output(out, shape, dtype)
         dst.fill(fill)
         return dst
-    planes, window = found
-    full = planes[0].shape[:2] == (rows, columns)
-    if count == 1 and full and out is None:
-        single = planes[0]
-        if not _row_contiguous(single):
-            # One compact copy: rendering a strided view would cost more.
-            return np.ascontiguousarray(single)
+    block, window = found
+    full = block.shape[1:3] == (rows, columns)
+    if count == 1 and full and out is None and _row_contiguous(block[0]):
+        single: NDArray[Any] = block[0]
         single.flags.writeable = False  # a view of the voxels: keep them safe
         return single
+    # Otherwise one compact result (rendering a strided view would cost more).
     dst = _output(out, shape, dtype)
     if not full:
         dst.fill(fill)
     target = dst[window]
-    if count == 1:
-        target[...] = planes[0]
-    elif slab_mode == "linear":
-        # Casting ufuncs are slow on strided input: make the two planes compact.
-        first, second = (
-            p if _row_contiguous(p) else np.ascontiguousarray(p) for p in planes
-        )
-        blended = np.subtract(second, first, dtype=np.float32)
-        blended *= np.float32(weight)
-        blended += first
-        _store(target, blended)
-    elif slab_mode in ("mip", "minip"):
-        pick = np.maximum if slab_mode == "mip" else np.minimum
-        target[...] = planes[0]
-        for other in planes[1:]:
-            pick(target, other, out=target)
-    else:
-        total = planes[0].astype(np.float32)
-        for other in planes[1:]:
-            np.add(total, other, out=total)
-        total /= np.float32(count)
-        _store(target, total)
+    planes = _GridPlanes(voxels, block)
+
+    def band(rows_: slice) -> None:
+        _combine(planes.rows(rows_), target[rows_], slab_mode, weight)
+
+    _in_bands(band, target.shape[0], target.shape[0] * target.shape[1])
     return dst
 
 
