@@ -522,11 +522,17 @@ def _output(
 
 
 def _store(dst: NDArray[Any], values: NDArray[Any]) -> None:
-    """Write float results into ``dst``, rounding for integer types."""
+    """Write float results into ``dst``, rounding for integer types.
+
+    ``values`` are blends of voxel values (or the fill), so they lie within the
+    type's range; float32 holds 8- and 16-bit integers exactly, so only wider
+    types can round past it and need clipping.
+    """
     if dst.dtype.kind in "iu":
         np.rint(values, out=values)
-        info = np.iinfo(dst.dtype)
-        np.clip(values, info.min, info.max, out=values)
+        if dst.dtype.itemsize > 2:
+            info = np.iinfo(dst.dtype)
+            np.clip(values, info.min, info.max, out=values)
     np.copyto(dst, values, casting="unsafe")
 
 
@@ -628,13 +634,18 @@ def _pool() -> ThreadPoolExecutor:
         return _POOLS[0]
 
 
+def _band_count(rows: int, pixels: int) -> int:
+    """How many row bands :func:`_in_bands` makes of ``pixels`` worth of work."""
+    return min(_worker_count(), rows) if pixels >= _PARALLEL_MIN_PIXELS else 1
+
+
 def _in_bands(work: Callable[[slice], None], rows: int, pixels: int) -> None:
     """Run ``work(band)`` over row bands covering ``rows``, on several cores if large.
 
     Bands not yet started by a helper thread when this thread is done with its
     own are run here, so a busy core delays nothing.
     """
-    bands = min(_worker_count(), rows) if pixels >= _PARALLEL_MIN_PIXELS else 1
+    bands = _band_count(rows, pixels)
     if bands <= 1:
         work(slice(0, rows))
         return
@@ -936,39 +947,54 @@ def _reslice_sitk(
             pixel_type = sitk.sitkVectorFloat32
     else:
         pixel_type = sitk.sitkUnknown  # same as the input
-    resample = sitk.ResampleImageFilter()
-    resample.SetSize([columns, rows, 2 * half + 1])
-    resample.SetOutputOrigin(
-        [float(x) for x in plane.origin_lps - half * step * normal]
-    )
-    resample.SetOutputSpacing([plane.spacing_mm[0], plane.spacing_mm[1], step])
-    direction = np.column_stack([plane.right_lps, plane.down_lps, normal])
-    resample.SetOutputDirection([float(x) for x in direction.ravel()])
-    resample.SetTransform(transform)
-    resample.SetInterpolator(
-        sitk.sitkLinear if interpolation == "linear" else sitk.sitkNearestNeighbor
-    )
-    resample.SetDefaultPixelValue(math.nan if half > 0 else fill)
-    resample.SetOutputPixelType(pixel_type)
-    resampled = resample.Execute(image)
-    # [sample, row, column(, rgb)], over the result image's own buffer.
-    samples = np.asarray(_SitkPixels(resampled))
-    shape = (rows, columns, *samples.shape[3:])
-    if half > 0:
-        values = _reduce_slab(samples, slab_mode)
-        outside = np.isnan(values)
-        if outside.any():
-            values[outside] = fill
-    elif samples.dtype == dtype and out is None:
-        result: NDArray[Any] = samples[0]  # keeps the result image alive: no copy
+    first = plane.origin_lps - half * step * normal
+    row_step = plane.spacing_mm[1] * plane.down_lps
+    direction = [
+        float(x)
+        for x in np.column_stack([plane.right_lps, plane.down_lps, normal]).ravel()
+    ]
+    work = columns * rows * (2 * half + 1)
+    bands = _band_count(rows, work)
+
+    def resampled(band: slice) -> NDArray[Any]:
+        """Rows ``band`` as ``[sample, row, column(, rgb)]`` over ITK's buffer."""
+        resample = sitk.ResampleImageFilter()
+        resample.SetSize([columns, band.stop - band.start, 2 * half + 1])
+        resample.SetOutputOrigin([float(x) for x in first + band.start * row_step])
+        resample.SetOutputSpacing([plane.spacing_mm[0], plane.spacing_mm[1], step])
+        resample.SetOutputDirection(direction)
+        resample.SetTransform(transform)
+        resample.SetInterpolator(
+            sitk.sitkLinear if interpolation == "linear" else sitk.sitkNearestNeighbor
+        )
+        resample.SetDefaultPixelValue(math.nan if half > 0 else fill)
+        resample.SetOutputPixelType(pixel_type)
+        if bands > 1:
+            # One band per core already: ITK threads would only add start-up.
+            resample.SetNumberOfThreads(1)
+        # The result image lives as long as the array (its base).
+        return np.asarray(_SitkPixels(resample.Execute(image)))
+
+    if bands == 1 and half == 0 and out is None and pixel_type == sitk.sitkUnknown:
+        result: NDArray[Any] = resampled(slice(0, rows))[0]  # no copy
         return result
-    else:
-        values = samples[0]
-    dst = _output(out, shape, dtype)
-    if values.dtype == dtype:
-        np.copyto(dst, values)
-    else:
-        _store(dst, values)  # rounds in place: the result image is ours
+    dst = _output(out, (rows, columns, *((3,) if volume.is_rgb else ())), dtype)
+
+    def band(rows_: slice) -> None:
+        samples = resampled(rows_)
+        if half > 0:
+            values = _reduce_slab(samples, slab_mode)
+            outside = np.isnan(values)
+            if outside.any():
+                values[outside] = fill
+        else:
+            values = samples[0]
+        if values.dtype == dtype:
+            np.copyto(dst[rows_], values)
+        else:
+            _store(dst[rows_], values)  # rounds in place: the result image is ours
+
+    _in_bands(band, rows, work)
     return dst
 
 
