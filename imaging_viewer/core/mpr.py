@@ -614,6 +614,7 @@ def _row_contiguous(pixels: NDArray[Any]) -> bool:
 # free cores (numpy releases the GIL while copying and computing).
 _PARALLEL_MIN_PIXELS: Final = 1 << 16
 _MAX_THREADS: Final = 4
+_BLOCK_PIXELS: Final = 1 << 14
 _POOL_LOCK: Final = threading.Lock()
 _POOLS: list[ThreadPoolExecutor] = []
 
@@ -755,8 +756,14 @@ def _reslice_aligned(
     target = dst[window]
     planes = _GridPlanes(voxels, block)
 
+    # Blocks of rows small enough that the gathered planes and float
+    # temporaries stay in the core's cache (and memory use stays low).
+    block = max(1, _BLOCK_PIXELS // max(target.shape[1], 1))
+
     def band(rows_: slice) -> None:
-        _combine(planes.rows(rows_), target[rows_], slab_mode, weight)
+        for start in range(rows_.start, rows_.stop, block):
+            rows_block = slice(start, min(start + block, rows_.stop))
+            _combine(planes.rows(rows_block), target[rows_block], slab_mode, weight)
 
     _in_bands(band, target.shape[0], target.shape[0] * target.shape[1])
     return dst
@@ -921,6 +928,42 @@ def _sitk_source(volume: Volume, time_index: int) -> tuple[Any, Any, bool]:
         return image, entry.lps_to_index, entry.shared[time_index]
 
 
+def _footprint(
+    volume: Volume, plane: SlicePlane, reach_mm: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Per row, the columns ``[low, high)`` that may sample the volume.
+
+    A pixel outside them lies more than a pixel away from the box of voxel
+    centres ± half a voxel (where SimpleITK interpolates), even when moved
+    ``reach_mm`` either way along the normal (a slab), so it gets the fill.
+    Rows that miss the volume have ``low == high``.
+    """
+    columns, rows = plane.size_px
+    to_index = np.linalg.solve(volume.ijk_to_lps, plane.pixel_to_lps())[:3]
+    sizes = np.array(volume.shape_kji[2::-1], dtype=np.float64)
+    reach = reach_mm * np.abs(to_index[:, 2])
+    # One pixel of margin: rounding must never drop a pixel ITK would sample.
+    margin = np.abs(to_index[:, 0]) + np.abs(to_index[:, 1])
+    low_bound = -0.5 - reach - margin
+    high_bound = sizes - 0.5 + reach + margin
+    base = to_index[:, 3, np.newaxis] + to_index[:, 1, np.newaxis] * np.arange(rows)
+    first = np.zeros(rows)
+    last = np.full(rows, float(columns - 1))
+    for axis in range(3):
+        step = float(to_index[axis, 0])
+        if abs(step) < 1e-12:
+            missed = (base[axis] < low_bound[axis]) | (base[axis] > high_bound[axis])
+            last[missed] = -1.0
+            continue
+        a = (low_bound[axis] - base[axis]) / step
+        b = (high_bound[axis] - base[axis]) / step
+        np.maximum(first, np.minimum(a, b), out=first)
+        np.minimum(last, np.maximum(a, b), out=last)
+    low = np.clip(np.ceil(first), 0, columns).astype(np.intp)
+    high = np.clip(np.floor(last) + 1, 0, columns).astype(np.intp)
+    return low, np.maximum(high, low)
+
+
 def _reslice_sitk(
     volume: Volume,
     time_index: int,
@@ -949,18 +992,31 @@ def _reslice_sitk(
         pixel_type = sitk.sitkUnknown  # same as the input
     first = plane.origin_lps - half * step * normal
     row_step = plane.spacing_mm[1] * plane.down_lps
+    column_step = plane.spacing_mm[0] * plane.right_lps
     direction = [
         float(x)
         for x in np.column_stack([plane.right_lps, plane.down_lps, normal]).ravel()
     ]
-    work = columns * rows * (2 * half + 1)
-    bands = _band_count(rows, work)
+    # ITK would spend time on pixels that miss the volume: only the rows and
+    # columns that meet it are resampled, the rest is filled.
+    low, high = _footprint(volume, plane, half * step)
+    hit = np.flatnonzero(high > low)
+    shape = (rows, columns, *((3,) if volume.is_rgb else ()))
+    if hit.size == 0:
+        dst = _output(out, shape, dtype)
+        dst.fill(fill)
+        return dst
+    row0, row1 = int(hit[0]), int(hit[-1]) + 1
+    whole = bool(np.all(low == 0) and np.all(high == columns))
+    work = int((high - low).sum()) * (2 * half + 1)
+    bands = _band_count(row1 - row0, work)
 
-    def resampled(band: slice) -> NDArray[Any]:
-        """Rows ``band`` as ``[sample, row, column(, rgb)]`` over ITK's buffer."""
+    def resampled(r0: int, r1: int, c0: int, c1: int) -> NDArray[Any]:
+        """Pixels ``[r0:r1, c0:c1]`` as ``[sample, row, column(, rgb)]``."""
         resample = sitk.ResampleImageFilter()
-        resample.SetSize([columns, band.stop - band.start, 2 * half + 1])
-        resample.SetOutputOrigin([float(x) for x in first + band.start * row_step])
+        resample.SetSize([c1 - c0, r1 - r0, 2 * half + 1])
+        origin = first + r0 * row_step + c0 * column_step
+        resample.SetOutputOrigin([float(x) for x in origin])
         resample.SetOutputSpacing([plane.spacing_mm[0], plane.spacing_mm[1], step])
         resample.SetOutputDirection(direction)
         resample.SetTransform(transform)
@@ -972,16 +1028,23 @@ def _reslice_sitk(
         if bands > 1:
             # One band per core already: ITK threads would only add start-up.
             resample.SetNumberOfThreads(1)
-        # The result image lives as long as the array (its base).
+        # Over the result image's buffer, which lives as long as the array.
         return np.asarray(_SitkPixels(resample.Execute(image)))
 
-    if bands == 1 and half == 0 and out is None and pixel_type == sitk.sitkUnknown:
-        result: NDArray[Any] = resampled(slice(0, rows))[0]  # no copy
+    no_copy = half == 0 and out is None and pixel_type == sitk.sitkUnknown
+    if bands == 1 and whole and no_copy:
+        result: NDArray[Any] = resampled(0, rows, 0, columns)[0]
         return result
-    dst = _output(out, (rows, columns, *((3,) if volume.is_rgb else ())), dtype)
+    dst = _output(out, shape, dtype)
+    if not whole:
+        dst.fill(fill)
 
     def band(rows_: slice) -> None:
-        samples = resampled(rows_)
+        r0, r1 = row0 + rows_.start, row0 + rows_.stop
+        c0, c1 = int(low[r0:r1].min()), int(high[r0:r1].max())
+        if c1 <= c0:
+            return
+        samples = resampled(r0, r1, c0, c1)
         if half > 0:
             values = _reduce_slab(samples, slab_mode)
             outside = np.isnan(values)
@@ -989,12 +1052,13 @@ def _reslice_sitk(
                 values[outside] = fill
         else:
             values = samples[0]
+        target = dst[r0:r1, c0:c1]
         if values.dtype == dtype:
-            np.copyto(dst[rows_], values)
+            np.copyto(target, values)
         else:
-            _store(dst[rows_], values)  # rounds in place: the result image is ours
+            _store(target, values)  # rounds in place: the result image is ours
 
-    _in_bands(band, rows, work)
+    _in_bands(band, row1 - row0, work)
     return dst
 
 

@@ -833,6 +833,36 @@ def test_row_bands_match_one_pass(monkeypatch: pytest.MonkeyPatch, dtype: Any) -
     assert min(bands_run) == 3
 
 
+def test_oblique_footprint_covers_every_sampled_pixel() -> None:
+    # SimpleITK resamples only the columns of each row that may meet the
+    # volume: every pixel whose centre (or a slab sample) lies in the box of
+    # voxel centres ± half a voxel must be among them, and most outside not.
+    volume = grid_volume((9, 11, 13), (0.8, 0.6, 1.5))
+    centre = volume_centre_lps(volume)
+    turns = [DOUBLE_OBLIQUE, rotation((0, 1, 0), 40.0), rotation((1, 1, 1), 75.0)]
+    listed_total = total = 0
+    for orientation in ORIENTATIONS:
+        for turn in turns:
+            for shift in (0.0, 1.5):
+                cursor = centre + shift * turn @ np.array([1.0, -1.0, 0.5])
+                plane = plane_for(volume, orientation, cursor, turn)
+                for reach in (0.0, 2.0):
+                    low, high = mpr._footprint(volume, plane, reach)
+                    columns, rows = plane.size_px
+                    c = np.arange(columns)[np.newaxis, :]
+                    listed = (c >= low[:, np.newaxis]) & (c < high[:, np.newaxis])
+                    sampled = np.zeros((rows, columns), dtype=bool)
+                    for offset in np.linspace(-reach, reach, 9):
+                        points = pixel_centres_lps(plane) + offset * plane.normal_lps
+                        index = continuous_index(volume.ijk_to_lps, points)
+                        sampled |= within(index, volume.shape_kji, -0.5, 0.5)
+                    assert sampled.any()
+                    assert not np.any(sampled & ~listed)
+                    listed_total += int(listed.sum())
+                    total += listed.size
+    assert listed_total < 0.8 * total
+
+
 def test_sitk_backed_voxels_are_shared_not_copied() -> None:
     plain = grid_volume((16, 17, 18), (1.0, 1.0, 1.5))
     voxels = sitk_backed(plain.voxels)
