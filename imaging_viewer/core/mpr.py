@@ -758,11 +758,11 @@ def _reslice_aligned(
 
     # Blocks of rows small enough that the gathered planes and float
     # temporaries stay in the core's cache (and memory use stays low).
-    block = max(1, _BLOCK_PIXELS // max(target.shape[1], 1))
+    block_rows = max(1, _BLOCK_PIXELS // max(target.shape[1], 1))
 
     def band(rows_: slice) -> None:
-        for start in range(rows_.start, rows_.stop, block):
-            rows_block = slice(start, min(start + block, rows_.stop))
+        for start in range(rows_.start, rows_.stop, block_rows):
+            rows_block = slice(start, min(start + block_rows, rows_.stop))
             _combine(planes.rows(rows_block), target[rows_block], slab_mode, weight)
 
     _in_bands(band, target.shape[0], target.shape[0] * target.shape[1])
