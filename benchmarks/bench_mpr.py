@@ -145,31 +145,52 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
+def timed_cpu(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall ms, CPU ms of all the process's threads) of one call."""
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return (time.perf_counter() - start) * 1e3, (time.process_time() - cpu) * 1e3
+
+
+Timings = dict[str, dict[str, tuple[float, float, float]]]
+
+
 def run_cases(
     cases: dict[str, dict[str, Callable[[], object]]], repeats: int
-) -> dict[str, dict[str, tuple[float, float]]]:
-    """Interleaved: every method of every case once per round; (median, min) ms."""
-    times: dict[str, dict[str, list[float]]] = {
+) -> Timings:
+    """Interleaved: every method of every case once per round.
+
+    (median, min, median CPU) in ms; the CPU time sums all threads, so on a
+    busy machine it shows the work done while the wall time shows the wait.
+    """
+    times: dict[str, dict[str, list[tuple[float, float]]]] = {
         case: {method: [] for method in methods} for case, methods in cases.items()
     }
     for _ in range(repeats):
         for case, methods in cases.items():
             for method, fn in methods.items():
-                times[case][method].append(timed(fn))
+                times[case][method].append(timed_cpu(fn))
     return {
-        case: {m: (statistics.median(t), min(t)) for m, t in methods.items()}
+        case: {
+            m: (
+                statistics.median(w for w, _ in t),
+                min(w for w, _ in t),
+                statistics.median(c for _, c in t),
+            )
+            for m, t in methods.items()
+        }
         for case, methods in times.items()
     }
 
 
-def print_table(results: dict[str, dict[str, tuple[float, float]]]) -> None:
-    print(f"{'case':<30}{'method':<44}{'median':>8}{'min':>8}{'ratio':>8}")
+def print_table(results: Timings) -> None:
+    print(f"{'case':<30}{'method':<44}{'median':>8}{'min':>8}{'cpu':>8}{'ratio':>8}")
     for case, methods in results.items():
         ours = next(iter(methods.values()))[0]
-        for n, (method, (ms, fastest)) in enumerate(methods.items()):
+        for n, (method, (ms, fastest, cpu)) in enumerate(methods.items()):
             ratio = "" if n == 0 else f"{ms / ours:7.1f}x"
             label = case if n == 0 else ""
-            print(f"{label:<30}{method:<44}{ms:8.2f}{fastest:8.2f}{ratio:>8}")
+            print(f"{label:<30}{method:<44}{ms:8.2f}{fastest:8.2f}{cpu:8.2f}{ratio:>8}")
 
 
 def main() -> None:
@@ -350,10 +371,10 @@ def main() -> None:
             )
         )
         oblique_ms = results["oblique linear"]["reslice (sitk, no copy)"]
-        for label, (ms, fastest) in (
+        for label, (ms, fastest, _) in (
             (
                 "orthogonal (worst of on/scrolling/between)",
-                (orthogonal, orthogonal_min),
+                (orthogonal, orthogonal_min, 0.0),
             ),
             ("oblique linear", oblique_ms),
         ):
