@@ -642,29 +642,41 @@ def _band_count(rows: int, pixels: int) -> int:
     return min(_worker_count(), rows) if pixels >= _PARALLEL_MIN_PIXELS else 1
 
 
-def _in_bands(work: Callable[[slice], None], rows: int, pixels: int) -> None:
+def _in_bands(
+    work: Callable[[slice], None], rows: int, pixels: int, pieces: int = 0
+) -> None:
     """Run ``work(band)`` over row bands covering ``rows``, on several cores if large.
 
-    Bands not yet started by a helper thread when this thread is done with its
-    own are run here, so a busy core delays nothing.
+    The rows are cut in ``pieces`` bands (two per core by default) that this
+    thread and the helpers take in turn, so a helper that a busy machine does
+    not schedule holds up one small band at most, and a band it never started
+    is done here.
     """
-    bands = _band_count(rows, pixels)
-    if bands <= 1:
+    threads = _band_count(rows, pixels)
+    if threads <= 1:
         work(slice(0, rows))
         return
-    bounds = [rows * n // bands for n in range(bands + 1)]
+    pieces = min(rows, max(pieces or 2 * threads, threads))
+    bounds = [rows * n // pieces for n in range(pieces + 1)]
+    bands = iter([slice(bounds[n], bounds[n + 1]) for n in range(pieces)])
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with lock:
+                band = next(bands, None)
+            if band is None:
+                return
+            work(band)
+
     pool = _pool()
-    futures = [
-        pool.submit(work, slice(bounds[n], bounds[n + 1])) for n in range(1, bands)
-    ]
+    helpers = [pool.submit(drain) for _ in range(threads - 1)]
     try:
-        work(slice(bounds[0], bounds[1]))
+        drain()
     finally:
-        for n, future in enumerate(futures, start=1):
-            if future.cancel():
-                work(slice(bounds[n], bounds[n + 1]))
-            else:
-                future.result()
+        for helper in helpers:
+            if not helper.cancel():
+                helper.result()
 
 
 def _combine(
@@ -767,7 +779,8 @@ def _reslice_aligned(
             rows_block = slice(start, min(start + block_rows, rows_.stop))
             _combine(planes.rows(rows_block), target[rows_block], slab_mode, weight)
 
-    _in_bands(band, target.shape[0], target.shape[0] * target.shape[1])
+    rows_ = target.shape[0]
+    _in_bands(band, rows_, rows_ * target.shape[1], -(-rows_ // block_rows))
     return dst
 
 
@@ -1032,8 +1045,8 @@ def _reslice_sitk(
         float(x)
         for x in np.column_stack([plane.right_lps, plane.down_lps, normal]).ravel()
     ]
-    # ITK would spend time on pixels that miss the volume: only the rows and
-    # columns that meet it are resampled, the rest is filled.
+    # ITK would spend time on pixels that miss the volume: only the rectangle
+    # of rows and columns that meet it is resampled, the rest is filled.
     low, high = _footprint(volume, plane, half * step)
     hit = np.flatnonzero(high > low)
     shape = (rows, columns, *((3,) if volume.is_rgb else ()))
@@ -1041,59 +1054,43 @@ def _reslice_sitk(
         dst = _output(out, shape, dtype)
         dst.fill(fill)
         return dst
-    row0, row1 = int(hit[0]), int(hit[-1]) + 1
-    whole = bool(np.all(low == 0) and np.all(high == columns))
-    work = int((high - low).sum()) * (2 * half + 1)
-    bands = _band_count(row1 - row0, work)
-
-    def resampled(r0: int, r1: int, c0: int, c1: int) -> NDArray[Any]:
-        """Pixels ``[r0:r1, c0:c1]`` as ``[sample, row, column(, rgb)]``."""
-        resample = sitk.ResampleImageFilter()
-        resample.SetSize([c1 - c0, r1 - r0, 2 * half + 1])
-        origin = first + r0 * row_step + c0 * column_step
-        resample.SetOutputOrigin([float(x) for x in origin])
-        resample.SetOutputSpacing([plane.spacing_mm[0], plane.spacing_mm[1], step])
-        resample.SetOutputDirection(direction)
-        resample.SetTransform(transform)
-        resample.SetInterpolator(
-            sitk.sitkLinear if interpolation == "linear" else sitk.sitkNearestNeighbor
-        )
-        resample.SetDefaultPixelValue(math.nan if half > 0 else fill)
-        resample.SetOutputPixelType(pixel_type)
-        if bands > 1:
-            # One band per core already: ITK threads would only add start-up.
-            resample.SetNumberOfThreads(1)
-        # Over the result image's buffer, which lives as long as the array.
-        return np.asarray(_SitkPixels(resample.Execute(image)))
-
-    no_copy = half == 0 and out is None and pixel_type == sitk.sitkUnknown
-    if bands == 1 and whole and no_copy:
-        result: NDArray[Any] = resampled(0, rows, 0, columns)[0]
+    r0, r1 = int(hit[0]), int(hit[-1]) + 1
+    c0, c1 = int(low[hit].min()), int(high[hit].max())
+    resample = sitk.ResampleImageFilter()
+    resample.SetSize([c1 - c0, r1 - r0, 2 * half + 1])
+    origin = first + r0 * row_step + c0 * column_step
+    resample.SetOutputOrigin([float(x) for x in origin])
+    resample.SetOutputSpacing([plane.spacing_mm[0], plane.spacing_mm[1], step])
+    resample.SetOutputDirection(direction)
+    resample.SetTransform(transform)
+    resample.SetInterpolator(
+        sitk.sitkLinear if interpolation == "linear" else sitk.sitkNearestNeighbor
+    )
+    resample.SetDefaultPixelValue(math.nan if half > 0 else fill)
+    resample.SetOutputPixelType(pixel_type)
+    # ITK's own threads: SimpleITK holds the GIL while it runs, so row bands on
+    # Python threads would run one after the other.
+    # [sample, row, column(, rgb)], over the result image's own buffer.
+    samples = np.asarray(_SitkPixels(resample.Execute(image)))
+    whole = (r0, r1, c0, c1) == (0, rows, 0, columns)
+    if half > 0:
+        values = _reduce_slab(samples, slab_mode)
+        outside = np.isnan(values)
+        if outside.any():
+            values[outside] = fill
+    elif samples.dtype == dtype and out is None and whole:
+        result: NDArray[Any] = samples[0]  # keeps the result image alive: no copy
         return result
+    else:
+        values = samples[0]
     dst = _output(out, shape, dtype)
     if not whole:
         dst.fill(fill)
-
-    def band(rows_: slice) -> None:
-        r0, r1 = row0 + rows_.start, row0 + rows_.stop
-        c0, c1 = int(low[r0:r1].min()), int(high[r0:r1].max())
-        if c1 <= c0:
-            return
-        samples = resampled(r0, r1, c0, c1)
-        if half > 0:
-            values = _reduce_slab(samples, slab_mode)
-            outside = np.isnan(values)
-            if outside.any():
-                values[outside] = fill
-        else:
-            values = samples[0]
-        target = dst[r0:r1, c0:c1]
-        if values.dtype == dtype:
-            np.copyto(target, values)
-        else:
-            _store(target, values)  # rounds in place: the result image is ours
-
-    _in_bands(band, row1 - row0, work)
+    target = dst[r0:r1, c0:c1]
+    if values.dtype == dtype:
+        np.copyto(target, values)
+    else:
+        _store(target, values)  # rounds in place: the result image is ours
     return dst
 
 

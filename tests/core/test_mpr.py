@@ -782,9 +782,9 @@ def test_out_argument() -> None:
 
 @pytest.mark.parametrize("dtype", [np.int16, np.float32, np.uint8])
 def test_row_bands_match_one_pass(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
-    # Large planes are computed in row bands on several threads (numpy and one
-    # ITK thread per band): the same pixels as in one pass, up to float rounding
-    # of the band origins in ITK.
+    # Large grid-aligned planes are computed in row bands on several threads:
+    # the same pixels as in one pass (oblique planes, resampled by ITK's own
+    # threads, only up to float rounding of where the resampled rectangle starts).
     shape = (9, 11, 13, 3) if dtype == np.uint8 else (9, 11, 13)
     rgb = len(shape) == 4
     k, j, i = np.indices(shape[:3])
@@ -812,9 +812,9 @@ def test_row_bands_match_one_pass(monkeypatch: pytest.MonkeyPatch, dtype: Any) -
     bands_run = []
     real_in_bands = mpr._in_bands
 
-    def counting(work: Any, rows: int, pixels: int) -> None:
+    def counting(work: Any, rows: int, pixels: int, pieces: int = 0) -> None:
         bands_run.append(mpr._band_count(rows, pixels))
-        real_in_bands(work, rows, pixels)
+        real_in_bands(work, rows, pixels, pieces)
 
     monkeypatch.setattr(mpr, "_PARALLEL_MIN_PIXELS", 1)
     monkeypatch.setattr(mpr, "_worker_count", lambda: 3)
