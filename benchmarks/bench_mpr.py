@@ -10,7 +10,8 @@ with the ratio of each peer to ``reslice``. Orthogonal planes are timed on one
 slice over and over, scrolling (a new slice per call, snapped to the voxels as
 the viewer does) and between two slices. With ``--threads 1`` the process is
 pinned to one core, so ``reslice`` runs in one band too; with 2 it splits large
-planes in row bands over both cores. Then one crosshair-drag frame (three
+grid-aligned planes in row bands over both cores, and SimpleITK (oblique
+planes) runs two threads. Then one crosshair-drag frame (three
 planes at a new cursor, as ``ViewerState`` makes them) is timed with
 ``render_slice`` of the three, and an oblique rotation drag of one view.
 Targets: orthogonal <= 2 ms, oblique linear <= 3 ms per 512² plane.
