@@ -1112,10 +1112,12 @@ def reslice(
     when the plane lies on a slice of voxel centres (one compact copy instead
     when the view's rows would be strided, as for sagittal planes of an axial
     stack), else a linear blend of the two nearest slices (or the nearest
-    one). Any other plane goes through SimpleITK ``Resample``, reading the
-    voxels in place when they are SimpleITK's memory (:func:`sitk_backed`),
-    else from one copy cached with the volume. Points outside the volume get
-    its minimum (0 for RGB).
+    one); large copies and blends run in row bands on the free cores. Any
+    other plane goes through SimpleITK ``Resample`` (on ITK's threads, over
+    the rectangle of pixels that meet the volume), reading the voxels in place
+    when they are SimpleITK's memory (:func:`sitk_backed`), else from one copy
+    cached with the volume. Points outside the volume get its minimum (0 for
+    RGB).
 
     Parameters
     ----------
