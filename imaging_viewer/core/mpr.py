@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
+import mmap
+import os
 import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -12,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import ArrayLike, DTypeLike
 
     from imaging_viewer.core.geometry import Affine, Vec3
@@ -518,11 +524,17 @@ def _output(
 
 
 def _store(dst: NDArray[Any], values: NDArray[Any]) -> None:
-    """Write float results into ``dst``, rounding for integer types."""
+    """Write float results into ``dst``, rounding for integer types.
+
+    ``values`` are blends of voxel values (or the fill), so they lie within the
+    type's range; float32 holds 8- and 16-bit integers exactly, so only wider
+    types can round past it and need clipping.
+    """
     if dst.dtype.kind in "iu":
         np.rint(values, out=values)
-        info = np.iinfo(dst.dtype)
-        np.clip(values, info.min, info.max, out=values)
+        if dst.dtype.itemsize > 2:
+            info = np.iinfo(dst.dtype)
+            np.clip(values, info.min, info.max, out=values)
     np.copyto(dst, values, casting="unsafe")
 
 
@@ -551,49 +563,148 @@ def _reduce_slab(block: NDArray[Any], mode: str) -> NDArray[Any]:
     return total
 
 
-def _grid_planes(
-    voxels: NDArray[Any],
-    m: _GridMapping,
-    size_px: tuple[int, int],
-    low: int,
-    count: int,
-) -> tuple[list[NDArray[Any]], tuple[slice, slice]] | None:
-    """Grid planes ``low .. low + count - 1`` under the plane, each ``[row, column]``.
+class _GridPlanes:
+    """Grid planes ``low .. low + count - 1`` under a plane, read by row bands.
 
-    Views where they are; but when the through axis is the innermost one in
-    memory (i for ``voxels[k, j, i]``, e.g. sagittal planes of an axial stack),
-    each pixel's ``count`` neighbours are adjacent bytes, so they are gathered
-    in one strided pass as a single element each, not ``count`` passes.
+    ``block`` is a view ``[plane, row, column(, rgb)]`` of the voxels. When the
+    through axis is the innermost one in memory (i for ``voxels[k, j, i]``,
+    e.g. sagittal planes of an axial stack), each pixel's ``count`` neighbours
+    are adjacent bytes, so they are gathered in one strided pass as a single
+    element each, not ``count`` passes.
     """
-    found = _aligned_block(voxels, m, size_px, slice(low, low + count))
-    if found is None:
-        return None
-    block, window = found
-    samples = int(np.prod(voxels.shape[3:], dtype=np.int64))
-    innermost = m.through_axis == 0 and voxels.flags.c_contiguous
-    if count == 1 or not innermost:
-        return [block[n] for n in range(count)], window
-    offset = (
-        block.__array_interface__["data"][0] - voxels.__array_interface__["data"][0]
-    )
-    run = np.dtype((np.void, count * samples * voxels.itemsize))
-    runs = np.ndarray(
-        block.shape[1:3],
-        dtype=run,
-        buffer=voxels,
-        offset=offset,
-        strides=block.strides[1:3],
-    ).copy()
-    gathered = runs.view(voxels.dtype).reshape(
-        *block.shape[1:3], count, *voxels.shape[3:]
-    )
-    return [gathered[:, :, n] for n in range(count)], window
+
+    def __init__(self, voxels: NDArray[Any], block: NDArray[Any]) -> None:
+        self.block = block
+        self.count = block.shape[0]
+        self.runs: NDArray[Any] | None = None
+        innermost = block.ndim > 2 and block.strides[0] == voxels.itemsize * int(
+            np.prod(voxels.shape[3:], dtype=np.int64)
+        )
+        if self.count > 1 and innermost and voxels.flags.c_contiguous:
+            offset = (
+                block.__array_interface__["data"][0]
+                - voxels.__array_interface__["data"][0]
+            )
+            run = np.dtype((np.void, block.strides[0] * self.count))
+            self.runs = np.ndarray(
+                block.shape[1:3],
+                dtype=run,
+                buffer=voxels,
+                offset=offset,
+                strides=block.strides[1:3],
+            )
+
+    def rows(self, band: slice) -> list[NDArray[Any]]:
+        """Each plane's rows ``band``, ``[row, column(, rgb)]``."""
+        if self.runs is None:
+            return [self.block[n, band] for n in range(self.count)]
+        runs = self.runs[band].copy()
+        gathered = runs.view(self.block.dtype).reshape(
+            *runs.shape, self.count, *self.block.shape[3:]
+        )
+        return [gathered[:, :, n] for n in range(self.count)]
 
 
 def _row_contiguous(pixels: NDArray[Any]) -> bool:
     """True when each row's pixels are adjacent in memory (cheap to render)."""
     samples = int(np.prod(pixels.shape[2:], dtype=np.int64))
     return pixels.shape[1] <= 1 or pixels.strides[1] == pixels.itemsize * samples
+
+
+# Strided reads (sagittal planes of an axial stack) are bound by cache misses,
+# not by one core: planes of this many pixels are split in row bands over the
+# free cores (numpy releases the GIL while copying and computing).
+_PARALLEL_MIN_PIXELS: Final = 1 << 16
+_MAX_THREADS: Final = 4
+_BLOCK_PIXELS: Final = 1 << 14
+_POOL_LOCK: Final = threading.Lock()
+_POOLS: list[ThreadPoolExecutor] = []
+
+
+def _worker_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, min(_MAX_THREADS, len(os.sched_getaffinity(0))))
+    return max(1, min(_MAX_THREADS, os.cpu_count() or 1))
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The helper threads for large planes, started on first use."""
+    with _POOL_LOCK:
+        if not _POOLS:
+            _POOLS.append(
+                ThreadPoolExecutor(_MAX_THREADS - 1, thread_name_prefix="reslice")
+            )
+        return _POOLS[0]
+
+
+def _band_count(rows: int, pixels: int) -> int:
+    """How many row bands :func:`_in_bands` makes of ``pixels`` worth of work."""
+    return min(_worker_count(), rows) if pixels >= _PARALLEL_MIN_PIXELS else 1
+
+
+def _in_bands(
+    work: Callable[[slice], None], rows: int, pixels: int, pieces: int = 0
+) -> None:
+    """Run ``work(band)`` over row bands covering ``rows``, on several cores if large.
+
+    The rows are cut in ``pieces`` bands (two per core by default) that this
+    thread and the helpers take in turn, so a helper that a busy machine does
+    not schedule holds up one small band at most, and a band it never started
+    is done here.
+    """
+    threads = _band_count(rows, pixels)
+    if threads <= 1:
+        work(slice(0, rows))
+        return
+    pieces = min(rows, max(pieces or 2 * threads, threads))
+    bounds = [rows * n // pieces for n in range(pieces + 1)]
+    bands = iter([slice(bounds[n], bounds[n + 1]) for n in range(pieces)])
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with lock:
+                band = next(bands, None)
+            if band is None:
+                return
+            work(band)
+
+    pool = _pool()
+    helpers = [pool.submit(drain) for _ in range(threads - 1)]
+    try:
+        drain()
+    finally:
+        for helper in helpers:
+            if not helper.cancel():
+                helper.result()
+
+
+def _combine(
+    planes: list[NDArray[Any]], target: NDArray[Any], mode: str, weight: float
+) -> None:
+    """Write one band: a plane, a linear blend of two, or a slab projection."""
+    if len(planes) == 1:
+        np.copyto(target, planes[0])
+    elif mode == "linear":
+        # Casting ufuncs are slow on strided input: make the two planes compact.
+        first, second = (
+            p if _row_contiguous(p) else np.ascontiguousarray(p) for p in planes
+        )
+        blended = np.subtract(second, first, dtype=np.float32)
+        blended *= np.float32(weight)
+        blended += first
+        _store(target, blended)
+    elif mode in ("mip", "minip"):
+        pick = np.maximum if mode == "mip" else np.minimum
+        np.copyto(target, planes[0])
+        for other in planes[1:]:
+            pick(target, other, out=target)
+    else:
+        total = planes[0].astype(np.float32)
+        for other in planes[1:]:
+            np.add(total, other, out=total)
+        total /= np.float32(len(planes))
+        _store(target, total)
 
 
 def _reslice_aligned(
@@ -612,6 +723,7 @@ def _reslice_aligned(
     w = m.through
     dtype = voxels.dtype
     per_mm = abs(m.through_per_mm)
+    weight = 0.0
     if per_mm and _slab_offsets(slab_mm, 1.0 / per_mm) > 0:
         # Whole slices whose centres lie within the slab.
         reach = slab_mm / 2.0 * per_mm
@@ -622,7 +734,6 @@ def _reslice_aligned(
         # ITK's rule, so this path and SimpleITK agree: inside is [-0.5, n - 0.5),
         # and linear interpolation holds the edge slice in the outer half voxel.
         nearest = round(w)
-        weight = 0.0
         if abs(w - nearest) <= _GRID_TOLERANCE_VOXELS and 0 <= nearest < n:
             low, count = nearest, 1
         elif w < -0.5 or w >= n - 0.5:
@@ -639,46 +750,37 @@ def _reslice_aligned(
             else:
                 count = 2
         slab_mode = "linear"
-    found = _grid_planes(voxels, m, plane.size_px, low, count) if count > 0 else None
+    found = None
+    if count > 0:
+        found = _aligned_block(voxels, m, plane.size_px, slice(low, low + count))
     if found is None:
         dst = _output(out, shape, dtype)
         dst.fill(fill)
         return dst
-    planes, window = found
-    full = planes[0].shape[:2] == (rows, columns)
-    if count == 1 and full and out is None:
-        single = planes[0]
-        if not _row_contiguous(single):
-            # One compact copy: rendering a strided view would cost more.
-            return np.ascontiguousarray(single)
+    block, window = found
+    full = block.shape[1:3] == (rows, columns)
+    if count == 1 and full and out is None and _row_contiguous(block[0]):
+        single: NDArray[Any] = block[0]
         single.flags.writeable = False  # a view of the voxels: keep them safe
         return single
+    # Otherwise one compact result (rendering a strided view would cost more).
     dst = _output(out, shape, dtype)
     if not full:
         dst.fill(fill)
     target = dst[window]
-    if count == 1:
-        target[...] = planes[0]
-    elif slab_mode == "linear":
-        # Casting ufuncs are slow on strided input: make the two planes compact.
-        first, second = (
-            p if _row_contiguous(p) else np.ascontiguousarray(p) for p in planes
-        )
-        blended = np.subtract(second, first, dtype=np.float32)
-        blended *= np.float32(weight)
-        blended += first
-        _store(target, blended)
-    elif slab_mode in ("mip", "minip"):
-        pick = np.maximum if slab_mode == "mip" else np.minimum
-        target[...] = planes[0]
-        for other in planes[1:]:
-            pick(target, other, out=target)
-    else:
-        total = planes[0].astype(np.float32)
-        for other in planes[1:]:
-            np.add(total, other, out=total)
-        total /= np.float32(count)
-        _store(target, total)
+    planes = _GridPlanes(voxels, block)
+
+    # Blocks of rows small enough that the gathered planes and float
+    # temporaries stay in the core's cache (and memory use stays low).
+    block_rows = max(1, _BLOCK_PIXELS // max(target.shape[1], 1))
+
+    def band(rows_: slice) -> None:
+        for start in range(rows_.start, rows_.stop, block_rows):
+            rows_block = slice(start, min(start + block_rows, rows_.stop))
+            _combine(planes.rows(rows_block), target[rows_block], slab_mode, weight)
+
+    rows_ = target.shape[0]
+    _in_bands(band, rows_, rows_ * target.shape[1], -(-rows_ // block_rows))
     return dst
 
 
@@ -744,14 +846,47 @@ def empty_voxels(shape: tuple[int, ...], dtype: DTypeLike) -> NDArray[Any]:
     np_dtype = np.dtype(dtype)
     rgb = _is_rgb_shape(shape, np_dtype)
     if (len(shape) != 3 and not rgb) or np_dtype.name not in _SITK_PIXEL_IDS:
-        return np.zeros(shape, dtype=np_dtype)
-    sitk = _sitk()
-    size = [int(n) for n in shape[2::-1]]
-    if rgb:
-        image = sitk.Image(size, sitk.sitkVectorUInt8, 3)
+        voxels: NDArray[Any] = np.zeros(shape, dtype=np_dtype)
     else:
-        image = sitk.Image(size, getattr(sitk, _SITK_PIXEL_IDS[np_dtype.name]))
-    return np.asarray(_SitkPixels(image))
+        sitk = _sitk()
+        size = [int(n) for n in shape[2::-1]]
+        if rgb:
+            image = sitk.Image(size, sitk.sitkVectorUInt8, 3)
+        else:
+            image = sitk.Image(size, getattr(sitk, _SITK_PIXEL_IDS[np_dtype.name]))
+        voxels = np.asarray(_SitkPixels(image))
+    _prefer_huge_pages(voxels)
+    return voxels
+
+
+_HUGE_PAGE: Final = 2 << 20
+
+
+def _prefer_huge_pages(zeros: NDArray[Any]) -> None:
+    """Ask Linux to back the all-zero ``zeros`` with 2 MiB pages (best effort).
+
+    A sagittal plane of an axial stack reads one voxel every row of every
+    slice: with 4 KiB pages nearly every read also misses the TLB, and with
+    huge pages the gather takes about a quarter less time. The pages already
+    written (SimpleITK zero-fills) are given back, which keeps the contents,
+    zeros, so the loader's writes fault in huge pages. Only whole huge pages
+    inside the array are touched.
+    """
+    hugepage = getattr(mmap, "MADV_HUGEPAGE", None)
+    dontneed = getattr(mmap, "MADV_DONTNEED", None)
+    if hugepage is None or dontneed is None or zeros.nbytes < 4 * _HUGE_PAGE:
+        return
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    madvise.restype = ctypes.c_int
+    address = int(zeros.__array_interface__["data"][0])
+    start = -(-address // _HUGE_PAGE) * _HUGE_PAGE
+    end = (address + zeros.nbytes) // _HUGE_PAGE * _HUGE_PAGE
+    if end > start and madvise(start, end - start, hugepage) == 0:
+        madvise(start, end - start, dontneed)
 
 
 def sitk_backed(voxels: NDArray[Any]) -> NDArray[Any]:
@@ -841,6 +976,42 @@ def _sitk_source(volume: Volume, time_index: int) -> tuple[Any, Any, bool]:
         return image, entry.lps_to_index, entry.shared[time_index]
 
 
+def _footprint(
+    volume: Volume, plane: SlicePlane, reach_mm: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Per row, the columns ``[low, high)`` that may sample the volume.
+
+    A pixel outside them lies more than a pixel away from the box of voxel
+    centres ± half a voxel (where SimpleITK interpolates), even when moved
+    ``reach_mm`` either way along the normal (a slab), so it gets the fill.
+    Rows that miss the volume have ``low == high``.
+    """
+    columns, rows = plane.size_px
+    to_index = np.linalg.solve(volume.ijk_to_lps, plane.pixel_to_lps())[:3]
+    sizes = np.array(volume.shape_kji[2::-1], dtype=np.float64)
+    reach = reach_mm * np.abs(to_index[:, 2])
+    # One pixel of margin: rounding must never drop a pixel ITK would sample.
+    margin = np.abs(to_index[:, 0]) + np.abs(to_index[:, 1])
+    low_bound = -0.5 - reach - margin
+    high_bound = sizes - 0.5 + reach + margin
+    base = to_index[:, 3, np.newaxis] + to_index[:, 1, np.newaxis] * np.arange(rows)
+    first = np.zeros(rows)
+    last = np.full(rows, float(columns - 1))
+    for axis in range(3):
+        step = float(to_index[axis, 0])
+        if abs(step) < 1e-12:
+            missed = (base[axis] < low_bound[axis]) | (base[axis] > high_bound[axis])
+            last[missed] = -1.0
+            continue
+        a = (low_bound[axis] - base[axis]) / step
+        b = (high_bound[axis] - base[axis]) / step
+        np.maximum(first, np.minimum(a, b), out=first)
+        np.minimum(last, np.maximum(a, b), out=last)
+    low = np.clip(np.ceil(first), 0, columns).astype(np.intp)
+    high = np.clip(np.floor(last) + 1, 0, columns).astype(np.intp)
+    return low, np.maximum(high, low)
+
+
 def _reslice_sitk(
     volume: Volume,
     time_index: int,
@@ -867,39 +1038,59 @@ def _reslice_sitk(
             pixel_type = sitk.sitkVectorFloat32
     else:
         pixel_type = sitk.sitkUnknown  # same as the input
+    first = plane.origin_lps - half * step * normal
+    row_step = plane.spacing_mm[1] * plane.down_lps
+    column_step = plane.spacing_mm[0] * plane.right_lps
+    direction = [
+        float(x)
+        for x in np.column_stack([plane.right_lps, plane.down_lps, normal]).ravel()
+    ]
+    # ITK would spend time on pixels that miss the volume: only the rectangle
+    # of rows and columns that meet it is resampled, the rest is filled.
+    low, high = _footprint(volume, plane, half * step)
+    hit = np.flatnonzero(high > low)
+    shape = (rows, columns, *((3,) if volume.is_rgb else ()))
+    if hit.size == 0:
+        dst = _output(out, shape, dtype)
+        dst.fill(fill)
+        return dst
+    r0, r1 = int(hit[0]), int(hit[-1]) + 1
+    c0, c1 = int(low[hit].min()), int(high[hit].max())
     resample = sitk.ResampleImageFilter()
-    resample.SetSize([columns, rows, 2 * half + 1])
-    resample.SetOutputOrigin(
-        [float(x) for x in plane.origin_lps - half * step * normal]
-    )
+    resample.SetSize([c1 - c0, r1 - r0, 2 * half + 1])
+    origin = first + r0 * row_step + c0 * column_step
+    resample.SetOutputOrigin([float(x) for x in origin])
     resample.SetOutputSpacing([plane.spacing_mm[0], plane.spacing_mm[1], step])
-    direction = np.column_stack([plane.right_lps, plane.down_lps, normal])
-    resample.SetOutputDirection([float(x) for x in direction.ravel()])
+    resample.SetOutputDirection(direction)
     resample.SetTransform(transform)
     resample.SetInterpolator(
         sitk.sitkLinear if interpolation == "linear" else sitk.sitkNearestNeighbor
     )
     resample.SetDefaultPixelValue(math.nan if half > 0 else fill)
     resample.SetOutputPixelType(pixel_type)
-    resampled = resample.Execute(image)
+    # ITK's own threads: SimpleITK holds the GIL while it runs, so row bands on
+    # Python threads would run one after the other.
     # [sample, row, column(, rgb)], over the result image's own buffer.
-    samples = np.asarray(_SitkPixels(resampled))
-    shape = (rows, columns, *samples.shape[3:])
+    samples = np.asarray(_SitkPixels(resample.Execute(image)))
+    whole = (r0, r1, c0, c1) == (0, rows, 0, columns)
     if half > 0:
         values = _reduce_slab(samples, slab_mode)
         outside = np.isnan(values)
         if outside.any():
             values[outside] = fill
-    elif samples.dtype == dtype and out is None:
+    elif samples.dtype == dtype and out is None and whole:
         result: NDArray[Any] = samples[0]  # keeps the result image alive: no copy
         return result
     else:
         values = samples[0]
     dst = _output(out, shape, dtype)
+    if not whole:
+        dst.fill(fill)
+    target = dst[r0:r1, c0:c1]
     if values.dtype == dtype:
-        np.copyto(dst, values)
+        np.copyto(target, values)
     else:
-        _store(dst, values)  # rounds in place: the result image is ours
+        _store(target, values)  # rounds in place: the result image is ours
     return dst
 
 
@@ -921,10 +1112,12 @@ def reslice(
     when the plane lies on a slice of voxel centres (one compact copy instead
     when the view's rows would be strided, as for sagittal planes of an axial
     stack), else a linear blend of the two nearest slices (or the nearest
-    one). Any other plane goes through SimpleITK ``Resample``, reading the
-    voxels in place when they are SimpleITK's memory (:func:`sitk_backed`),
-    else from one copy cached with the volume. Points outside the volume get
-    its minimum (0 for RGB).
+    one); large copies and blends run in row bands on the free cores. Any
+    other plane goes through SimpleITK ``Resample`` (on ITK's threads, over
+    the rectangle of pixels that meet the volume), reading the voxels in place
+    when they are SimpleITK's memory (:func:`sitk_backed`), else from one copy
+    cached with the volume. Points outside the volume get its minimum (0 for
+    RGB).
 
     Parameters
     ----------

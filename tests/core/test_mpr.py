@@ -780,6 +780,89 @@ def test_out_argument() -> None:
             reslice(volume, plane, out=np.empty((2, 2), dtype=np.int16))
 
 
+@pytest.mark.parametrize("dtype", [np.int16, np.float32, np.uint8])
+def test_row_bands_match_one_pass(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+    # Large grid-aligned planes are computed in row bands on several threads:
+    # the same pixels as in one pass (oblique planes, resampled by ITK's own
+    # threads, only up to float rounding of where the resampled rectangle starts).
+    shape = (9, 11, 13, 3) if dtype == np.uint8 else (9, 11, 13)
+    rgb = len(shape) == 4
+    k, j, i = np.indices(shape[:3])
+    voxels = (i + 7 * j + 31 * k) % 200 - (0 if dtype == np.uint8 else 100)
+    if rgb:
+        voxels = np.stack([voxels, 199 - voxels, voxels // 2], axis=-1)
+    plain = grid_volume(shape[:3], (0.8, 0.6, 1.5))
+    volume = Volume(voxels=voxels.astype(dtype), ijk_to_lps=plain.ijk_to_lps)
+    between = (volume.ijk_to_lps @ [6.3, 5.3, 4.3, 1.0])[:3]
+    on = (volume.ijk_to_lps @ [6.0, 5.0, 4.0, 1.0])[:3]
+    cases = [
+        (plane_for(volume, o, cursor, r), kwargs)
+        for o in ORIENTATIONS
+        for cursor in (on, between)
+        for r in (None, DOUBLE_OBLIQUE)
+        for kwargs in (
+            {},
+            {"interpolation": "nearest"},
+            {"slab_mm": 4.0},
+            {"slab_mm": 4.0, "slab_mode": "mean"},
+        )
+    ]
+    monkeypatch.setattr(mpr, "_PARALLEL_MIN_PIXELS", 10**12)
+    one_pass = [reslice(volume, p, **kw).pixels.copy() for p, kw in cases]
+    bands_run = []
+    real_in_bands = mpr._in_bands
+
+    def counting(work: Any, rows: int, pixels: int, pieces: int = 0) -> None:
+        bands_run.append(mpr._band_count(rows, pixels))
+        real_in_bands(work, rows, pixels, pieces)
+
+    monkeypatch.setattr(mpr, "_PARALLEL_MIN_PIXELS", 1)
+    monkeypatch.setattr(mpr, "_worker_count", lambda: 3)
+    monkeypatch.setattr(mpr, "_in_bands", counting)
+    for (plane, kwargs), expected in zip(cases, one_pass, strict=True):
+        pixels = reslice(volume, plane, **kwargs).pixels
+        assert pixels.dtype == expected.dtype
+        assert pixels.shape == expected.shape
+        if dtype == np.float32:
+            np.testing.assert_allclose(pixels, expected, rtol=1e-5, atol=1e-4)
+        else:
+            error = np.abs(pixels.astype(np.int64) - expected)
+            assert error.max() <= 1, kwargs  # x.5 rounded the other way
+            assert (error > 0).mean() < 0.01, kwargs
+    assert bands_run
+    assert min(bands_run) == 3
+
+
+def test_oblique_footprint_covers_every_sampled_pixel() -> None:
+    # SimpleITK resamples only the columns of each row that may meet the
+    # volume: every pixel whose centre (or a slab sample) lies in the box of
+    # voxel centres ± half a voxel must be among them, and most outside not.
+    volume = grid_volume((9, 11, 13), (0.8, 0.6, 1.5))
+    centre = volume_centre_lps(volume)
+    turns = [DOUBLE_OBLIQUE, rotation((0, 1, 0), 40.0), rotation((1, 1, 1), 75.0)]
+    listed_total = total = 0
+    for orientation in ORIENTATIONS:
+        for turn in turns:
+            for shift in (0.0, 1.5):
+                cursor = centre + shift * turn @ np.array([1.0, -1.0, 0.5])
+                plane = plane_for(volume, orientation, cursor, turn)
+                for reach in (0.0, 2.0):
+                    low, high = mpr._footprint(volume, plane, reach)
+                    columns, rows = plane.size_px
+                    c = np.arange(columns)[np.newaxis, :]
+                    listed = (c >= low[:, np.newaxis]) & (c < high[:, np.newaxis])
+                    sampled = np.zeros((rows, columns), dtype=bool)
+                    for offset in np.linspace(-reach, reach, 9):
+                        points = pixel_centres_lps(plane) + offset * plane.normal_lps
+                        index = continuous_index(volume.ijk_to_lps, points)
+                        sampled |= within(index, volume.shape_kji, -0.5, 0.5)
+                    assert sampled.any()
+                    assert not np.any(sampled & ~listed)
+                    listed_total += int(listed.sum())
+                    total += listed.size
+    assert listed_total < 0.8 * total
+
+
 def test_sitk_backed_voxels_are_shared_not_copied() -> None:
     plain = grid_volume((16, 17, 18), (1.0, 1.0, 1.5))
     voxels = sitk_backed(plain.voxels)
@@ -804,6 +887,46 @@ def test_sitk_backed_voxels_are_shared_not_copied() -> None:
     first, _, shared = mpr._sitk_source(plain, 0)
     assert not shared
     assert mpr._sitk_source(plain, 0)[0] is first
+
+
+def anon_huge_kib(address: int) -> int | None:
+    """AnonHugePages (KiB) of the mapping holding ``address``, None if unknown."""
+    try:
+        smaps = open("/proc/self/smaps").read().splitlines()  # noqa: SIM115
+    except OSError:
+        return None
+    inside = False
+    for line in smaps:
+        head = line.split()[0]
+        if "-" in head and ":" not in head:
+            low, high = (int(x, 16) for x in head.split("-"))
+            inside = low <= address < high
+        elif inside and head == "AnonHugePages:":
+            return int(line.split()[1])
+    return None
+
+
+def test_empty_voxels_zeroed_shared_and_on_huge_pages() -> None:
+    voxels = mpr.empty_voxels((80, 256, 256), np.int16)  # 10 MiB
+    assert voxels.flags.writeable
+    assert voxels.flags.c_contiguous
+    assert not voxels.any()
+    volume = Volume(voxels=voxels, ijk_to_lps=np.eye(4))
+    image, _, shared = mpr._sitk_source(volume, 0)
+    assert shared
+    k, j, i = np.indices(voxels.shape)
+    voxels[...] = (i + 3 * j + 5 * k) % 1000
+    view = sitk.GetArrayViewFromImage(image)
+    np.testing.assert_array_equal(view, (i + 3 * j + 5 * k) % 1000)
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            enabled = "[never]" not in f.read()
+    except OSError:
+        enabled = False
+    # The advice covers the whole huge pages inside the array, a mapping of its own.
+    huge = anon_huge_kib(voxels.__array_interface__["data"][0] + voxels.nbytes // 2)
+    if enabled and huge is not None:
+        assert huge >= 2048
 
 
 def test_no_full_volume_temporaries() -> None:
