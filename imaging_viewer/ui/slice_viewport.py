@@ -235,7 +235,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         """Counts state edits: cached overlay text is redrawn after one."""
         self._corner_text_key: tuple[int, float | None] | None = None
         self._corner_texts: dict[str, list[str]] = {}
-        self._letters_key = -1
+        self._letters_key: tuple[Any, ...] | None = None
         self._letters: dict[str, str] = {}
         state.events.all.connect(self._on_any_state_edit)
         for name in (
@@ -494,15 +494,39 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         return self._corner_texts
 
     def _orientation_letters(self) -> dict[str, str]:
-        """The state's orientation letters, recomputed only after a state edit."""
-        if self._letters_key != self._state_generation:
-            self._letters_key = self._state_generation
-            self._letters = self.state.orientation_letters()
+        """The state's orientation letters, recomputed when the plane may turn.
+
+        Window, slice and time edits keep them (a new slice of the same volume
+        has the same directions, and MPR planes move with ``cursor_lps``).
+        """
+        state = self.state
+        key = (
+            state.series,
+            state.volume,
+            state.orientation,
+            state.cursor_lps,
+            state.plane_rotation,
+            state.flip_horizontal,
+            state.flip_vertical,
+            state.rotation_quarters,
+        )
+        last = self._letters_key
+        if (
+            last is None
+            or any(
+                a is not b and a != b for a, b in zip(key[2:], last[2:], strict=True)
+            )
+            or key[0] is not last[0]
+            or key[1] is not last[1]
+        ):
+            self._letters_key = key
+            self._letters = state.orientation_letters()
         return self._letters
 
     def _draw_overlays(self, painter: QPainter, width: int, height: int) -> None:
         margin = 6
         blocks = self._text_blocks
+        blocks.check_resolution()
         for corner, lines in self._corner_text().items():
             if not lines:
                 continue

@@ -49,6 +49,20 @@ class TextBlockCache:
         self._device = device
         self._size = size
         self._blocks: OrderedDict[tuple[object, ...], TextBlock] = OrderedDict()
+        self._font_keys: dict[int, tuple[QFont, str]] = {}
+        self._resolution: tuple[float, int, int] | None = None
+
+    def check_resolution(self) -> None:
+        """Forget every block if the device's pixel ratio or DPI changed."""
+        device = self._device
+        resolution = (
+            device.devicePixelRatioF(),
+            device.logicalDpiX(),
+            device.logicalDpiY(),
+        )
+        if resolution != self._resolution:
+            self._resolution = resolution
+            self._blocks.clear()
 
     def block(
         self,
@@ -59,28 +73,28 @@ class TextBlockCache:
         right_aligned: bool = False,
     ) -> TextBlock:
         """The block of ``lines`` (each right-aligned to the widest if asked)."""
-        ratio = self._device.devicePixelRatioF()
-        dpi = (self._device.logicalDpiX(), self._device.logicalDpiY())
-        key = (lines, font.key(), colour.rgba(), right_aligned, ratio, dpi)
+        known = self._font_keys.get(id(font))
+        if known is None or known[0] is not font:
+            known = (font, font.key())
+            self._font_keys[id(font)] = known
+        key = (lines, known[1], colour.rgba(), right_aligned)
         found = self._blocks.get(key)
         if found is not None:
             self._blocks.move_to_end(key)
             return found
-        block = self._draw(lines, font, colour, right_aligned, ratio, dpi)
+        if self._resolution is None:
+            self.check_resolution()
+        block = self._draw(lines, font, colour, right_aligned)
         self._blocks[key] = block
         if len(self._blocks) > self._size:
             self._blocks.popitem(last=False)
         return block
 
     def _draw(
-        self,
-        lines: tuple[str, ...],
-        font: QFont,
-        colour: QColor,
-        right_aligned: bool,
-        ratio: float,
-        dpi: tuple[int, int],
+        self, lines: tuple[str, ...], font: QFont, colour: QColor, right_aligned: bool
     ) -> TextBlock:
+        assert self._resolution is not None
+        ratio, dpi_x, dpi_y = self._resolution
         metrics = QFontMetrics(font, self._device)
         line = metrics.height()
         advances = [metrics.horizontalAdvance(text) for text in lines]
@@ -93,8 +107,8 @@ class TextBlockCache:
         )
         image.setDevicePixelRatio(ratio)
         # Point sizes become pixels at the device's resolution, as on screen.
-        image.setDotsPerMeterX(round(dpi[0] / 0.0254))
-        image.setDotsPerMeterY(round(dpi[1] / 0.0254))
+        image.setDotsPerMeterX(round(dpi_x / 0.0254))
+        image.setDotsPerMeterY(round(dpi_y / 0.0254))
         image.fill(0)
         painter = QPainter(image)
         painter.setFont(font)
