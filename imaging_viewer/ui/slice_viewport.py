@@ -13,7 +13,6 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -46,6 +45,7 @@ from imaging_viewer.ui.annotation_overlay import (
     visible_annotations,
 )
 from imaging_viewer.ui.export import displayed_inversion
+from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.text_blocks import TextBlockCache
 
 if TYPE_CHECKING:
