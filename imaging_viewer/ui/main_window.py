@@ -1332,6 +1332,8 @@ class MainWindow(QMainWindow):
         else:
             print(f"imaging-viewer: {path}: still loading after 300 s", file=sys.stderr)
             return 1
+        for widget in self.viewport_widgets:
+            widget.settle()
         for _ in range(5):
             app.processEvents()
         QTimer.singleShot(0, lambda: None)

@@ -105,20 +105,18 @@ class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
         self._image: QImage | None = None
         self._buffer: NDArray[np.uint32] | None = None
         self._extent: tuple[int, int] | None = None
-        self._next_extent: tuple[int, int] | None = None
         self.smooth = True
 
     def set_extent(self, rows: int, columns: int) -> None:
-        """The next buffer stands for an image of ``rows`` × ``columns`` pixels."""
-        self._next_extent = (rows, columns)
+        """Buffers stand for an image of ``rows`` × ``columns`` pixels."""
+        if self._extent != (rows, columns):
+            self.prepareGeometryChange()
+            self._extent = (rows, columns)
 
     def set_buffer(self, buffer: NDArray[np.uint32]) -> None:
         """Show ``buffer``; later in-place changes show after :meth:`update`."""
-        extent = self._next_extent or (buffer.shape[0], buffer.shape[1])
-        self._next_extent = None
-        if self._extent != extent:
-            self.prepareGeometryChange()
-            self._extent = extent
+        if self._extent is None:
+            self.set_extent(buffer.shape[0], buffer.shape[1])
         if buffer is not self._buffer or self._image is None:
             # Wrapped, not copied: rendering into the same buffer needs no new image.
             self._image = pg.functions.ndarray_to_qimage(
@@ -258,6 +256,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     def _on_any_state_edit(self, *_: object) -> None:
         self._state_generation += 1
 
+    def settle(self) -> None:
+        """Show the image as it looks once interaction stops (full, smooth), now."""
+        self._smooth_later.stop()
+        self._on_settled()
+
     def _on_settled(self) -> None:
         if self._closing or self._drag_button is not None:
             return
@@ -342,12 +345,14 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 row_mm,
                 state.rotation_quarters,
             )
-        refit = self._fitted_for != key
-        stride = 1
-        if coarse and not refit and rows * columns > COARSE_MIN_PIXELS:
-            zoom = self.zoom_factor()
-            if zoom:
-                stride = max(1, int(1.0 / (zoom * self.devicePixelRatioF())))
+        # Geometry first: the stride depends on the zoom after a fit.
+        self.image_item.set_extent(rows, columns)
+        self._shown_pixel_spacing = (column_mm, row_mm)
+        self.image_item.setTransform(self._item_transform(affine, column_mm, row_mm))
+        if self._fitted_for != key:
+            self._fitted_for = key
+            self.fit()
+        stride = self._coarse_stride(rows, columns) if coarse else 1
         self._stride = stride
         if stride > 1:
             pixels = pixels[::stride, ::stride]
@@ -356,14 +361,24 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._buffer = np.empty(shape, dtype=np.uint32)
         display = displayed_inversion(volume.display, state.invert)
         render_slice(pixels, state.window, display=display, out=self._buffer)
-        self.image_item.set_extent(rows, columns)
         self.image_item.set_buffer(self._buffer)
-        self._shown_pixel_spacing = (column_mm, row_mm)
-        self.image_item.setTransform(self._item_transform(affine, column_mm, row_mm))
-        if refit:
-            self._fitted_for = key
-            self.fit()
         self.viewport().update()
+
+    def _coarse_stride(self, rows: int, columns: int) -> int:
+        """Every how many pixels to render a large image while it changes (1: all).
+
+        About one image pixel per screen pixel at the current zoom, and never
+        fewer than 256 pixels a side.
+        """
+        if rows * columns <= COARSE_MIN_PIXELS:
+            return 1
+        view_width = float(self.view_box.viewRect().width())
+        screen_width = float(self.view_box.width()) * self.devicePixelRatioF()
+        if view_width <= 0 or screen_width <= 0:
+            return 1
+        pixels_per_screen_pixel = view_width / self._shown_pixel_spacing[0]
+        pixels_per_screen_pixel /= screen_width
+        return max(1, min(int(pixels_per_screen_pixel), min(rows, columns) // 256))
 
     def _item_transform(
         self, affine: NDArray[np.float64], column_mm: float, row_mm: float
