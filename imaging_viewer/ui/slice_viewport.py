@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,15 +30,7 @@ from imaging_viewer.core.annotations.model import Lesion
 from imaging_viewer.core.geometry import rotation_about
 from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import CT_PRESETS, render_slice
-from imaging_viewer.core.tools.angle import draw_angle, draw_cobb_angle
-from imaging_viewer.core.tools.arrow import draw_arrow
-from imaging_viewer.core.tools.bidirectional import draw_bidirectional
-from imaging_viewer.core.tools.ellipse import draw_ellipse
-from imaging_viewer.core.tools.marker import place_marker, place_text_label
 from imaging_viewer.core.tools.pointer import DragSession, ImageRef, PointerEvent
-from imaging_viewer.core.tools.polygon import draw_polygon
-from imaging_viewer.core.tools.ruler import draw_ruler
-from imaging_viewer.core.tools.select import select_and_edit
 from imaging_viewer.core.tools.window_level import drag_window
 from imaging_viewer.ui.annotation_overlay import (
     draw_annotations,
@@ -69,19 +62,28 @@ if TYPE_CHECKING:
     from imaging_viewer.core.volume import Window
 
 SERIES_MIME_TYPE = "application/x-imaging-viewer-series"
-TOOLS: dict[str, Any] = {
-    "ruler": draw_ruler,
-    "angle": draw_angle,
-    "cobb": draw_cobb_angle,
-    "ellipse": draw_ellipse,
-    "polygon": draw_polygon,
-    "bidirectional": draw_bidirectional,
-    "arrow": draw_arrow,
-    "marker": place_marker,
-    "text": place_text_label,
-    "select": select_and_edit,
+TOOLS: dict[str, str] = {
+    "ruler": "ruler:draw_ruler",
+    "angle": "angle:draw_angle",
+    "cobb": "angle:draw_cobb_angle",
+    "ellipse": "ellipse:draw_ellipse",
+    "polygon": "polygon:draw_polygon",
+    "bidirectional": "bidirectional:draw_bidirectional",
+    "arrow": "arrow:draw_arrow",
+    "marker": "marker:place_marker",
+    "text": "marker:place_text_label",
+    "select": "select:select_and_edit",
 }
-"""Left-drag tools that draw or edit lesion annotations."""
+"""Left-drag tools that draw or edit lesion annotations: ``module:function`` in
+:mod:`imaging_viewer.core.tools`, imported on first use (not at start-up)."""
+
+
+def tool_function(name: str) -> Any:
+    """The drag generator of the tool called ``name`` (a key of :data:`TOOLS`)."""
+    module, _, function = TOOLS[name].partition(":")
+    return getattr(import_module(f"imaging_viewer.core.tools.{module}"), function)
+
+
 COARSE_MIN_PIXELS = 1 << 21
 """Images larger than this (2 megapixels) render at about screen resolution while
 they change, for fluent window drags on large radiographs; full when settled."""
@@ -675,11 +677,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         if self._session is not None and self._session.active:
             self._session.send(press)  # a multi-click tool's next point
             return
-        tool = TOOLS[self.left_tool]
+        tool = tool_function(self.left_tool)
         lesion = self.active_lesion()
         ref = self.image_ref()
         if self.left_tool == "select":
-            generator = select_and_edit(
+            generator = tool(
                 annotations,
                 plane,
                 lesion,
@@ -692,9 +694,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             text = self.ask_text()
             if not text:
                 return
-            generator = place_text_label(
-                annotations, plane, lesion, press, text=text, image=ref
-            )
+            generator = tool(annotations, plane, lesion, press, text=text, image=ref)
         else:
             generator = tool(annotations, plane, lesion, press, image=ref)
         self._session = DragSession(generator)
