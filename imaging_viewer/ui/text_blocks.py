@@ -24,32 +24,78 @@ _PAD = 2
 
 
 class TextBlock:
-    """Lines of shadowed text in an image; ``offset`` is where line 0's box starts.
+    """Lines of shadowed text, drawn from an image once they have been seen twice.
 
     Line ``n`` (0-based) has its baseline ``line_height * (n + 1) - descent``
-    below the block's top, as :func:`draw_shadowed_text` placed it.
+    below the block's top, as :func:`draw_shadowed_text` places it. A block seen
+    once (a slice number while scrolling) is drawn as text, which is cheaper
+    than making an image that may never be used again.
     """
 
-    def __init__(self, image: QImage, width: int, height: int) -> None:
-        self.image = image
-        self.width = width
+    def __init__(
+        self,
+        lines: tuple[str, ...],
+        font: QFont,
+        colour: QColor,
+        right_aligned: bool,
+        metrics: QFontMetrics,
+    ) -> None:
+        self.lines = lines
+        self.font = font
+        self.colour = colour
+        self.right_aligned = right_aligned
+        self.line_height = metrics.height()
+        self.descent = metrics.descent()
+        self.advances = [metrics.horizontalAdvance(text) for text in lines]
+        self.width = max(self.advances, default=0)
         """Widest line's advance (pixels)."""
-        self.height = height
+        self.height = self.line_height * len(lines)
         """Line height × lines (pixels)."""
+        self.image: QImage | None = None
 
     def draw(self, painter: QPainter, left: float, top: float) -> None:
         """Draw with the lines' box at (``left``, ``top``)."""
-        painter.drawImage(QPointF(left - _PAD, top - _PAD), self.image)
+        if self.image is not None:
+            painter.drawImage(QPointF(left - _PAD, top - _PAD), self.image)
+            return
+        painter.setFont(self.font)
+        self._draw_text(painter, left, top)
+
+    def _draw_text(self, painter: QPainter, left: float, top: float) -> None:
+        for n, (text, advance) in enumerate(
+            zip(self.lines, self.advances, strict=True)
+        ):
+            x = left + (self.width - advance if self.right_aligned else 0)
+            y = top + self.line_height * (n + 1) - self.descent
+            draw_shadowed_text(painter, x, y, text, self.colour)
+
+    def make_image(self, ratio: float, dpi_x: int, dpi_y: int) -> None:
+        """Draw the block once into a transparent image, for blitting from now on."""
+        image = QImage(
+            max(1, round((self.width + 1 + 2 * _PAD) * ratio)),
+            max(1, round((self.height + 1 + 2 * _PAD) * ratio)),
+            QImage.Format.Format_ARGB32_Premultiplied,
+        )
+        image.setDevicePixelRatio(ratio)
+        # Point sizes become pixels at the device's resolution, as on screen.
+        image.setDotsPerMeterX(round(dpi_x / 0.0254))
+        image.setDotsPerMeterY(round(dpi_y / 0.0254))
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setFont(self.font)
+        self._draw_text(painter, _PAD, _PAD)
+        painter.end()
+        self.image = image
 
 
 class TextBlockCache:
-    """Draws and keeps :class:`TextBlock` s for one paint device's resolution."""
+    """Keeps :class:`TextBlock` s for one paint device's resolution."""
 
     def __init__(self, device: QPaintDevice, size: int = 96) -> None:
         self._device = device
         self._size = size
         self._blocks: OrderedDict[tuple[object, ...], TextBlock] = OrderedDict()
-        self._font_keys: dict[int, tuple[QFont, str]] = {}
+        self._fonts: dict[int, tuple[QFont, str, QFontMetrics]] = {}
         self._resolution: tuple[float, int, int] | None = None
 
     def check_resolution(self) -> None:
@@ -63,6 +109,7 @@ class TextBlockCache:
         if resolution != self._resolution:
             self._resolution = resolution
             self._blocks.clear()
+            self._fonts.clear()
 
     def block(
         self,
@@ -73,51 +120,25 @@ class TextBlockCache:
         right_aligned: bool = False,
     ) -> TextBlock:
         """The block of ``lines`` (each right-aligned to the widest if asked)."""
-        known = self._font_keys.get(id(font))
-        if known is None or known[0] is not font:
-            known = (font, font.key())
-            self._font_keys[id(font)] = known
-        key = (lines, known[1], colour.rgba(), right_aligned)
-        found = self._blocks.get(key)
-        if found is not None:
-            self._blocks.move_to_end(key)
-            return found
         if self._resolution is None:
             self.check_resolution()
-        block = self._draw(lines, font, colour, right_aligned)
-        self._blocks[key] = block
-        if len(self._blocks) > self._size:
-            self._blocks.popitem(last=False)
-        return block
-
-    def _draw(
-        self, lines: tuple[str, ...], font: QFont, colour: QColor, right_aligned: bool
-    ) -> TextBlock:
-        assert self._resolution is not None
-        ratio, dpi_x, dpi_y = self._resolution
-        metrics = QFontMetrics(font, self._device)
-        line = metrics.height()
-        advances = [metrics.horizontalAdvance(text) for text in lines]
-        width = max(advances, default=0)
-        height = line * len(lines)
-        image = QImage(
-            max(1, round((width + 1 + 2 * _PAD) * ratio)),
-            max(1, round((height + 1 + 2 * _PAD) * ratio)),
-            QImage.Format.Format_ARGB32_Premultiplied,
-        )
-        image.setDevicePixelRatio(ratio)
-        # Point sizes become pixels at the device's resolution, as on screen.
-        image.setDotsPerMeterX(round(dpi_x / 0.0254))
-        image.setDotsPerMeterY(round(dpi_y / 0.0254))
-        image.fill(0)
-        painter = QPainter(image)
-        painter.setFont(font)
-        for n, (text, advance) in enumerate(zip(lines, advances, strict=True)):
-            x = _PAD + (width - advance if right_aligned else 0)
-            y = _PAD + line * (n + 1) - metrics.descent()
-            draw_shadowed_text(painter, x, y, text, colour)
-        painter.end()
-        return TextBlock(image, width, height)
+        known = self._fonts.get(id(font))
+        if known is None or known[0] is not font:
+            known = (font, font.key(), QFontMetrics(font, self._device))
+            self._fonts[id(font)] = known
+        key = (lines, known[1], colour.rgba(), right_aligned)
+        found = self._blocks.get(key)
+        if found is None:
+            found = TextBlock(lines, font, colour, right_aligned, known[2])
+            self._blocks[key] = found
+            if len(self._blocks) > self._size:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(key)
+            if found.image is None:
+                assert self._resolution is not None
+                found.make_image(*self._resolution)
+        return found
 
 
 def draw_shadowed_text(
