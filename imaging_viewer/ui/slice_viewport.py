@@ -210,6 +210,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._buffer: NDArray[np.uint32] | None = None
         self._stride = 1
         """The buffer holds every n-th pixel of the image (while it changes)."""
+        self._coarse_cache: (
+            tuple[tuple[Any, ...], NDArray[Any], NDArray[Any] | None] | None
+        ) = None
         self._drag_button: Qt.MouseButton | None = None
         self._drag_start = QPointF()
         self._drag_window: Window | None = None
@@ -328,6 +331,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self.image_item.clear()
             self._buffer = None
             self._stride = 1
+            self._coarse_cache = None
             self.viewport().update()
             return
         rows, columns = pixels.shape[:2]
@@ -357,7 +361,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         stride = self._coarse_stride(rows, columns) if coarse else 1
         self._stride = stride
         if stride > 1:
-            pixels = pixels[::stride, ::stride]
+            pixels = self._coarse_pixels(pixels, stride)
         shape = pixels.shape[:2]
         if self._buffer is None or self._buffer.shape != shape:
             self._buffer = np.empty(shape, dtype=np.uint32)
@@ -365,6 +369,25 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         render_slice(pixels, state.window, display=display, out=self._buffer)
         self.image_item.set_buffer(self._buffer)
         self.viewport().update()
+
+    def _coarse_pixels(self, pixels: NDArray[Any], stride: int) -> NDArray[Any]:
+        """Every ``stride``-th pixel; kept as a compact copy once asked for twice.
+
+        A window drag renders the same pixels frame after frame: from a compact
+        copy, each frame reads 1/stride² of the memory a strided view touches.
+        """
+        interface = pixels.__array_interface__
+        key = (interface["data"][0], pixels.shape, pixels.strides, stride)
+        cached = self._coarse_cache
+        # The entry holds the source view: its memory cannot be reused meanwhile.
+        if cached is not None and cached[0] == key:
+            if cached[2] is None:
+                copy = np.ascontiguousarray(pixels[::stride, ::stride])
+                self._coarse_cache = (key, pixels, copy)
+                return copy
+            return cached[2]
+        self._coarse_cache = (key, pixels, None)
+        return pixels[::stride, ::stride]
 
     def _coarse_stride(self, rows: int, columns: int) -> int:
         """Every how many pixels to render a large image while it changes (1: all).
