@@ -257,17 +257,60 @@ def _build_lut(
     n = input_max - input_min + 1
     if n > _MAX_LUT_ENTRIES:
         raise ValueError(f"LUT of {n} entries is too large (max {_MAX_LUT_ENTRIES})")
-    x = np.arange(input_min, input_max + 1, dtype=np.float64)
     voi = _pick_voi(window, voi_lut)
     if voi is None:
         # No VOI transform: the input range itself spans the display.
         voi = Window(center=(input_min + input_max) / 2 + 0.5, width=float(n))
+    packed = (colormap or GREY).packed
+    ramp = _linear_ramp(voi)
+    if ramp is not None and (ramp[1] - ramp[0]) * 4 < n:
+        # A linear window over a small part of a wide input range: only the
+        # ramp needs the arithmetic; below and above it the output is the
+        # same as at the ends of the range, which are computed the same way.
+        first = max(input_min, ramp[0])
+        last = min(input_max, ramp[1])
+        if first > last:
+            first = last = input_min
+        x = np.empty(last - first + 3, dtype=np.float64)
+        x[0], x[-1] = input_min, input_max
+        x[1:-1] = np.arange(first, last + 1, dtype=np.float64)
+        _voi_in_place(x, voi)
+        grey = np.empty(x.size, dtype=np.intp)
+        _grey_index(x, inverted, grey)
+        lut = np.empty(n, dtype=np.uint32)
+        lut[: first - input_min] = packed[grey[0]]
+        lut[first - input_min : last - input_min + 1] = packed.take(grey[1:-1])
+        lut[last - input_min + 1 :] = packed[grey[-1]]
+        lut.setflags(write=False)
+        return lut
+    x = np.arange(input_min, input_max + 1, dtype=np.float64)
     _voi_in_place(x, voi)
     grey = np.empty(n, dtype=np.intp)
     _grey_index(x, inverted, grey)
-    lut = (colormap or GREY).packed.take(grey)
+    lut = packed.take(grey)
     lut.setflags(write=False)
     return lut
+
+
+def _linear_ramp(voi: Window | VoiLut) -> tuple[int, int] | None:
+    """Inputs outside ``[low, high]`` give the lowest or highest output.
+
+    For LINEAR and LINEAR_EXACT windows (PS3.3 C.11.2.1.2.1, C.11.2.1.3.2),
+    with two inputs to spare on each side for the rounding; None for other
+    transforms, which may not level off.
+    """
+    if not isinstance(voi, Window):
+        return None
+    function = voi.function.strip().upper()
+    if function == "SIGMOID":
+        return None
+    center, width = float(voi.center), float(voi.width)
+    if not (math.isfinite(center) and math.isfinite(width)) or width <= 1.0:
+        return None
+    if abs(center) + width > 1e12:
+        return None
+    half = width / 2
+    return math.floor(center - half) - 2, math.ceil(center + half) + 2
 
 
 def _pick_voi(window: Window | None, voi_lut: VoiLut | None) -> Window | VoiLut | None:

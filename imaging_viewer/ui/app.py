@@ -98,9 +98,9 @@ def main(argv: Sequence[str] = ()) -> int:
     ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
+    from imaging_viewer.ui.graphics import pg
     from imaging_viewer.ui.main_window import MainWindow
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,9 @@ class MainWindow(QMainWindow):
         self._remember = remember_settings
         self._settings = QSettings()
         self._scan_task: BackgroundTask | None = None
+        self._first_look_task: BackgroundTask | None = None
+        self._first_look: str | None = None
+        """The file shown before the scan ended (until its series replaces it)."""
         self._load_tasks: dict[int, BackgroundTask] = {}
         self._volumes: dict[str, Volume] = {}
         self._series_by_id: dict[str, SeriesInfo] = {}
@@ -883,13 +887,51 @@ class MainWindow(QMainWindow):
             self.open_path(Path(path))
 
     def open_path(self, path: Path, series_selector: str | None = None) -> None:
-        """Scan ``path`` (folder, file or DICOMDIR) in the background and show it."""
-        from imaging_viewer.core.dicom.scan import scan_folder
+        """Scan ``path`` (folder, file or DICOMDIR) in the background and show it.
 
+        A folder gets a first look: one of its images (from the middle of the
+        first folder that holds images) is read and shown before the scan of
+        the whole folder starts. The scanned series opens on its middle slice
+        as always; when that is the image shown, it stays until the series has
+        loaded.
+        """
         self.cancel_loading()
         self._pending_selector = series_selector
         self._current_path = path
+        self._first_look = None
         self._show_progress(f"Scanning {path.name or path}…", 0, 0)
+        candidate = _first_look_file(path) if series_selector is None else None
+        if candidate is None:
+            self._start_scan(path)
+            return
+        from imaging_viewer.core.dicom.load import load_volume
+        from imaging_viewer.core.dicom.scan import scan_folder
+
+        def look(progress: object, cancel: Any) -> tuple[SeriesInfo, Volume] | None:
+            found = scan_folder(Path(candidate)).series
+            if len(found) != 1:
+                return None
+            return found[0], load_volume(found[0], None, cancel)
+
+        def shown(result: tuple[SeriesInfo, Volume] | None) -> None:
+            self._first_look_task = None
+            viewport = self.state.viewports[0]
+            if result is not None and not viewport.is_mpr:
+                viewport.show(*result)
+                self._first_look = candidate
+                self._note_first_image()
+            self._start_scan(path)
+
+        def failed(message: str) -> None:
+            self._first_look_task = None
+            if message != "cancelled":
+                self._start_scan(path)
+
+        self._first_look_task = run_in_background(look, on_done=shown, on_failed=failed)
+
+    def _start_scan(self, path: Path) -> None:
+        from imaging_viewer.core.dicom.scan import scan_folder
+
         self._scan_task = run_in_background(
             lambda progress, cancel: scan_folder(path, progress, cancel),
             on_done=self._on_scanned,
@@ -905,7 +947,9 @@ class MainWindow(QMainWindow):
         self.scan_result = result
         self._series_by_id = {s.id: s for s in result.series}
         self._volumes.clear()
-        for viewport in self.state.viewports:
+        for index, viewport in enumerate(self.state.viewports):
+            if index == 0 and self._first_look is not None:
+                continue  # stays on screen until its series takes its place
             viewport.series = None
             viewport.volume = None
         self.series_browser.set_scan_result(result)
@@ -929,6 +973,13 @@ class MainWindow(QMainWindow):
             if index < len(order):
                 self.show_series(order[index].id, index)
         self.state.active_index = 0
+        if self._first_look is not None:
+            # Its series was not chosen for the first viewport: show that one.
+            self._first_look = None
+            viewport = self.state.viewports[0]
+            if viewport.volume is not None and not viewport.loading:
+                viewport.series = None
+                viewport.volume = None
 
     def _on_series_activated(self, series_id: str) -> None:
         self.show_series(series_id, self.state.active_index)
@@ -948,11 +999,36 @@ class MainWindow(QMainWindow):
             viewport.show(series, cached)
             self._note_first_image()
             return
+        start = self._first_look_slice(series, index)
+        if start is not None:
+            # The first look shows this slice already: keep it until the
+            # whole series is loaded, then stay on it.
+            viewport.loading = True
+            viewport.series = series
+            self._load_full(series, index, start)
+            return
         viewport.series = series
         viewport.volume = None
         viewport.loading = True
         self._load_preview(series, index)
         self._load_full(series, index)
+
+    def _first_look_slice(self, series: SeriesInfo, index: int) -> int | None:
+        """The slice a series opens on (its middle), if the first look shows it."""
+        path, self._first_look = self._first_look, None
+        viewport = self.state.viewports[index]
+        if path is None or index != 0 or viewport.volume is None:
+            return None
+        if series.geometry is not None and series.geometry.resample is not None:
+            return None
+        slices = series.frames[0]
+        middle = len(slices) // 2
+        if not slices or (
+            slices[middle].path != path
+            and os.path.abspath(slices[middle].path) != os.path.abspath(path)
+        ):
+            return None
+        return middle
 
     def _load_preview(self, series: SeriesInfo, index: int) -> None:
         """Decode the middle image alone first, so something shows at once."""
@@ -985,7 +1061,9 @@ class MainWindow(QMainWindow):
             lambda progress, cancel: load_volume(single, None, cancel), on_done=shown
         )
 
-    def _load_full(self, series: SeriesInfo, index: int) -> None:
+    def _load_full(
+        self, series: SeriesInfo, index: int, start: int | None = None
+    ) -> None:
         from imaging_viewer.core.dicom.load import load_volume
 
         label = f"Loading {series.modality} {series.description or series.id}"
@@ -1001,7 +1079,7 @@ class MainWindow(QMainWindow):
             viewport.loading = False
             viewport.show(series, volume)
             if had_preview:
-                viewport.set_slice(volume.shape_kji[0] // 2)
+                viewport.set_slice(volume.shape_kji[0] // 2 if start is None else start)
             for warning in volume.warnings:
                 if warning not in series.warnings:
                     self.problems_panel.add_problem("warning", series.id, warning)
@@ -1035,6 +1113,9 @@ class MainWindow(QMainWindow):
 
     def cancel_loading(self) -> None:
         """Stop the scan and loads under way."""
+        if self._first_look_task is not None:
+            self._first_look_task.cancel()
+            self._first_look_task = None
         if self._scan_task is not None:
             self._scan_task.cancel()
             self._scan_task = None
@@ -1048,7 +1129,11 @@ class MainWindow(QMainWindow):
     @property
     def is_busy(self) -> bool:
         """True while a scan or load runs."""
-        return self._scan_task is not None or bool(self._load_tasks)
+        return (
+            self._scan_task is not None
+            or self._first_look_task is not None
+            or bool(self._load_tasks)
+        )
 
     def _on_task_failed(self, what: str, message: str) -> None:
         self._scan_task = None if what.startswith("Scanning") else self._scan_task
@@ -1278,6 +1363,8 @@ class MainWindow(QMainWindow):
         else:
             print(f"imaging-viewer: {path}: still loading after 300 s", file=sys.stderr)
             return 1
+        for widget in self.viewport_widgets:
+            widget.settle()
         for _ in range(5):
             app.processEvents()
         QTimer.singleShot(0, lambda: None)
@@ -1287,6 +1374,34 @@ class MainWindow(QMainWindow):
             print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
             return 1
         return 0
+
+
+def _first_look_file(path: Path, tries: int = 8) -> str | None:
+    """A DICOM file from the middle of the first folder under ``path`` holding one.
+
+    Folders are visited top-down in name order; in each, up to ``tries`` files
+    from the middle outwards are checked for the DICM prefix (PS3.10 7.1).
+    None when ``path`` is not a folder or nothing qualifies quickly.
+    """
+    if not path.is_dir():
+        return None
+    for visited, (folder, folders, files) in enumerate(os.walk(path)):
+        if visited >= 32:
+            return None
+        folders.sort()
+        names = sorted(n for n in files if not n.startswith("."))
+        middle = len(names) // 2
+        order = sorted(range(len(names)), key=lambda n: abs(n - middle))
+        for n in order[:tries]:
+            candidate = os.path.join(folder, names[n])
+            try:
+                with open(candidate, "rb") as handle:
+                    prefix = handle.read(132)
+            except OSError:
+                continue
+            if prefix[128:132] == b"DICM":
+                return candidate
+    return None
 
 
 def _safe_name(title: str) -> str:

@@ -7,27 +7,30 @@ render core into a preallocated RGB32 buffer that a QImage wraps without a copy.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPen,
+    QTransform,
+)
+from PySide6.QtWidgets import QGraphicsView
 
 from imaging_viewer.core.annotations.model import Lesion
 from imaging_viewer.core.geometry import rotation_about
 from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import CT_PRESETS, render_slice
-from imaging_viewer.core.tools.angle import draw_angle, draw_cobb_angle
-from imaging_viewer.core.tools.arrow import draw_arrow
-from imaging_viewer.core.tools.bidirectional import draw_bidirectional
-from imaging_viewer.core.tools.ellipse import draw_ellipse
-from imaging_viewer.core.tools.marker import place_marker, place_text_label
 from imaging_viewer.core.tools.pointer import DragSession, ImageRef, PointerEvent
-from imaging_viewer.core.tools.polygon import draw_polygon
-from imaging_viewer.core.tools.ruler import draw_ruler
-from imaging_viewer.core.tools.select import select_and_edit
 from imaging_viewer.core.tools.window_level import drag_window
 from imaging_viewer.ui.annotation_overlay import (
     draw_annotations,
@@ -35,6 +38,8 @@ from imaging_viewer.ui.annotation_overlay import (
     visible_annotations,
 )
 from imaging_viewer.ui.export import displayed_inversion
+from imaging_viewer.ui.graphics import pg
+from imaging_viewer.ui.text_blocks import TextBlockCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,20 +62,33 @@ if TYPE_CHECKING:
     from imaging_viewer.core.volume import Window
 
 SERIES_MIME_TYPE = "application/x-imaging-viewer-series"
-TOOLS: dict[str, Any] = {
-    "ruler": draw_ruler,
-    "angle": draw_angle,
-    "cobb": draw_cobb_angle,
-    "ellipse": draw_ellipse,
-    "polygon": draw_polygon,
-    "bidirectional": draw_bidirectional,
-    "arrow": draw_arrow,
-    "marker": place_marker,
-    "text": place_text_label,
-    "select": select_and_edit,
+TOOLS: dict[str, str] = {
+    "ruler": "ruler:draw_ruler",
+    "angle": "angle:draw_angle",
+    "cobb": "angle:draw_cobb_angle",
+    "ellipse": "ellipse:draw_ellipse",
+    "polygon": "polygon:draw_polygon",
+    "bidirectional": "bidirectional:draw_bidirectional",
+    "arrow": "arrow:draw_arrow",
+    "marker": "marker:place_marker",
+    "text": "marker:place_text_label",
+    "select": "select:select_and_edit",
 }
-"""Left-drag tools that draw or edit lesion annotations."""
+"""Left-drag tools that draw or edit lesion annotations: ``module:function`` in
+:mod:`imaging_viewer.core.tools`, imported on first use (not at start-up)."""
+
+
+def tool_function(name: str) -> Any:
+    """The drag generator of the tool called ``name`` (a key of :data:`TOOLS`)."""
+    module, _, function = TOOLS[name].partition(":")
+    return getattr(import_module(f"imaging_viewer.core.tools.{module}"), function)
+
+
+COARSE_MIN_PIXELS = 1 << 21
+"""Images larger than this (2 megapixels) render at about screen resolution while
+they change, for fluent window drags on large radiographs; full when settled."""
 _PREVIEW_LESION = Lesion(label="new lesion", colour="#ffd54f")
+_LETTER_COLOUR = QColor(255, 220, 120)
 PRESET_KEYS: dict[int, str] = {
     int(getattr(Qt.Key, f"Key_{n}").value): name
     for n, name in enumerate(CT_PRESETS, start=1)
@@ -78,20 +96,35 @@ PRESET_KEYS: dict[int, str] = {
 
 
 class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
-    """Draws an RGB32 buffer (rows × columns) as a QImage, one scene unit per pixel."""
+    """Draws an RGB32 buffer as a QImage over its extent, one scene unit per pixel.
+
+    The extent is the shown image's size (rows × columns); the buffer may be a
+    coarser rendering of it (every n-th pixel while a large image changes).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._image: QImage | None = None
         self._buffer: NDArray[np.uint32] | None = None
+        self._extent: tuple[int, int] | None = None
         self.smooth = True
+
+    def set_extent(self, rows: int, columns: int) -> None:
+        """Buffers stand for an image of ``rows`` × ``columns`` pixels."""
+        if self._extent != (rows, columns):
+            self.prepareGeometryChange()
+            self._extent = (rows, columns)
 
     def set_buffer(self, buffer: NDArray[np.uint32]) -> None:
         """Show ``buffer``; later in-place changes show after :meth:`update`."""
-        if self._buffer is None or self._buffer.shape != buffer.shape:
-            self.prepareGeometryChange()
+        if self._extent is None:
+            self.set_extent(buffer.shape[0], buffer.shape[1])
+        if buffer is not self._buffer or self._image is None:
+            # Wrapped, not copied: rendering into the same buffer needs no new image.
+            self._image = pg.functions.ndarray_to_qimage(
+                buffer, QImage.Format.Format_RGB32
+            )
         self._buffer = buffer
-        self._image = pg.functions.ndarray_to_qimage(buffer, QImage.Format.Format_RGB32)
         self.update()
 
     def clear(self) -> None:
@@ -99,13 +132,14 @@ class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
         self.prepareGeometryChange()
         self._buffer = None
         self._image = None
+        self._extent = None
         self.update()
 
     def boundingRect(self) -> QRectF:
         """The image rectangle in item coordinates (pixels)."""
-        if self._buffer is None:
+        if self._extent is None:
             return QRectF()
-        rows, columns = self._buffer.shape
+        rows, columns = self._extent
         return QRectF(0, 0, columns, rows)
 
     def paint(
@@ -117,6 +151,8 @@ class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
         """Draw the image (smoothly scaled unless interacting)."""
         if self._image is None:
             return
+        # Antialiased edges would send Qt down its slow transformed-image path.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
         painter.drawImage(self.boundingRect(), self._image)
 
@@ -162,7 +198,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.active = False
         self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view_box.setMouseEnabled(False, False)
-        self.view_box.setBackgroundColor(QColor(0, 0, 0))
+        # The view paints the black around the image; nothing paints under it.
+        self.view_box.setBackgroundColor(None)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
         self.setCentralItem(self.view_box)
         self.image_item = SliceImageItem()
         self.view_box.addItem(self.image_item)
@@ -170,6 +208,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self._buffer: NDArray[np.uint32] | None = None
+        self._stride = 1
+        """The buffer holds every n-th pixel of the image (while it changes)."""
+        self._coarse_cache: (
+            tuple[tuple[Any, ...], NDArray[Any], NDArray[Any] | None] | None
+        ) = None
         self._drag_button: Qt.MouseButton | None = None
         self._drag_start = QPointF()
         self._drag_window: Window | None = None
@@ -185,6 +228,19 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._cine.setInterval(66)
         self._cine.timeout.connect(self._on_cine_tick)
         self._overlay_font = QFont("DejaVu Sans", 9)
+        self._overlay_metrics = QFontMetrics(self._overlay_font, self.viewport())
+        self._letter_font = QFont(self._overlay_font)
+        self._letter_font.setPointSize(self._overlay_font.pointSize() + 3)
+        self._letter_font.setBold(True)
+        self._letter_metrics = QFontMetrics(self._letter_font, self.viewport())
+        self._text_blocks = TextBlockCache(self.viewport())
+        self._state_generation = 0
+        """Counts state edits: cached overlay text is redrawn after one."""
+        self._corner_text_key: tuple[int, float | None] | None = None
+        self._corner_texts: dict[str, list[str]] = {}
+        self._letters_key: tuple[Any, ...] | None = None
+        self._letters: dict[str, str] = {}
+        state.events.all.connect(self._on_any_state_edit)
         for name in (
             "volume",
             "slice_index",
@@ -202,10 +258,20 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         for name in ("flip_horizontal", "flip_vertical", "rotation_quarters"):
             getattr(state.events, name).connect(self._on_geometry_changed)
 
+    def _on_any_state_edit(self, *_: object) -> None:
+        self._state_generation += 1
+
+    def settle(self) -> None:
+        """Show the image as it looks once interaction stops (full, smooth), now."""
+        self._smooth_later.stop()
+        self._on_settled()
+
     def _on_settled(self) -> None:
         if self._closing or self._drag_button is not None:
             return
         self.image_item.smooth = True
+        if self._stride > 1:
+            self._render(coarse=False)
         self.image_item.update()
 
     def close(self) -> bool:
@@ -215,6 +281,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._smooth_later.stop()
         self.state.events.disconnect(self._on_state_changed)
         self.state.events.disconnect(self._on_geometry_changed)
+        self.state.events.all.disconnect(self._on_any_state_edit)
         result: bool = super().close()
         return result
 
@@ -247,32 +314,32 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         """Render the current slice into the buffer and repaint.
 
         While the image keeps changing (scroll, cine, window drag) it is scaled
-        with nearest neighbour, which Qt does in a fraction of the time; a
-        moment after the last change it is repainted smoothly.
+        with nearest neighbour, which Qt does in a fraction of the time, and
+        images of more than :data:`COARSE_MIN_PIXELS` are rendered at about
+        screen resolution; a moment after the last change the full image is
+        repainted smoothly.
         """
         self.image_item.smooth = False
         self._smooth_later.start()
+        self._render(coarse=True)
+
+    def _render(self, *, coarse: bool) -> None:
         state = self.state
         volume = state.volume
         pixels = self.displayed_pixels()
         if volume is None or pixels is None:
             self.image_item.clear()
             self._buffer = None
+            self._stride = 1
+            self._coarse_cache = None
             self.viewport().update()
             return
         rows, columns = pixels.shape[:2]
-        if self._buffer is None or self._buffer.shape != (rows, columns):
-            self._buffer = np.empty((rows, columns), dtype=np.uint32)
-        display = displayed_inversion(volume.display, state.invert)
-        render_slice(pixels, state.window, display=display, out=self._buffer)
-        self.image_item.set_buffer(self._buffer)
         affine = state.pixel_to_lps()
         assert affine is not None
         column_mm, row_mm = (float(v) for v in np.linalg.norm(affine[:3, :2], axis=0))
         if state.rotation_quarters % 2:
             column_mm, row_mm = row_mm, column_mm
-        self._shown_pixel_spacing = (column_mm, row_mm)
-        self.image_item.setTransform(self._item_transform(affine, column_mm, row_mm))
         if state.is_mpr:
             key: tuple[Any, ...] = (id(volume), state.orientation)
         else:
@@ -284,10 +351,59 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 row_mm,
                 state.rotation_quarters,
             )
+        # Geometry first: the stride depends on the zoom after a fit.
+        self.image_item.set_extent(rows, columns)
+        self._shown_pixel_spacing = (column_mm, row_mm)
+        self.image_item.setTransform(self._item_transform(affine, column_mm, row_mm))
         if self._fitted_for != key:
             self._fitted_for = key
             self.fit()
+        stride = self._coarse_stride(rows, columns) if coarse else 1
+        self._stride = stride
+        if stride > 1:
+            pixels = self._coarse_pixels(pixels, stride)
+        shape = pixels.shape[:2]
+        if self._buffer is None or self._buffer.shape != shape:
+            self._buffer = np.empty(shape, dtype=np.uint32)
+        display = displayed_inversion(volume.display, state.invert)
+        render_slice(pixels, state.window, display=display, out=self._buffer)
+        self.image_item.set_buffer(self._buffer)
         self.viewport().update()
+
+    def _coarse_pixels(self, pixels: NDArray[Any], stride: int) -> NDArray[Any]:
+        """Every ``stride``-th pixel; kept as a compact copy once asked for twice.
+
+        A window drag renders the same pixels frame after frame: from a compact
+        copy, each frame reads 1/stride² of the memory a strided view touches.
+        """
+        interface = pixels.__array_interface__
+        key = (interface["data"][0], pixels.shape, pixels.strides, stride)
+        cached = self._coarse_cache
+        # The entry holds the source view: its memory cannot be reused meanwhile.
+        if cached is not None and cached[0] == key:
+            if cached[2] is None:
+                copy = np.ascontiguousarray(pixels[::stride, ::stride])
+                self._coarse_cache = (key, pixels, copy)
+                return copy
+            return cached[2]
+        self._coarse_cache = (key, pixels, None)
+        return pixels[::stride, ::stride]
+
+    def _coarse_stride(self, rows: int, columns: int) -> int:
+        """Every how many pixels to render a large image while it changes (1: all).
+
+        About one image pixel per screen pixel at the current zoom, and never
+        fewer than 256 pixels a side.
+        """
+        if rows * columns <= COARSE_MIN_PIXELS:
+            return 1
+        view_width = float(self.view_box.viewRect().width())
+        screen_width = float(self.view_box.width()) * self.devicePixelRatioF()
+        if view_width <= 0 or screen_width <= 0:
+            return 1
+        pixels_per_screen_pixel = view_width / self._shown_pixel_spacing[0]
+        pixels_per_screen_pixel /= screen_width
+        return max(1, min(int(pixels_per_screen_pixel), min(rows, columns) // 256))
 
     def _item_transform(
         self, affine: NDArray[np.float64], column_mm: float, row_mm: float
@@ -352,6 +468,34 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 (scale, scale), center=self.view_box.mapSceneToView(centre)
             )
 
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        """Black around the image only: its pixels are opaque and cover the rest."""
+        brush = self.backgroundBrush()
+        painter.save()
+        painter.resetTransform()
+        whole = self.viewport().rect()
+        if self.image_item._image is None:
+            painter.fillRect(whole, brush)
+        else:
+            shown = self.mapFromScene(self.image_item.sceneBoundingRect())
+            # One pixel inside, so that no edge is left unpainted.
+            inner = shown.boundingRect().adjusted(1, 1, -1, -1).intersected(whole)
+            if inner.isEmpty():
+                painter.fillRect(whole, brush)
+            else:
+                left, top = inner.left(), inner.top()
+                right, bottom = inner.right() + 1, inner.bottom() + 1
+                width, height = whole.width(), whole.height()
+                for x, y, w, h in (
+                    (0, 0, width, top),
+                    (0, bottom, width, height - bottom),
+                    (0, top, left, bottom - top),
+                    (right, top, width - right, bottom - top),
+                ):
+                    if w > 0 and h > 0:
+                        painter.fillRect(x, y, w, h, brush)
+        painter.restore()
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         """Overlays in screen pixels: corner text, orientation letters, scale bar."""
         super().drawForeground(painter, rect)
@@ -381,47 +525,75 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 self._draw_overlays(painter, width, height)
         painter.restore()
 
+    def _corner_text(self) -> dict[str, list[str]]:
+        """:func:`corner_text` of the state, recomputed only after a state edit."""
+        key = (self._state_generation, self.zoom_factor())
+        if self._corner_text_key != key:
+            self._corner_text_key = key
+            self._corner_texts = corner_text(self.state, zoom=key[1])
+        return self._corner_texts
+
+    def _orientation_letters(self) -> dict[str, str]:
+        """The state's orientation letters, recomputed when the plane may turn.
+
+        Window, slice and time edits keep them (a new slice of the same volume
+        has the same directions, and MPR planes move with ``cursor_lps``).
+        """
+        state = self.state
+        key = (
+            state.series,
+            state.volume,
+            state.orientation,
+            state.cursor_lps,
+            state.plane_rotation,
+            state.flip_horizontal,
+            state.flip_vertical,
+            state.rotation_quarters,
+        )
+        last = self._letters_key
+        if (
+            last is None
+            or any(
+                a is not b and a != b for a, b in zip(key[2:], last[2:], strict=True)
+            )
+            or key[0] is not last[0]
+            or key[1] is not last[1]
+        ):
+            self._letters_key = key
+            self._letters = state.orientation_letters()
+        return self._letters
+
     def _draw_overlays(self, painter: QPainter, width: int, height: int) -> None:
-        painter.setFont(self._overlay_font)
-        metrics = painter.fontMetrics()
-        line = metrics.height()
         margin = 6
+        blocks = self._text_blocks
+        blocks.check_resolution()
+        for corner, lines in self._corner_text().items():
+            if not lines:
+                continue
+            right = corner.endswith("right")
+            block = blocks.block(tuple(lines), self._overlay_font, right_aligned=right)
+            left = width - margin - block.width if right else margin
+            top = margin if corner.startswith("top") else height - margin - block.height
+            block.draw(painter, left, top)
+        letters = self._orientation_letters()
+        big = self._letter_font
+        metrics = self._letter_metrics
+        line, ascent, descent = metrics.height(), metrics.ascent(), metrics.descent()
         x: float
         y: float
-        texts = corner_text(self.state, zoom=self.zoom_factor())
-        for corner, lines in texts.items():
-            for n, text in enumerate(lines):
-                if corner.startswith("top"):
-                    y = margin + line * (n + 1) - metrics.descent()
-                else:
-                    y = (
-                        height
-                        - margin
-                        - line * (len(lines) - 1 - n)
-                        - metrics.descent()
-                    )
-                if corner.endswith("left"):
-                    x = margin
-                else:
-                    x = width - margin - metrics.horizontalAdvance(text)
-                _shadowed_text(painter, x, y, text)
-        letters = self.state.orientation_letters()
-        big = QFont(self._overlay_font)
-        big.setPointSize(self._overlay_font.pointSize() + 3)
-        big.setBold(True)
-        painter.setFont(big)
-        metrics = painter.fontMetrics()
         for edge, text in letters.items():
-            advance = metrics.horizontalAdvance(text)
+            block = blocks.block((text,), big, _LETTER_COLOUR)
+            advance = block.width
+            # The block's top lies one line above its baseline, plus the descent.
             if edge == "left":
                 x, y = margin, height / 2
             elif edge == "right":
                 x, y = width - margin - advance, height / 2
             elif edge == "top":
-                x, y = (width - advance) / 2, margin + metrics.ascent()
+                x, y = (width - advance) / 2, margin + ascent
             else:
-                x, y = (width - advance) / 2, height - margin - metrics.descent()
-            _shadowed_text(painter, x, y, text, QColor(255, 220, 120))
+                x, y = (width - advance) / 2, height - margin - descent
+            block.draw(painter, x, y - line + descent)
         self._draw_scale_bar(painter, width, height)
 
     # ------------------------------------------------------------------ lesions
@@ -470,6 +642,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
 
     def _draw_annotations(self, painter: QPainter) -> None:
         annotations = self.annotations
+        if annotations is None:
+            return
         plane = self.current_plane()
         volume = self.state.volume
         if annotations is None or plane is None or volume is None:
@@ -526,11 +700,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         if self._session is not None and self._session.active:
             self._session.send(press)  # a multi-click tool's next point
             return
-        tool = TOOLS[self.left_tool]
+        tool = tool_function(self.left_tool)
         lesion = self.active_lesion()
         ref = self.image_ref()
         if self.left_tool == "select":
-            generator = select_and_edit(
+            generator = tool(
                 annotations,
                 plane,
                 lesion,
@@ -543,9 +717,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             text = self.ask_text()
             if not text:
                 return
-            generator = place_text_label(
-                annotations, plane, lesion, press, text=text, image=ref
-            )
+            generator = tool(annotations, plane, lesion, press, text=text, image=ref)
         else:
             generator = tool(annotations, plane, lesion, press, image=ref)
         self._session = DragSession(generator)
@@ -700,7 +872,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         length_px = length_mm * screen_per_mm
         # Right edge, below the middle: clear of the orientation letter there.
         x0 = width - 12
-        y1 = height * 0.9 - 2 * painter.fontMetrics().height()
+        y1 = height * 0.9 - 2 * self._letter_metrics.height()
         y0 = y1 - length_px
         painter.setPen(QPen(QColor(230, 230, 230), 1.5))
         painter.drawLine(QPointF(x0, y0), QPointF(x0, y1))
@@ -710,10 +882,14 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             tick = 6 if n in (0, ticks) else 3
             painter.drawLine(QPointF(x0 - tick, y), QPointF(x0, y))
         label = f"{length_mm:g} mm" if length_mm < 10 else f"{length_mm / 10:g} cm"
-        painter.setFont(self._overlay_font)
-        advance = painter.fontMetrics().horizontalAdvance(label)
-        _shadowed_text(
-            painter, x0 - advance - 8, y1 + painter.fontMetrics().height(), label
+        block = self._text_blocks.block((label,), self._overlay_font)
+        metrics = self._overlay_metrics
+        # Baseline one line below the bar's end, as the label always sat.
+        baseline = y1 + metrics.height()
+        block.draw(
+            painter,
+            x0 - block.width - 8,
+            baseline - metrics.height() + metrics.descent(),
         )
 
     # ------------------------------------------------------------------ input
@@ -1015,7 +1191,17 @@ def _format_value(value: Any) -> str:
 
 
 def _sop_instance_uid(path: str) -> str:
-    """SOP Instance UID of an image file (read again: rare, on drawing only)."""
+    """SOP Instance UID of an image file (read once per file version)."""
+    try:
+        version = os.stat(path).st_mtime_ns
+    except OSError:
+        version = 0
+    return _read_sop_instance_uid(path, version)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_sop_instance_uid(path: str, version: int) -> str:
+    """SOP Instance UID of ``path`` as of ``version`` (its modification time)."""
     from imaging_viewer.core.dicom.scan import read_header
 
     header = read_header(path)
@@ -1032,12 +1218,3 @@ def _nice_length(target_mm: float) -> float:
         if value <= target_mm:
             return value
     return 10.0**exponent
-
-
-def _shadowed_text(
-    painter: QPainter, x: float, y: float, text: str, colour: QColor | None = None
-) -> None:
-    painter.setPen(QColor(0, 0, 0))
-    painter.drawText(QPointF(x + 1, y + 1), text)
-    painter.setPen(colour or QColor(235, 235, 235))
-    painter.drawText(QPointF(x, y), text)

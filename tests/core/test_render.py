@@ -246,6 +246,39 @@ def test_window_lut_exact(voi: Window | VoiLut, inverted: bool) -> None:
     np.testing.assert_array_equal(lut, reference_image(values, voi, inverted, BONE))
 
 
+@pytest.mark.parametrize(
+    "voi",
+    [
+        Window(40, 400),
+        Window(-600, 1500, function="LINEAR_EXACT"),
+        Window(0.5, 1.5),
+        Window(31000, 400),  # ramp past the top of the range
+        Window(-40000, 10),  # wholly below the range
+        Window(1000.25, 2.5, function="linear_exact"),
+    ],
+)
+@pytest.mark.parametrize("inverted", [False, True])
+def test_narrow_window_over_16_bit_range_exact(voi: Window, inverted: bool) -> None:
+    # A narrow window computes only its ramp; the flat ends must still match.
+    lut = window_lut(
+        voi, None, input_min=-32768, input_max=32767, inverted=inverted, colormap=HOT
+    )
+    values = np.arange(-32768, 32768)
+    picks = np.unique(
+        np.concatenate(
+            [
+                values[::997],
+                np.arange(-5, 6) + int(voi.center - voi.width / 2),
+                np.arange(-5, 6) + int(voi.center + voi.width / 2),
+                [-32768, 32767],
+            ]
+        ).clip(-32768, 32767)
+    )
+    np.testing.assert_array_equal(
+        lut[picks + 32768], reference_image(picks, voi, inverted, HOT)
+    )
+
+
 def test_window_lut_is_cached_and_opaque() -> None:
     kwargs: dict[str, Any] = {"input_min": -1024, "input_max": 3071, "inverted": False}
     first = window_lut(Window(40, 400), None, **kwargs)

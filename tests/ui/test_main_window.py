@@ -175,3 +175,22 @@ def test_screenshot_command_writes_the_window(
     assert completed.returncode == 0, completed.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1200, 800)
+
+
+def test_a_folder_shows_a_first_look_before_its_scan_ends(
+    window: MainWindow, qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    series = make_series(shape=(40, 32, 32))
+    window.open_path(series.folder)
+    viewport = window.state.viewports[0]
+    qtbot.waitUntil(lambda: viewport.volume is not None, timeout=30_000)
+    # One image of the folder, shown before the scan (it starts afterwards).
+    assert window.scan_result is None
+    assert viewport.volume is not None
+    assert viewport.volume.shape_kji[0] == 1
+    assert window.first_image_shown_at is not None
+    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    # Then the whole series, on its middle slice as always.
+    assert viewport.volume is not None
+    assert viewport.volume.shape_kji[0] == 40
+    assert viewport.slice_index == 20

@@ -243,3 +243,43 @@ def test_soak_ten_thousand_scroll_steps_without_growth(
             viewport.viewport().repaint()
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert after <= before * 1.05, f"peak RSS grew from {before} to {after} KiB"
+
+
+def test_a_large_image_renders_coarsely_while_it_changes_then_in_full(
+    qtbot: QtBot, sample_data: Path
+) -> None:
+    from imaging_viewer.core.render import render_slice
+
+    series = max(
+        scan_folder(sample_data / "XR").series,
+        key=lambda s: s.acquired_rows * s.acquired_columns,
+    )
+    volume = load_volume(series)
+    assert volume.voxels.shape[1] * volume.voxels.shape[2] > 2_000_000
+    state = ViewportState()
+    widget = SliceViewportWidget(state)
+    qtbot.addWidget(widget)
+    widget.resize(600, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    state.show(series, volume)
+    full = render_slice(volume.voxels[0], state.window, display=volume.display)
+    # About one rendered pixel per screen pixel while the image changes ...
+    assert widget._buffer is not None
+    assert widget._buffer.shape[0] < full.shape[0] // 2
+    np.testing.assert_array_equal(
+        widget._buffer, full[:: widget._stride, :: widget._stride]
+    )
+    # ... drawn over the whole image, so probes and annotations stay in place.
+    rect = widget.image_item.boundingRect()
+    assert (rect.height(), rect.width()) == full.shape
+    # A window drag renders the same pixels again (from a compact copy).
+    for width in (900.0, 700.0, 500.0):
+        state.set_window(Window(512.0, width))
+        expected = render_slice(volume.voxels[0], state.window, display=volume.display)
+        step = widget._stride
+        np.testing.assert_array_equal(widget._buffer, expected[::step, ::step])
+    # Once it settles: every pixel.
+    widget.settle()
+    np.testing.assert_array_equal(widget._buffer, expected)
+    assert widget.image_item.smooth
