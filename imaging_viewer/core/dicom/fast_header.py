@@ -261,7 +261,7 @@ def _parse(reader: _Reader, path: str) -> InstanceHeader | None:
     charset = raw.get(0x00080005)
     text = _Charset(charset[1] if charset else None)
     values = {
-        _WANTED[t][0]: _convert(vr, value, text) for t, (vr, value) in raw.items()
+        _WANTED[t][0]: _converted(t, vr, value, text) for t, (vr, value) in raw.items()
     }
     ds = _Elements(values, meta, implicit)
     if "Rows" not in ds or "Columns" not in ds or "SOPClassUID" not in ds:
@@ -286,27 +286,29 @@ _ENCODINGS: dict[bytes | None, list[str]] = {}
 class _Charset:
     """The encodings of Specific Character Set (0008,0005), as pydicom derives them."""
 
-    __slots__ = ("_encodings", "_value")
+    __slots__ = ("_encodings", "value")
 
     def __init__(self, value: bytes | None) -> None:
-        self._value = value
+        self.value = value
         self._encodings: list[str] | None = None
 
     @property
     def encodings(self) -> list[str]:
         """pydicom's encodings for text values of this dataset (PS3.5 6.1.2.5)."""
         if self._encodings is None:
-            cached = _ENCODINGS.get(self._value)
+            cached = _ENCODINGS.get(self.value)
             if cached is None:
                 from pydicom.charset import default_encoding
 
-                specific = _convert("CS", self._value or b"", self)
+                specific = _convert("CS", self.value or b"", self)
+                if isinstance(specific, tuple):
+                    specific = list(specific)  # pydicom edits the list it is given
                 cached = (
                     list(convert_encodings(specific))
                     if specific
                     else [default_encoding]
                 )
-                _ENCODINGS[self._value] = cached
+                _ENCODINGS[self.value] = cached
             self._encodings = cached
         return self._encodings
 
@@ -515,10 +517,36 @@ def _us(value: bytes) -> tuple[int, ...]:
     return Struct(f"<{len(value) // 2}H").unpack(value)
 
 
-def _multi(text: str) -> str | list[str]:
+def _multi(text: str) -> str | tuple[str, ...]:
     """pydicom's ``multi_string``: strip trailing padding, split on backslashes."""
     items = text.rstrip(" \x00").split("\\")
-    return items[0] if len(items) == 1 else items
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+# Values repeat from file to file of a series (patient, study, orientation,
+# spacing, windows...): each distinct encoded value is converted once.
+_CONVERTED: dict[tuple[str, bytes, bytes | None], Any] = {}
+_CACHE_LIMIT = 8192
+# Values that differ in every file are not worth keeping.
+_UNIQUE = frozenset(
+    _tag(k) for k in ("SOPInstanceUID", "ImagePositionPatient", "InstanceNumber")
+)
+
+
+def _converted(tag: int, vr: str, value: bytes, charset: _Charset) -> Any:
+    """:func:`_convert`, remembered (the values are immutable: str, numbers, tuples)."""
+    if tag in _UNIQUE:
+        return _convert(vr, value, charset)
+    key = (vr, value, charset.value)
+    try:
+        return _CONVERTED[key]
+    except KeyError:
+        pass
+    result = _convert(vr, value, charset)
+    if len(_CONVERTED) >= _CACHE_LIMIT:
+        _CONVERTED.clear()
+    _CONVERTED[key] = result
+    return result
 
 
 def _convert(vr: str, value: bytes, charset: _Charset) -> Any:
@@ -533,7 +561,7 @@ def _convert(vr: str, value: bytes, charset: _Charset) -> Any:
     if vr == "US":
         if len(value) % 2:
             raise _Decline("odd length for US")
-        numbers = list(_US.unpack_from(value) if len(value) == 2 else _us(value))
+        numbers = _US.unpack_from(value) if len(value) == 2 else _us(value)
         return numbers[0] if len(numbers) == 1 else numbers
     if vr in ("CS", "DA", "TM", "AS", "DT"):
         return _multi(value.decode("latin-1"))
@@ -544,7 +572,7 @@ def _convert(vr: str, value: bytes, charset: _Charset) -> Any:
             from pydicom.values import convert_text
 
             return convert_text(value, charset.encodings, vr)
-        items = [v.rstrip("\0 ") for v in value.decode("ascii").split("\\")]
+        items = tuple(v.rstrip("\0 ") for v in value.decode("ascii").split("\\"))
         return items[0] if len(items) == 1 else items
     if vr == "PN":
         if not _NOT_ASCII.search(value) and b"=" not in value and b"\\" not in value:
@@ -562,13 +590,15 @@ def _convert(vr: str, value: bytes, charset: _Charset) -> Any:
 
 
 def _numbers(
-    items: str | list[str], pattern: re.Pattern[str], kind: Callable[[str], Any]
+    items: str | tuple[str, ...],
+    pattern: re.Pattern[str],
+    kind: Callable[[str], Any],
 ) -> Any:
     """DS or IS items as numbers; a blank single value stays a string, as in pydicom."""
     if isinstance(items, str):
         if not items.strip():
             return items
-        items = [items]
+        items = (items,)
         single = True
     else:
         single = False
@@ -580,4 +610,4 @@ def _numbers(
         if not math.isfinite(number):
             raise _Decline("number out of range")
         numbers.append(number)
-    return numbers[0] if single else numbers
+    return numbers[0] if single else tuple(numbers)

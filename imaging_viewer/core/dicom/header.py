@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -181,6 +183,17 @@ def _orientation(ds: Dataset) -> tuple[float, float, float, float, float, float]
     values = _floats(ds, "ImageOrientationPatient", 6)
     if values is None:
         return None
+    # A series repeats one orientation: each distinct one (bit for bit) is
+    # checked and normalised once.
+    return _unit_axes(struct.pack("<6d", *values))
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_axes(
+    packed: bytes,
+) -> tuple[float, float, float, float, float, float] | None:
+    """Row and column direction cosines, normalised; None unless nearly orthonormal."""
+    values = struct.unpack("<6d", packed)
     row = np.array(values[:3])
     col = np.array(values[3:])
     if not (0.5 < np.linalg.norm(row) < 1.5 and 0.5 < np.linalg.norm(col) < 1.5):
