@@ -22,6 +22,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from imaging_viewer.core.dicom import scan as scan_module
 from imaging_viewer.core.dicom.header import InstanceHeader
 from imaging_viewer.core.dicom.scan import (
     SkippedFile,
@@ -481,3 +482,23 @@ def test_a_scan_reads_fast_and_slow_files_together(tmp_path: Path) -> None:
     assert not result.skipped
     (series,) = result.series
     assert [Path(p).name for p in series.files] == ["0.dcm", "1.dcm", "2.dcm", "3.dcm"]
+
+
+def _scan_document(root: Path) -> dict[str, Any]:
+    """What ``imaging-viewer scan --json`` prints for ``root`` (see cli.py)."""
+    result = scan_folder(root)
+    return {
+        "root": result.root,
+        "files_examined": result.files_examined,
+        "series": [info.to_json() for info in result.series],
+        "skipped": [skipped.to_json() for skipped in result.skipped],
+        "warnings": result.warnings,
+    }
+
+
+def test_scan_json_of_the_corpus_is_unchanged(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = _scan_document(corpus)
+    monkeypatch.setattr(scan_module, "read_fast_header", lambda path: None)
+    assert _scan_document(corpus) == fast
