@@ -47,6 +47,8 @@ HEAD_BYTES = 16384
 # A value of an attribute we read longer than this is unusual: pydicom reads it.
 _MAX_VALUE_BYTES = 65536
 _UNDEFINED = 0xFFFFFFFF
+# Non-blocking: a FIFO must not hang the scan (it is then declined as not regular).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 # Big endian (PS3.5 A.3) and deflated (A.5) datasets are left to pydicom; every
@@ -224,7 +226,7 @@ def read_fast_header(path: str) -> InstanceHeader | None:
     Never raises: any doubt returns None.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError:
         return None
     try:
