@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -125,11 +127,16 @@ class InstanceHeader:
         return (bits + 7) // 8
 
 
+# A multi-valued element's value (plain types first: MultiValue is an ABC, slower
+# to test).
+_MULTIPLE = (list, tuple, MultiValue)
+
+
 def _text(ds: Dataset, keyword: str) -> str:
     value = ds.get(keyword)
     if value is None:
         return ""
-    if isinstance(value, MultiValue | list | tuple):
+    if isinstance(value, _MULTIPLE):
         return "\\".join(str(v) for v in value)
     return str(value).strip()
 
@@ -139,7 +146,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
     if value is None or value == "":
         return None
     try:
-        if isinstance(value, MultiValue | list | tuple):
+        if isinstance(value, _MULTIPLE):
             value = value[0]
         return int(float(value))
     except (TypeError, ValueError):
@@ -151,7 +158,7 @@ def _float(ds: Dataset, keyword: str) -> float | None:
     if value is None or value == "":
         return None
     try:
-        if isinstance(value, MultiValue | list | tuple):
+        if isinstance(value, _MULTIPLE):
             value = value[0]
         result = float(value)
     except (TypeError, ValueError):
@@ -165,10 +172,7 @@ def _floats(ds: Dataset, keyword: str, count: int) -> tuple[float, ...] | None:
         return None
     try:
         values = [
-            float(v)
-            for v in (
-                value if isinstance(value, MultiValue | list | tuple) else [value]
-            )
+            float(v) for v in (value if isinstance(value, _MULTIPLE) else [value])
         ]
     except (TypeError, ValueError):
         return None
@@ -181,6 +185,17 @@ def _orientation(ds: Dataset) -> tuple[float, float, float, float, float, float]
     values = _floats(ds, "ImageOrientationPatient", 6)
     if values is None:
         return None
+    # A series repeats one orientation: each distinct one (bit for bit) is
+    # checked and normalised once.
+    return _unit_axes(struct.pack("<6d", *values))
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_axes(
+    packed: bytes,
+) -> tuple[float, float, float, float, float, float] | None:
+    """Row and column direction cosines, normalised; None unless nearly orthonormal."""
+    values = struct.unpack("<6d", packed)
     row = np.array(values[:3])
     col = np.array(values[3:])
     if not (0.5 < np.linalg.norm(row) < 1.5 and 0.5 < np.linalg.norm(col) < 1.5):
@@ -212,12 +227,12 @@ def _windows(ds: Dataset) -> tuple[Window, ...]:
     widths = ds.get("WindowWidth")
     if centers is None or widths is None:
         return ()
-    if not isinstance(centers, MultiValue | list | tuple):
+    if not isinstance(centers, _MULTIPLE):
         centers = [centers]
-    if not isinstance(widths, MultiValue | list | tuple):
+    if not isinstance(widths, _MULTIPLE):
         widths = [widths]
     explanations = ds.get("WindowCenterWidthExplanation", [])
-    if not isinstance(explanations, MultiValue | list | tuple):
+    if not isinstance(explanations, _MULTIPLE):
         explanations = [explanations]
     function = _text(ds, "VOILUTFunction").upper() or "LINEAR"
     result = []
@@ -247,10 +262,13 @@ def _lut_items(ds: Dataset, sequence: str) -> tuple[VoiLut, ...]:
     LUT Data stored as OW follows the file's byte order; a first mapped value
     is signed when the pixels are (PS3.3 C.11.1.1.1: "... SS or US").
     """
+    items = ds.get(sequence, []) or []
+    if not items:
+        return ()
     big_endian = not _encoding(ds)[1]
     signed = _int(ds, "PixelRepresentation") == 1
     luts = []
-    for item in ds.get(sequence, []) or []:
+    for item in items:
         try:
             descriptor = [int(v) for v in item.LUTDescriptor]
             data = item.LUTData

@@ -21,6 +21,8 @@ from imaging_viewer.core.dicom.stack_geometry import resample_stack
 from imaging_viewer.core.volume import VoiLut, Volume
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import NDArray
 
     from imaging_viewer.core.dicom.series import SeriesInfo
@@ -166,14 +168,29 @@ def load_volume(
     jobs = _jobs(series, traits)
     warnings = list(series.warnings)
     failed: list[tuple[int, int]] = []
+    # Where the rescale is known to be an exact int16 one before any pixel is read,
+    # each file's slices are rescaled by the thread that read them, while they are
+    # in the cache (one pass over the volume instead of two).
+    rescaled = np.zeros(raw.shape[:2], dtype=bool) if samples == 1 else None
+    rescale = _early_rescale(raw, series, rescaled) if rescaled is not None else None
     _read_all(
-        jobs, raw, dtype, rows, columns, samples, warnings, failed, progress, cancel
+        jobs,
+        raw,
+        dtype,
+        rows,
+        columns,
+        samples,
+        warnings,
+        failed,
+        progress,
+        cancel,
+        rescale,
     )
 
     if samples == 3:
         voxels: NDArray[Any] = raw
     else:
-        voxels = _to_modality_units(raw, series, failed)
+        voxels = _to_modality_units(raw, series, failed, rescaled)
         _blank_failed(voxels, failed)
     geometry = series.geometry
     if geometry is not None and geometry.resample is not None:
@@ -233,6 +250,7 @@ def _read_all(
     failed: list[tuple[int, int]],
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
+    rescale: Callable[[int, int, int], None] | None = None,
 ) -> None:
     total = sum(len(job.targets) for job in jobs)
     done = 0
@@ -276,6 +294,8 @@ def _read_all(
                     first,
                     _frames_in(job),
                 )
+                if ok and rescale is not None:
+                    rescale(t, k0, count)
                 return None if ok else job
             return job
         except (OSError, ValueError) as error:
@@ -396,39 +416,95 @@ def _store(job: _FileJob, data: NDArray[Any], raw: NDArray[Any], fail: Any) -> N
         raw[t, k] = data[n]
 
 
-def _to_modality_units(
-    raw: NDArray[Any], series: SeriesInfo, failed: list[tuple[int, int]]
-) -> NDArray[Any]:
-    """Apply Rescale Slope/Intercept (PS3.3 C.11.1.1.2): int16 if exact, else float32.
+def _early_rescale(
+    raw: NDArray[Any], series: SeriesInfo, rescaled: NDArray[np.bool_]
+) -> Callable[[int, int, int], None] | None:
+    """Rescale slices as they are read, where that is decided by the headers alone.
 
-    Works in place where the stored values are 16-bit, so peak memory stays at
-    one volume. A Modality LUT Sequence replaces the rescale where present.
+    That is the in-place int16 case of :func:`_to_modality_units` with the value
+    range the header allows (PS3.3 C.7.6.3.1: Bits Stored, Pixel Representation)
+    fitting int16: no pixel needs to be seen first. Marks the slices done in
+    ``rescaled``.
     """
-    if series.modality_lut is not None:
-        return _apply_modality_lut(raw, series.modality_lut)
+    if series.modality_lut is not None or raw.dtype.itemsize != 2:
+        return None
+    if raw.dtype.kind not in "iu":
+        return None
+    slopes, intercepts = _rescale_arrays(series)
+    if not _integral(slopes, intercepts):
+        return None
+    low, high = _header_range(raw.dtype, series)
+    if not _fits_int16(low, high, slopes, intercepts):
+        return None
+    out16 = raw.view(np.int16)
+
+    def rescale(t: int, k0: int, count: int) -> None:
+        for k in range(k0, k0 + count):
+            slope, intercept = int(slopes[t, k]), int(intercepts[t, k])
+            plane = out16[t, k]
+            if slope != 1:
+                np.multiply(plane, slope, out=plane, casting="unsafe")
+            if intercept != 0:
+                np.add(plane, intercept, out=plane, casting="unsafe")
+            rescaled[t, k] = True
+
+    return rescale
+
+
+def _rescale_arrays(
+    series: SeriesInfo,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     slopes = np.array(
         [[ref.rescale_slope for ref in frames] for frames in series.frames]
     )
     intercepts = np.array(
         [[ref.rescale_intercept for ref in frames] for frames in series.frames]
     )
-    uniform = bool(
-        np.all(slopes == slopes.flat[0]) and np.all(intercepts == intercepts.flat[0])
-    )
-    integral = bool(
+    return slopes, intercepts
+
+
+def _integral(slopes: NDArray[np.float64], intercepts: NDArray[np.float64]) -> bool:
+    return bool(
         np.all(slopes == np.round(slopes))
         and np.all(intercepts == np.round(intercepts))
     )
+
+
+def _header_range(dtype: np.dtype[Any], series: SeriesInfo) -> tuple[int, int]:
+    """The stored values the header allows (Bits Stored of unsigned pixels)."""
+    info = np.iinfo(dtype)
+    low, high = int(info.min), int(info.max)
+    bits = series.bits_stored
+    if series.pixel_representation == 0 and bits < dtype.itemsize * 8:
+        high = (1 << bits) - 1
+    return low, high
+
+
+def _to_modality_units(
+    raw: NDArray[Any],
+    series: SeriesInfo,
+    failed: list[tuple[int, int]],
+    rescaled: NDArray[np.bool_] | None = None,
+) -> NDArray[Any]:
+    """Apply Rescale Slope/Intercept (PS3.3 C.11.1.1.2): int16 if exact, else float32.
+
+    Works in place where the stored values are 16-bit, so peak memory stays at
+    one volume. A Modality LUT Sequence replaces the rescale where present.
+    Slices marked in ``rescaled`` were rescaled to int16 as they were read.
+    """
+    if series.modality_lut is not None:
+        return _apply_modality_lut(raw, series.modality_lut)
+    slopes, intercepts = _rescale_arrays(series)
+    uniform = bool(
+        np.all(slopes == slopes.flat[0]) and np.all(intercepts == intercepts.flat[0])
+    )
+    integral = _integral(slopes, intercepts)
     if raw.dtype.kind == "f":
         out = raw.astype(np.float32, copy=False)
         _rescale_float(out, out, slopes, intercepts, uniform)
         return out
     if integral and raw.dtype.itemsize <= 2:
-        info = np.iinfo(raw.dtype)
-        low, high = int(info.min), int(info.max)
-        bits = series.bits_stored
-        if series.pixel_representation == 0 and bits < raw.dtype.itemsize * 8:
-            high = (1 << bits) - 1
+        low, high = _header_range(raw.dtype, series)
         if not _fits_int16(low, high, slopes, intercepts):
             low, high = int(raw.min()), int(raw.max())
         if _fits_int16(low, high, slopes, intercepts):
@@ -438,7 +514,7 @@ def _to_modality_units(
                 )  # exact: every stored value is in int16 range
             else:
                 out16 = raw.astype(np.int16)
-            _rescale_int(out16, slopes, intercepts, uniform)
+            _rescale_int(out16, slopes, intercepts, uniform, rescaled)
             return out16
     out32 = np.empty(raw.shape, dtype=np.float32)
     _rescale_float(raw, out32, slopes, intercepts, uniform)
@@ -474,7 +550,12 @@ def _rescale_int(
     slopes: NDArray[np.float64],
     intercepts: NDArray[np.float64],
     uniform: bool,
+    rescaled: NDArray[np.bool_] | None = None,
 ) -> None:
+    if rescaled is not None and rescaled.any():
+        if rescaled.all():
+            return
+        uniform = False
     if uniform:
         slope, intercept = int(slopes.flat[0]), int(intercepts.flat[0])
         if slope != 1:
@@ -484,6 +565,8 @@ def _rescale_int(
         return
     for t in range(slopes.shape[0]):
         for k in range(slopes.shape[1]):
+            if rescaled is not None and rescaled[t, k]:
+                continue
             plane = out[t, k]
             slope, intercept = int(slopes[t, k]), int(intercepts[t, k])
             if slope != 1:
