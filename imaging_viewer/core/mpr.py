@@ -5,15 +5,15 @@ from __future__ import annotations
 import ctypes
 import math
 import mmap
-import os
 import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
+
+from imaging_viewer.core import row_bands
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -615,68 +615,21 @@ def _row_contiguous(pixels: NDArray[Any]) -> bool:
 # not by one core: planes of this many pixels are split in row bands over the
 # free cores (numpy releases the GIL while copying and computing).
 _PARALLEL_MIN_PIXELS: Final = 1 << 16
-_MAX_THREADS: Final = 4
 _BLOCK_PIXELS: Final = 1 << 14
-_POOL_LOCK: Final = threading.Lock()
-_POOLS: list[ThreadPoolExecutor] = []
-
-
-def _worker_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, min(_MAX_THREADS, len(os.sched_getaffinity(0))))
-    return max(1, min(_MAX_THREADS, os.cpu_count() or 1))
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The helper threads for large planes, started on first use."""
-    with _POOL_LOCK:
-        if not _POOLS:
-            _POOLS.append(
-                ThreadPoolExecutor(_MAX_THREADS - 1, thread_name_prefix="reslice")
-            )
-        return _POOLS[0]
 
 
 def _band_count(rows: int, pixels: int) -> int:
     """How many row bands :func:`_in_bands` makes of ``pixels`` worth of work."""
-    return min(_worker_count(), rows) if pixels >= _PARALLEL_MIN_PIXELS else 1
+    return row_bands.band_count(rows, pixels, _PARALLEL_MIN_PIXELS)
 
 
 def _in_bands(
     work: Callable[[slice], None], rows: int, pixels: int, pieces: int = 0
 ) -> None:
-    """Run ``work(band)`` over row bands covering ``rows``, on several cores if large.
-
-    The rows are cut in ``pieces`` bands (two per core by default) that this
-    thread and the helpers take in turn, so a helper that a busy machine does
-    not schedule holds up one small band at most, and a band it never started
-    is done here.
-    """
-    threads = _band_count(rows, pixels)
-    if threads <= 1:
-        work(slice(0, rows))
-        return
-    pieces = min(rows, max(pieces or 2 * threads, threads))
-    bounds = [rows * n // pieces for n in range(pieces + 1)]
-    bands = iter([slice(bounds[n], bounds[n + 1]) for n in range(pieces)])
-    lock = threading.Lock()
-
-    def drain() -> None:
-        while True:
-            with lock:
-                band = next(bands, None)
-            if band is None:
-                return
-            work(band)
-
-    pool = _pool()
-    helpers = [pool.submit(drain) for _ in range(threads - 1)]
-    try:
-        drain()
-    finally:
-        for helper in helpers:
-            if not helper.cancel():
-                helper.result()
+    """:func:`row_bands.in_bands` from the planes of this size up."""
+    row_bands.in_bands(
+        work, rows, pixels, min_pixels=_PARALLEL_MIN_PIXELS, pieces=pieces
+    )
 
 
 def _combine(

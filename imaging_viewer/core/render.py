@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from imaging_viewer.core import row_bands
 from imaging_viewer.core.volume import VoiLut, Window
 
 if TYPE_CHECKING:
@@ -45,7 +44,6 @@ _MAX_LUT_ENTRIES: Final = 1 << 20
 """Integer ranges wider than this go through the float path instead of a LUT."""
 _PARALLEL_MIN_PIXELS: Final = 1 << 20
 """Frames this large are split over helper threads."""
-_MAX_THREADS: Final = 4
 _SIGMOID_EXPONENT_LIMIT: Final = 700.0
 """exp() overflows float64 just above 709; the output is 0 or 255 well before."""
 
@@ -429,43 +427,14 @@ def _checked_out(
 
 
 def _split_rows(work: Callable[[int, int], None], rows: int, cols: int) -> None:
-    """Run ``work(r0, r1)`` over row bands, on several cores for large frames.
-
-    The numpy calls in the bands release the GIL, so a 3000x3000 frame renders
-    in about half the time on two free cores.
-    """
-    bands = min(_worker_count(), rows) if rows * cols >= _PARALLEL_MIN_PIXELS else 1
-    if bands <= 1:
-        work(0, rows)
-        return
-    bounds = [rows * i // bands for i in range(bands + 1)]
-    pool = _pool()
-    futures = [pool.submit(work, bounds[i], bounds[i + 1]) for i in range(1, bands)]
-    try:
-        work(bounds[0], bounds[1])
-    finally:
-        for future in futures:
-            future.result()
-
-
-def _worker_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, min(_MAX_THREADS, len(os.sched_getaffinity(0))))
-    return max(1, min(_MAX_THREADS, os.cpu_count() or 1))
-
-
-_POOL_LOCK: Final = threading.Lock()
-_POOLS: list[ThreadPoolExecutor] = []
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The helper threads for large frames, started on first use."""
-    with _POOL_LOCK:
-        if not _POOLS:
-            _POOLS.append(
-                ThreadPoolExecutor(_MAX_THREADS - 1, thread_name_prefix="render")
-            )
-        return _POOLS[0]
+    """Run ``work(r0, r1)`` over row bands, on several cores for large frames
+    (:func:`row_bands.in_bands`)."""
+    row_bands.in_bands(
+        lambda band: work(band.start, band.stop),
+        rows,
+        rows * cols,
+        min_pixels=_PARALLEL_MIN_PIXELS,
+    )
 
 
 def _take_rows(

@@ -20,7 +20,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from imaging_viewer.core import mpr
+from imaging_viewer.core import mpr, row_bands
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
 from imaging_viewer.core.geometry import affine_from_axes, orientation_label
@@ -817,7 +817,7 @@ def test_row_bands_match_one_pass(monkeypatch: pytest.MonkeyPatch, dtype: Any) -
         real_in_bands(work, rows, pixels, pieces)
 
     monkeypatch.setattr(mpr, "_PARALLEL_MIN_PIXELS", 1)
-    monkeypatch.setattr(mpr, "_worker_count", lambda: 3)
+    monkeypatch.setattr(row_bands, "worker_count", lambda: 3)
     monkeypatch.setattr(mpr, "_in_bands", counting)
     for (plane, kwargs), expected in zip(cases, one_pass, strict=True):
         pixels = reslice(volume, plane, **kwargs).pixels
