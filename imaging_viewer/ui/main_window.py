@@ -6,7 +6,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -48,18 +48,20 @@ from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
 from imaging_viewer.ui.slice_viewport import SHORTCUTS, SliceViewportWidget
-from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
-from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
-from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
-from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.volume import Volume
+    from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
+    from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+    from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
+    from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
+
+_T = TypeVar("_T")
 
 MAX_RECENT = 10
 ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
@@ -93,8 +95,46 @@ WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
 )
 
 
+class _DockPart(Generic[_T]):
+    """A dock or its panel: built with the docks, on first use at the latest.
+
+    The window shows its first image before it builds the docks; whatever
+    reaches for one of them earlier gets them built there and then.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = f"_{name}"
+
+    @overload
+    def __get__(self, window: None, owner: type) -> _DockPart[_T]: ...
+
+    @overload
+    def __get__(self, window: MainWindow, owner: type) -> _T: ...
+
+    def __get__(self, window: MainWindow | None, owner: type) -> Any:
+        if window is None:
+            return self
+        window.build_docks()
+        return getattr(window, self._name)
+
+
 class MainWindow(QMainWindow):
-    """The viewer window: opens studies, lists their series, shows them in a grid."""
+    """The viewer window: opens studies, lists their series, shows them in a grid.
+
+    The docks (series, problems, DICOM tags, lesions) are built once the first
+    image has been shown (or at once when there is none to wait for, or when
+    something needs them earlier); saved dock and tool-bar positions are
+    restored then.
+    """
+
+    series_browser: _DockPart[SeriesBrowserWidget] = _DockPart()
+    problems_panel: _DockPart[ProblemsPanelWidget] = _DockPart()
+    tag_browser: _DockPart[TagBrowserWidget] = _DockPart()
+    lesions_panel: _DockPart[LesionsPanelWidget] = _DockPart()
+    series_dock: _DockPart[QDockWidget] = _DockPart()
+    problems_dock: _DockPart[QDockWidget] = _DockPart()
+    tags_dock: _DockPart[QDockWidget] = _DockPart()
+    lesions_dock: _DockPart[QDockWidget] = _DockPart()
 
     def __init__(self, remember_settings: bool = True) -> None:
         super().__init__()
@@ -115,8 +155,10 @@ class MainWindow(QMainWindow):
         self.first_image_shown_at: float | None = None
         self.mpr_when_loaded = False
         """Enter MPR once the first viewport's volume has loaded (--layout mpr)."""
+        self._docks_built = False
+        self._autosaver: Autosaver | None = None
+        self._annotation_study_uid = ""
         self._build_viewports()
-        self._build_docks()
         self._build_status_bar()
         self._build_actions()
         self.state.events.layout.connect(self._on_layout_changed)
@@ -157,37 +199,79 @@ class MainWindow(QMainWindow):
             self.viewport_widgets.append(widget)
         self.setCentralWidget(central)
 
-    def _build_docks(self) -> None:
-        self.series_browser = SeriesBrowserWidget(self)
-        self.series_browser.series_activated.connect(self._on_series_activated)
-        self.series_dock = self._dock(
-            "Series", self.series_browser, Qt.DockWidgetArea.LeftDockWidgetArea
+    @property
+    def docks_built(self) -> bool:
+        """True once the docks exist (see :meth:`build_docks`)."""
+        return self._docks_built
+
+    def build_docks(self) -> None:
+        """Build the docks, their View and Annotate menu entries, and restore
+        the saved window state (dock and tool-bar positions); once."""
+        if self._docks_built:
+            return
+        self._docks_built = True
+        from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
+        from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+        from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
+        from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
+
+        series_browser = self._series_browser = SeriesBrowserWidget(self)
+        series_browser.series_activated.connect(self._on_series_activated)
+        series_dock = self._series_dock = self._dock(
+            "Series", series_browser, Qt.DockWidgetArea.LeftDockWidgetArea
         )
-        self.problems_panel = ProblemsPanelWidget(self)
-        self.problems_panel.series_activated.connect(self._on_series_activated)
-        self.problems_panel.file_activated.connect(self._on_problem_file_activated)
-        self.problems_dock = self._dock(
-            "Problems", self.problems_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        problems = self._problems_panel = ProblemsPanelWidget(self)
+        problems.series_activated.connect(self._on_series_activated)
+        problems.file_activated.connect(self._on_problem_file_activated)
+        problems_dock = self._problems_dock = self._dock(
+            "Problems", problems, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self.tag_browser = TagBrowserWidget(self)
-        self.problems_panel.count_changed.connect(
-            lambda _count: self.problems_dock.setWindowTitle(
-                self.problems_panel.title()
-            )
+        tag_browser = self._tag_browser = TagBrowserWidget(self)
+        problems.count_changed.connect(
+            lambda _count: problems_dock.setWindowTitle(problems.title())
         )
-        self.tags_dock = self._dock(
-            "DICOM tags", self.tag_browser, Qt.DockWidgetArea.RightDockWidgetArea
+        tags_dock = self._tags_dock = self._dock(
+            "DICOM tags", tag_browser, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self.tags_dock.hide()
-        self.lesions_panel = LesionsPanelWidget(self.state.annotations, self)
-        self.lesions_panel.active_lesion_changed.connect(self._on_active_lesion)
-        self.lesions_panel.annotation_activated.connect(self.go_to_annotation)
-        self.lesions_dock = self._dock(
-            "Lesions", self.lesions_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        tags_dock.hide()
+        lesions = self._lesions_panel = LesionsPanelWidget(self.state.annotations, self)
+        lesions.active_lesion_changed.connect(self._on_active_lesion)
+        lesions.annotation_activated.connect(self.go_to_annotation)
+        lesions_dock = self._lesions_dock = self._dock(
+            "Lesions", lesions, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self._autosaver: Autosaver | None = None
-        self._annotation_study_uid = ""
-        self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+        tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+
+        self._view_menu.addAction(series_dock.toggleViewAction())
+        self._view_menu.addAction(problems_dock.toggleViewAction())
+        tags = tags_dock.toggleViewAction()
+        tags.setShortcut(QKeySequence("Ctrl+T"))
+        self._view_menu.addAction(tags)
+        self._annotate_menu.insertAction(
+            self._lesions_toggle_before, lesions_dock.toggleViewAction()
+        )
+        self.resizeDocks([series_dock], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([problems_dock], [160], Qt.Orientation.Vertical)
+        if self._remember:
+            window_state = self._settings.value("window_state")
+            if isinstance(window_state, QByteArray):
+                self.restoreState(window_state)
+
+    def _build_docks_when_idle(self) -> None:
+        """Build the docks unless a first look is on its way (it builds them)."""
+        if self._first_look_task is None:
+            self.build_docks()
+
+    def _build_docks_after_paint(self) -> None:
+        """Build the docks once the image just shown has been painted."""
+        if not self._docks_built:
+            QTimer.singleShot(0, self.build_docks)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """On first showing, the docks follow as soon as nothing waits on them."""
+        super().showEvent(event)
+        if not self._docks_built:
+            QTimer.singleShot(0, self._build_docks_when_idle)
 
     def _on_problem_file_activated(self, path: str) -> None:
         """Show the header of a skipped file, to see why it was skipped."""
@@ -353,11 +437,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.overlays_action)
         view_menu.addAction(self.overlays_action)
         view_menu.addSeparator()
-        view_menu.addAction(self.series_dock.toggleViewAction())
-        view_menu.addAction(self.problems_dock.toggleViewAction())
-        tags = self.tags_dock.toggleViewAction()
-        tags.setShortcut(QKeySequence("Ctrl+T"))
-        view_menu.addAction(tags)
+        self._view_menu = view_menu  # the docks' toggles follow (build_docks)
         toolbar.addSeparator()
         for text, slot in (
             ("Fit", lambda: self.active_widget.fit()),
@@ -427,7 +507,7 @@ class MainWindow(QMainWindow):
         annotate_bar.addAction(self.undo_action)
         annotate_bar.addAction(self.redo_action)
         annotate_menu.addSeparator()
-        annotate_menu.addAction(self.lesions_dock.toggleViewAction())
+        self._annotate_menu = annotate_menu  # the lesions toggle goes in (build_docks)
         file_menu.insertAction(
             self.export_action,
             self._action("Save annotations as…", self._on_save_annotations, "Ctrl+S"),
@@ -444,6 +524,7 @@ class MainWindow(QMainWindow):
             "SR, presentation state and a case sheet"
         )
         annotate_menu.addAction(teach)
+        self._lesions_toggle_before = teach
         file_menu.insertAction(self.export_action, teach)
         dicom_out = self._action(
             "Export annotations as DICOM SR and presentation state…", self.export_dicom
@@ -921,9 +1002,11 @@ class MainWindow(QMainWindow):
                 self._first_look = candidate
                 self._note_first_image()
             self._start_scan(path)
+            self._build_docks_after_paint()
 
         def failed(message: str) -> None:
             self._first_look_task = None
+            self._build_docks_after_paint()
             if message != "cancelled":
                 self._start_scan(path)
 
@@ -1159,7 +1242,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ tags
     def _update_tag_browser(self) -> None:
-        if not self.tags_dock.isVisible():
+        if not self._docks_built or not self.tags_dock.isVisible():
             return
         viewport = self.state.active
         series = viewport.series
@@ -1272,8 +1355,6 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         self._rebuild_recent()
         self._rebuild_custom_presets()
-        self.resizeDocks([self.series_dock], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [160], Qt.Orientation.Vertical)
         if not self._remember:
             self.resize(1600, 1000)
             return
@@ -1282,9 +1363,6 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1600, 1000)
-        window_state = self._settings.value("window_state")
-        if isinstance(window_state, QByteArray):
-            self.restoreState(window_state)
         layout = self._settings.value("layout")
         if isinstance(layout, str) and layout in LAYOUTS:
             self.state.layout = layout
@@ -1292,6 +1370,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry, docks and layout; stop background work."""
         self.cancel_loading()
+        self.build_docks()
         if self._remember:
             self._settings.setValue("geometry", self.saveGeometry())
             self._settings.setValue("window_state", self.saveState())

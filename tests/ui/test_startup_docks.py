@@ -1,0 +1,126 @@
+"""Start-up: the docks follow the first image, with the same menus and settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from imaging_viewer.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from tests.conftest import MakeSeries
+
+
+def _menu(window: MainWindow, title: str) -> list[str]:
+    for action in window.menuBar().actions():
+        if action.text() == title:
+            menu = action.menu()
+            assert menu is not None
+            return [a.text() for a in menu.actions() if not a.isSeparator()]
+    raise AssertionError(title)
+
+
+@pytest.fixture
+def settings_dir(tmp_path: Path) -> Iterator[Path]:
+    """QSettings of the test in a folder of its own."""
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    user = QSettings.Scope.UserScope
+    QSettings.setPath(QSettings.Format.NativeFormat, user, str(folder))
+    yield folder
+    default = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    QSettings.setPath(QSettings.Format.NativeFormat, user, default)
+
+
+def test_docks_follow_the_first_look_with_their_menu_entries(
+    qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    """Docks are built once the first image is up; menus end up as before."""
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    assert not window.docks_built
+    window.show()
+    window.open_path(make_series(shape=(20, 32, 32)).folder)
+    qtbot.waitUntil(lambda: window.first_image_shown_at is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.docks_built, timeout=10_000)
+    view = _menu(window, "&View")
+    assert view[-3:] == ["Series", "Problems", "DICOM tags"]
+    annotate = _menu(window, "&Annotate")
+    lesions = annotate.index("Lesions")
+    assert annotate[lesions + 1] == "Export teaching case…"
+    assert window.series_dock.isVisible()
+    assert window.problems_dock.isVisible()
+    assert window.lesions_dock.isVisible()
+    assert not window.tags_dock.isVisible()
+    toggle = window.tags_dock.toggleViewAction()
+    assert toggle.shortcut().toString() == "Ctrl+T"
+    toggle.trigger()
+    assert window.tags_dock.isVisible()
+    toggle.trigger()
+    assert not window.tags_dock.isVisible()
+    loading = window.state.viewports
+    qtbot.waitUntil(
+        lambda: (
+            window.scan_result is not None
+            and not window.is_busy
+            and not any(v.loading for v in loading)
+        ),
+        timeout=60_000,
+    )
+    assert window.series_browser.isVisible()
+
+
+def test_docks_are_built_when_first_needed(qtbot: QtBot) -> None:
+    """Reaching for a dock before they are built builds them."""
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    assert not window.docks_built
+    assert window.problems_panel.count == 0
+    assert window.docks_built
+    assert window.series_dock.widget() is window.series_browser
+
+
+def test_without_a_study_the_docks_come_at_once(qtbot: QtBot) -> None:
+    """With nothing to open, the docks are built on the first turn of events."""
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.docks_built, timeout=5_000)
+    assert "DICOM tags" in _menu(window, "&View")
+
+
+def test_saved_geometry_docks_and_layout_are_restored(
+    qtbot: QtBot, settings_dir: Path
+) -> None:
+    """Geometry before showing; dock positions once the docks exist; layout."""
+    first = MainWindow(remember_settings=True)
+    qtbot.addWidget(first)
+    first.resize(700, 500)  # within the offscreen screen
+    first.show()
+    qtbot.waitUntil(lambda: first.docks_built, timeout=5_000)
+    first.tags_dock.show()
+    first.problems_dock.hide()
+    first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, first.lesions_dock)
+    first.set_layout("1x2")
+    size = (first.width(), first.height())
+    first.close()
+
+    second = MainWindow(remember_settings=True)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == size
+    assert second.state.layout == "1x2"
+    second.show()
+    qtbot.waitUntil(lambda: second.docks_built, timeout=5_000)
+    assert second.tags_dock.isVisible()
+    assert not second.problems_dock.isVisible()
+    area = second.dockWidgetArea(second.lesions_dock)
+    assert area == Qt.DockWidgetArea.LeftDockWidgetArea
+    second.close()
