@@ -6,7 +6,8 @@ about a third of pyqtgraph's import time. Here the mirrors are made first and
 look names up in PySide6 when pyqtgraph first asks for them (and keep them), so
 only the classes in use are built. A few modules pyqtgraph's ``__init__``
 imports that the viewer never uses (colour-bar, colour-map and scatter-plot
-widgets, with the parameter tree they pull in) are left out while it imports
+widgets, with the parameter tree they pull in, and the remote graphics view
+with its multiprocess package) are left out while it imports
 and load on first use (``pg.ColorBarItem``, or importing them). Should a
 pyqtgraph release lay its package out differently, it is imported as usual.
 """
@@ -37,9 +38,14 @@ _DEFERRED = {
     "widgets.ColorMapWidget": ("ColorMapWidget", "ColorMapParameter"),
     "widgets.DataFilterWidget": ("DataFilterWidget",),
     "widgets.ScatterPlotWidget": ("ScatterPlotWidget",),
+    "widgets.RemoteGraphicsView": ("RemoteGraphicsView",),
 }
 """pyqtgraph modules (``from … import *`` in its ``__init__``) loaded on first use,
 with the names (their ``__all__``) they give the package."""
+
+
+_STANDING_IN = object()
+"""What a stand-in module gives for the names it stands in for."""
 
 
 def _defer(package: Path) -> list[str]:
@@ -53,6 +59,8 @@ def _defer(package: Path) -> list[str]:
             continue
         stub = types.ModuleType(name)
         stub.__dict__["__all__"] = []
+        for attribute in _DEFERRED[relative]:  # for ``from … import name``
+            setattr(stub, attribute, _STANDING_IN)
         sys.modules[name] = stub
         names.append(name)
     return names
@@ -73,6 +81,9 @@ def _undefer(pyqtgraph: ModuleType, names: list[str]) -> None:
         for name in names
         for attribute in _DEFERRED[name.removeprefix("pyqtgraph.")]
     }
+    for attribute in owners:
+        if vars(pyqtgraph).get(attribute) is _STANDING_IN:
+            delattr(pyqtgraph, attribute)
     if not owners or "__getattr__" in vars(pyqtgraph):
         return
 

@@ -13,6 +13,8 @@ assert "pyqtgraph.widgets.ColorMapWidget" not in sys.modules
 assert pg.ImageItem and pg.GraphicsView and pg.ViewBox
 assert pg.ColorBarItem.__module__ == "pyqtgraph.graphicsItems.ColorBarItem"
 assert pg.ScatterPlotWidget.__name__ == "ScatterPlotWidget"
+assert "pyqtgraph.multiprocess" not in sys.modules
+assert pg.RemoteGraphicsView.__name__ == "RemoteGraphicsView"
 from pyqtgraph import ColorMapParameter
 from pyqtgraph.widgets.DataFilterWidget import DataFilterWidget
 assert DataFilterWidget.__module__ == "pyqtgraph.widgets.DataFilterWidget"
