@@ -47,6 +47,7 @@ from imaging_viewer.core.annotations.serialize import (
 from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
+from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.slice_viewport import SHORTCUTS, SliceViewportWidget
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
@@ -967,32 +968,40 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
-    def open_path(self, path: Path, series_selector: str | None = None) -> None:
+    def open_path(
+        self,
+        path: Path,
+        series_selector: str | None = None,
+        prefetched: Prefetch | None = None,
+    ) -> None:
         """Scan ``path`` (folder, file or DICOMDIR) in the background and show it.
 
         A folder gets a first look: one of its images (from the middle of the
         first folder that holds images) is read and shown before the scan of
         the whole folder starts. The scanned series opens on its middle slice
         as always; when that is the image shown, it stays until the series has
-        loaded.
+        loaded. ``prefetched``: that image, read ahead (``first_look.prefetch``).
         """
         self.cancel_loading()
         self._pending_selector = series_selector
         self._current_path = path
         self._first_look = None
         self._show_progress(f"Scanning {path.name or path}…", 0, 0)
-        candidate = _first_look_file(path) if series_selector is None else None
+        if prefetched is not None and (
+            prefetched.path != path or series_selector is not None
+        ):
+            prefetched = None
+        candidate = first_look_file(path) if series_selector is None else None
+        if prefetched is not None:
+            candidate = prefetched.candidate
         if candidate is None:
             self._start_scan(path)
             return
-        from imaging_viewer.core.dicom.load import load_volume
-        from imaging_viewer.core.dicom.scan import scan_folder
 
         def look(progress: object, cancel: Any) -> tuple[SeriesInfo, Volume] | None:
-            found = scan_folder(Path(candidate)).series
-            if len(found) != 1:
-                return None
-            return found[0], load_volume(found[0], None, cancel)
+            if prefetched is not None:
+                return prefetched.result.result()
+            return look_at(candidate, cancel)
 
         def shown(result: tuple[SeriesInfo, Volume] | None) -> None:
             self._first_look_task = None
@@ -1453,34 +1462,6 @@ class MainWindow(QMainWindow):
             print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
             return 1
         return 0
-
-
-def _first_look_file(path: Path, tries: int = 8) -> str | None:
-    """A DICOM file from the middle of the first folder under ``path`` holding one.
-
-    Folders are visited top-down in name order; in each, up to ``tries`` files
-    from the middle outwards are checked for the DICM prefix (PS3.10 7.1).
-    None when ``path`` is not a folder or nothing qualifies quickly.
-    """
-    if not path.is_dir():
-        return None
-    for visited, (folder, folders, files) in enumerate(os.walk(path)):
-        if visited >= 32:
-            return None
-        folders.sort()
-        names = sorted(n for n in files if not n.startswith("."))
-        middle = len(names) // 2
-        order = sorted(range(len(names)), key=lambda n: abs(n - middle))
-        for n in order[:tries]:
-            candidate = os.path.join(folder, names[n])
-            try:
-                with open(candidate, "rb") as handle:
-                    prefix = handle.read(132)
-            except OSError:
-                continue
-            if prefix[128:132] == b"DICM":
-                return candidate
-    return None
 
 
 def _safe_name(title: str) -> str:

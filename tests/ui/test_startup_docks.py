@@ -124,3 +124,35 @@ def test_saved_geometry_docks_and_layout_are_restored(
     area = second.dockWidgetArea(second.lesions_dock)
     assert area == Qt.DockWidgetArea.LeftDockWidgetArea
     second.close()
+
+
+def test_a_prefetched_first_look_is_shown(
+    qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    """The image read ahead (while Qt starts) is the one shown first."""
+    from imaging_viewer.ui.first_look import prefetch
+
+    folder = make_series(shape=(20, 32, 32)).folder
+    prefetched = prefetch(folder)
+    assert prefetched is not None
+    assert prefetch(folder / "nothing-here") is None
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.open_path(folder, prefetched=prefetched)
+    viewport = window.state.viewports[0]
+    qtbot.waitUntil(lambda: viewport.volume is not None, timeout=30_000)
+    assert prefetched.result.done()
+    look = prefetched.result.result()
+    assert look is not None
+    assert viewport.volume is look[1]
+    qtbot.waitUntil(
+        lambda: (
+            window.scan_result is not None
+            and not window.is_busy
+            and not any(v.loading for v in window.state.viewports)
+        ),
+        timeout=60_000,
+    )
+    assert viewport.volume is not None
+    assert viewport.volume.shape_kji[0] == 20
