@@ -9,30 +9,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
+from PySide6 import QtWidgets
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
     QGridLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
-    QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -176,8 +166,23 @@ class MainWindow(QMainWindow):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
         self.viewport_widgets: list[SliceViewportWidget] = []
-        for index, state in enumerate(self.state.viewports):
-            widget = SliceViewportWidget(state, central)
+        """One per viewport that a layout has shown so far (see _add_viewports)."""
+        self._central = central
+        for state in self.state.viewports:
+            state.events.slice_index.connect(lambda *_: self._update_tag_browser())
+        self.setCentralWidget(central)
+        self._add_viewports(1)
+
+    def _add_viewports(self, count: int) -> None:
+        """Make the widgets of the first ``count`` viewports, if not made yet.
+
+        The viewports a layout does not show wait until one does; a new one
+        takes the window's tool, crosshair and overlay settings.
+        """
+        while len(self.viewport_widgets) < min(count, len(self.state.viewports)):
+            index = len(self.viewport_widgets)
+            state = self.state.viewports[index]
+            widget = SliceViewportWidget(state, self._central)
             widget.activated.connect(
                 lambda index=index: self._on_viewport_activated(index)
             )
@@ -196,9 +201,16 @@ class MainWindow(QMainWindow):
             widget.active_lesion = lambda: self.state.active_lesion_id
             widget.ask_text = self._ask_label_text
             widget.colour = MPR_COLOURS[index] if index < len(MPR_COLOURS) else None
-            state.events.slice_index.connect(lambda *_: self._update_tag_browser())
+            if self.viewport_widgets:
+                first = self.viewport_widgets[0]
+                widget.left_tool = first.left_tool
+                widget.show_crosshair = self.crosshair_action.isChecked()
+                widget.show_overlays = self.state.show_overlays
+                widget.active = index == self.state.active_index
+            widget.hide()
             self.viewport_widgets.append(widget)
-        self.setCentralWidget(central)
+            if state.volume is not None:  # shown before its widget was made
+                widget.refresh()
 
     @property
     def docks_built(self) -> bool:
@@ -594,7 +606,7 @@ class MainWindow(QMainWindow):
         self.cancel_loading()
 
     def _ask_label_text(self) -> str | None:
-        text, ok = QInputDialog.getText(self, "Text label", "Text:")
+        text, ok = QtWidgets.QInputDialog.getText(self, "Text label", "Text:")
         return text.strip() if ok and text.strip() else None
 
     def _on_active_lesion(self, lesion_id: object) -> None:
@@ -674,20 +686,20 @@ class MainWindow(QMainWindow):
         study_uid, frames = self._study_frames()
         if not study_uid:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Save annotations", "annotations.json", "Annotations (*.json)"
         )
         if path:
             try:
                 save_atomic(path, to_json(self.state.annotations, study_uid, frames))
             except OSError as error:
-                QMessageBox.warning(self, "Save failed", f"{path}: {error}")
+                QtWidgets.QMessageBox.warning(self, "Save failed", f"{path}: {error}")
                 return
             self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def _on_open_annotations(self) -> None:
         study_uid, _ = self._study_frames()
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open annotations", "", "Annotations (*.json)"
         )
         if not path:
@@ -695,7 +707,7 @@ class MainWindow(QMainWindow):
         try:
             loaded = load(path, study_uid)
         except (AnnotationFileError, OSError) as error:
-            QMessageBox.warning(self, "Cannot open annotations", str(error))
+            QtWidgets.QMessageBox.warning(self, "Cannot open annotations", str(error))
             return
         annotations = self.state.annotations
         with annotations.macro("open annotations"):
@@ -712,17 +724,21 @@ class MainWindow(QMainWindow):
         )
 
         if self.scan_result is None or not self.state.annotations.lesions:
-            QMessageBox.information(
+            QtWidgets.QMessageBox.information(
                 self, "Teaching case", "Mark at least one lesion first (Annotate menu)."
             )
             return
-        dialog = QDialog(self)
+        dialog = QtWidgets.QDialog(self)
         dialog.setWindowTitle("Teaching case")
-        form = QFormLayout(dialog)
-        fields: dict[str, QLineEdit | QPlainTextEdit] = {}
+        form = QtWidgets.QFormLayout(dialog)
+        fields: dict[str, QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit] = {}
         for name in ("title", "history", "findings", "diagnosis", "discussion"):
-            editor: QLineEdit | QPlainTextEdit
-            editor = QLineEdit() if name in ("title", "diagnosis") else QPlainTextEdit()
+            editor: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit
+            editor = (
+                QtWidgets.QLineEdit()
+                if name in ("title", "diagnosis")
+                else QtWidgets.QPlainTextEdit()
+            )
             form.addRow(name.capitalize(), editor)
             fields[name] = editor
         note = QLabel(
@@ -731,19 +747,22 @@ class MainWindow(QMainWindow):
         )
         note.setWordWrap(True)
         form.addRow(note)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         form.addRow(buttons)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the case")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the case")
         if not folder:
             return
         values = {
-            name: (e.text() if isinstance(e, QLineEdit) else e.toPlainText()).strip()
+            name: (
+                e.text() if isinstance(e, QtWidgets.QLineEdit) else e.toPlainText()
+            ).strip()
             for name, e in fields.items()
         }
         case = TeachingCase(
@@ -760,7 +779,7 @@ class MainWindow(QMainWindow):
                 self.scan_result, self.state.annotations, case, out_dir, window=window
             )
         except (TeachingExportError, OSError) as error:
-            QMessageBox.warning(self, "Teaching case not written", str(error))
+            QtWidgets.QMessageBox.warning(self, "Teaching case not written", str(error))
             return
         for warning in result.warnings:
             self.problems_panel.add_problem("warning", "teaching case", warning)
@@ -778,9 +797,13 @@ class MainWindow(QMainWindow):
         )
 
         if self.scan_result is None or not self.state.annotations.lesions:
-            QMessageBox.information(self, "DICOM export", "There are no lesions yet.")
+            QtWidgets.QMessageBox.information(
+                self, "DICOM export", "There are no lesions yet."
+            )
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the DICOM files")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Folder for the DICOM files"
+        )
         if not folder:
             return
         try:
@@ -793,7 +816,7 @@ class MainWindow(QMainWindow):
                 window=self.state.active.editable_window(),
             )
         except (TeachingExportError, OSError) as error:
-            QMessageBox.warning(self, "DICOM export failed", str(error))
+            QtWidgets.QMessageBox.warning(self, "DICOM export failed", str(error))
             return
         for warning in result.warnings:
             self.problems_panel.add_problem("warning", "DICOM export", warning)
@@ -803,7 +826,7 @@ class MainWindow(QMainWindow):
 
     def import_report(self) -> None:
         """Ask for a DICOM SR or presentation state and add its lesions."""
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Import a DICOM SR or presentation state"
         )
         if path:
@@ -830,12 +853,12 @@ class MainWindow(QMainWindow):
             else:
                 imported = read_measurement_report(path)
         except (OSError, pydicom.errors.InvalidDicomError) as error:
-            QMessageBox.warning(
+            QtWidgets.QMessageBox.warning(
                 self, "Cannot import", f"{path}: not a readable DICOM file ({error})"
             )
             return False
         except ValueError as error:
-            QMessageBox.warning(self, "Cannot import", str(error))
+            QtWidgets.QMessageBox.warning(self, "Cannot import", str(error))
             return False
         annotations = self.state.annotations
         with annotations.macro(f"import {Path(path).name}"):
@@ -880,6 +903,7 @@ class MainWindow(QMainWindow):
 
     def _on_layout_changed(self, *_: object) -> None:
         rows, columns = self.state.grid
+        self._add_viewports(rows * columns)
         for n in range(4):
             # Equal cells whatever each viewport's size hint.
             self._grid.setColumnStretch(n, 1 if n < columns else 0)
@@ -949,17 +973,19 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ opening
     def _on_open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of DICOM files")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Open a folder of DICOM files"
+        )
         if folder:
             self.open_path(Path(folder))
 
     def _on_open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a DICOM file")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a DICOM file")
         if path:
             self.open_path(Path(path))
 
     def _on_open_dicomdir(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self,
             "Open a DICOMDIR",
             "",
@@ -1276,7 +1302,7 @@ class MainWindow(QMainWindow):
         viewport = self.state.active
         if viewport.volume is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Export PNG", "view.png", "PNG image (*.png)"
         )
         if not path:
@@ -1285,7 +1311,7 @@ class MainWindow(QMainWindow):
         try:
             save_png(image, Path(path))
         except OSError as error:
-            QMessageBox.warning(self, "Export failed", f"{path}: {error}")
+            QtWidgets.QMessageBox.warning(self, "Export failed", f"{path}: {error}")
             return
         self.statusBar().showMessage(f"Saved {path}", 5000)
 
@@ -1305,7 +1331,7 @@ class MainWindow(QMainWindow):
         window = self.state.active.editable_window()
         if window is None:
             return
-        name, ok = QInputDialog.getText(self, "Save window preset", "Name:")
+        name, ok = QtWidgets.QInputDialog.getText(self, "Save window preset", "Name:")
         if ok and name.strip():
             presets = self._custom_presets()
             presets[name.strip()] = (window.center, window.width)
@@ -1403,15 +1429,15 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:
         """A table of every key and mouse action."""
-        dialog = QDialog(self)
+        dialog = QtWidgets.QDialog(self)
         dialog.setWindowTitle("Keyboard and mouse")
-        layout = QVBoxLayout(dialog)
+        layout = QtWidgets.QVBoxLayout(dialog)
         rows = SHORTCUTS + WINDOW_SHORTCUTS
-        table = QTableWidget(len(rows), 2, dialog)
+        table = QtWidgets.QTableWidget(len(rows), 2, dialog)
         table.setHorizontalHeaderLabels(["Key / mouse", "Action"])
         for row, (keys, action) in enumerate(rows):
-            table.setItem(row, 0, QTableWidgetItem(keys))
-            table.setItem(row, 1, QTableWidgetItem(action))
+            table.setItem(row, 0, QtWidgets.QTableWidgetItem(keys))
+            table.setItem(row, 1, QtWidgets.QTableWidgetItem(action))
         table.resizeColumnsToContents()
         table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(table)
@@ -1422,7 +1448,7 @@ class MainWindow(QMainWindow):
     def _on_about(self) -> None:
         from imaging_viewer import __version__
 
-        QMessageBox.about(
+        QtWidgets.QMessageBox.about(
             self,
             "About imaging_viewer",
             f"imaging_viewer {__version__}\nA viewer for DICOM X-ray, CT and MRI.\n"

@@ -156,3 +156,49 @@ def test_a_prefetched_first_look_is_shown(
     )
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == 20
+
+
+def test_hidden_viewports_are_made_when_a_layout_shows_them(
+    qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    """One viewport widget at start; 2×2 makes the rest, with the window's tool,
+    crosshair and overlay settings; MPR shows its planes in them."""
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    window.resize(900, 700)
+    window.show()
+    assert len(window.viewport_widgets) == 1
+    window.set_left_tool("pan")
+    window.overlays_action.trigger()
+    window.crosshair_action.trigger()
+    window.open_path(make_series(shape=(20, 32, 32)).folder)
+    qtbot.waitUntil(
+        lambda: (
+            window.scan_result is not None
+            and not window.is_busy
+            and not any(v.loading for v in window.state.viewports)
+        ),
+        timeout=60_000,
+    )
+    window.toggle_mpr(True)
+    assert window.state.layout == "mpr"
+    assert len(window.viewport_widgets) == 3
+    for widget in window.viewport_widgets:
+        assert widget.isVisible()
+        assert widget.left_tool == "crosshair"
+        assert not widget.show_overlays
+        assert not widget.show_crosshair
+        assert widget.displayed_pixels() is not None
+    for index, widget in enumerate(window.viewport_widgets[1:], start=1):
+        qtbot.waitUntil(lambda w=widget: w.image_item._image is not None)
+        assert widget.state.orientation == ("axial", "coronal", "sagittal")[index]
+    window.set_layout("2x2")
+    assert len(window.viewport_widgets) == 4
+    assert all(w.isVisible() for w in window.viewport_widgets)
+    window.set_layout("1x1")
+    assert [w.isVisible() for w in window.viewport_widgets] == [
+        True,
+        False,
+        False,
+        False,
+    ]
