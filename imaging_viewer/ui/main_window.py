@@ -1045,6 +1045,10 @@ class MainWindow(QMainWindow):
             if message != "cancelled":
                 self._start_scan(path)
 
+        ready = prefetched.result if prefetched is not None else None
+        if ready is not None and ready.done() and ready.exception() is None:
+            shown(ready.result())  # read ahead already: no round trip via a thread
+            return
         self._first_look_task = run_in_background(look, on_done=shown, on_failed=failed)
 
     def _start_scan(self, path: Path) -> None:

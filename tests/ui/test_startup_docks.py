@@ -202,3 +202,34 @@ def test_hidden_viewports_are_made_when_a_layout_shows_them(
         False,
         False,
     ]
+
+
+def test_a_first_look_read_ahead_shows_at_once(
+    qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    """A read that has ended by the time the folder opens is shown there and then."""
+    from imaging_viewer.ui.first_look import prefetch
+
+    folder = make_series(shape=(20, 32, 32)).folder
+    prefetched = prefetch(folder)
+    assert prefetched is not None
+    prefetched.result.result(timeout=30)
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.open_path(folder, prefetched=prefetched)
+    viewport = window.state.viewports[0]
+    assert viewport.volume is not None
+    assert viewport.volume.shape_kji[0] == 1
+    assert window.first_image_shown_at is not None
+    qtbot.waitUntil(
+        lambda: (
+            window.scan_result is not None
+            and not window.is_busy
+            and not any(v.loading for v in window.state.viewports)
+        ),
+        timeout=60_000,
+    )
+    assert viewport.volume is not None
+    assert viewport.volume.shape_kji[0] == 20
+    assert window.docks_built
