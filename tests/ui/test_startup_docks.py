@@ -56,7 +56,8 @@ def test_docks_follow_the_first_look_with_their_menu_entries(
     annotate = _menu(window, "&Annotate")
     lesions = annotate.index("Lesions")
     assert annotate[lesions + 1] == "Export teaching case…"
-    assert window.series_dock.isVisible()
+    # Docks added to a shown window show on the next turn of events.
+    qtbot.waitUntil(lambda: window.series_dock.isVisible(), timeout=5_000)
     assert window.problems_dock.isVisible()
     assert window.lesions_dock.isVisible()
     assert not window.tags_dock.isVisible()
@@ -119,7 +120,7 @@ def test_saved_geometry_docks_and_layout_are_restored(
     assert second.state.layout == "1x2"
     second.show()
     qtbot.waitUntil(lambda: second.docks_built, timeout=5_000)
-    assert second.tags_dock.isVisible()
+    qtbot.waitUntil(lambda: second.tags_dock.isVisible(), timeout=5_000)
     assert not second.problems_dock.isVisible()
     area = second.dockWidgetArea(second.lesions_dock)
     assert area == Qt.DockWidgetArea.LeftDockWidgetArea
