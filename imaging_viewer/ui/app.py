@@ -98,6 +98,13 @@ def main(argv: Sequence[str] = ()) -> int:
     ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+    prefetched = None
+    if path is not None and not args.screenshot and args.series is None:
+        # Read the image shown first while Qt loads and the window is built.
+        from imaging_viewer.ui.first_look import prefetch
+
+        prefetched = prefetch(path)
+
     from PySide6.QtWidgets import QApplication
 
     from imaging_viewer.ui.graphics import pg
@@ -120,5 +127,5 @@ def main(argv: Sequence[str] = ()) -> int:
         return window.run_screenshot(path, Path(args.screenshot), args.series)
     window.show()
     if path is not None:
-        window.open_path(path, series_selector=args.series)
+        window.open_path(path, series_selector=args.series, prefetched=prefetched)
     return int(app.exec())

@@ -6,33 +6,23 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
+from PySide6 import QtWidgets
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
     QGridLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
-    QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -47,19 +37,22 @@ from imaging_viewer.core.annotations.serialize import (
 from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
+from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.slice_viewport import SHORTCUTS, SliceViewportWidget
-from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
-from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
-from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
-from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.volume import Volume
+    from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
+    from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+    from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
+    from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
+
+_T = TypeVar("_T")
 
 MAX_RECENT = 10
 ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
@@ -93,8 +86,46 @@ WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
 )
 
 
+class _DockPart(Generic[_T]):
+    """A dock or its panel: built with the docks, on first use at the latest.
+
+    The window shows its first image before it builds the docks; whatever
+    reaches for one of them earlier gets them built there and then.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = f"_{name}"
+
+    @overload
+    def __get__(self, window: None, owner: type) -> _DockPart[_T]: ...
+
+    @overload
+    def __get__(self, window: MainWindow, owner: type) -> _T: ...
+
+    def __get__(self, window: MainWindow | None, owner: type) -> Any:
+        if window is None:
+            return self
+        window.build_docks()
+        return getattr(window, self._name)
+
+
 class MainWindow(QMainWindow):
-    """The viewer window: opens studies, lists their series, shows them in a grid."""
+    """The viewer window: opens studies, lists their series, shows them in a grid.
+
+    The docks (series, problems, DICOM tags, lesions) are built once the first
+    image has been shown (or at once when there is none to wait for, or when
+    something needs them earlier); saved dock and tool-bar positions are
+    restored then.
+    """
+
+    series_browser: _DockPart[SeriesBrowserWidget] = _DockPart()
+    problems_panel: _DockPart[ProblemsPanelWidget] = _DockPart()
+    tag_browser: _DockPart[TagBrowserWidget] = _DockPart()
+    lesions_panel: _DockPart[LesionsPanelWidget] = _DockPart()
+    series_dock: _DockPart[QDockWidget] = _DockPart()
+    problems_dock: _DockPart[QDockWidget] = _DockPart()
+    tags_dock: _DockPart[QDockWidget] = _DockPart()
+    lesions_dock: _DockPart[QDockWidget] = _DockPart()
 
     def __init__(self, remember_settings: bool = True) -> None:
         super().__init__()
@@ -115,8 +146,10 @@ class MainWindow(QMainWindow):
         self.first_image_shown_at: float | None = None
         self.mpr_when_loaded = False
         """Enter MPR once the first viewport's volume has loaded (--layout mpr)."""
+        self._docks_built = False
+        self._autosaver: Autosaver | None = None
+        self._annotation_study_uid = ""
         self._build_viewports()
-        self._build_docks()
         self._build_status_bar()
         self._build_actions()
         self.state.events.layout.connect(self._on_layout_changed)
@@ -133,8 +166,23 @@ class MainWindow(QMainWindow):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
         self.viewport_widgets: list[SliceViewportWidget] = []
-        for index, state in enumerate(self.state.viewports):
-            widget = SliceViewportWidget(state, central)
+        """One per viewport that a layout has shown so far (see _add_viewports)."""
+        self._central = central
+        for state in self.state.viewports:
+            state.events.slice_index.connect(lambda *_: self._update_tag_browser())
+        self.setCentralWidget(central)
+        self._add_viewports(1)
+
+    def _add_viewports(self, count: int) -> None:
+        """Make the widgets of the first ``count`` viewports, if not made yet.
+
+        The viewports a layout does not show wait until one does; a new one
+        takes the window's tool, crosshair and overlay settings.
+        """
+        while len(self.viewport_widgets) < min(count, len(self.state.viewports)):
+            index = len(self.viewport_widgets)
+            state = self.state.viewports[index]
+            widget = SliceViewportWidget(state, self._central)
             widget.activated.connect(
                 lambda index=index: self._on_viewport_activated(index)
             )
@@ -153,41 +201,90 @@ class MainWindow(QMainWindow):
             widget.active_lesion = lambda: self.state.active_lesion_id
             widget.ask_text = self._ask_label_text
             widget.colour = MPR_COLOURS[index] if index < len(MPR_COLOURS) else None
-            state.events.slice_index.connect(lambda *_: self._update_tag_browser())
+            if self.viewport_widgets:
+                first = self.viewport_widgets[0]
+                widget.left_tool = first.left_tool
+                widget.show_crosshair = self.crosshair_action.isChecked()
+                widget.show_overlays = self.state.show_overlays
+                widget.active = index == self.state.active_index
+            widget.hide()
             self.viewport_widgets.append(widget)
-        self.setCentralWidget(central)
+            if state.volume is not None:  # shown before its widget was made
+                widget.refresh()
 
-    def _build_docks(self) -> None:
-        self.series_browser = SeriesBrowserWidget(self)
-        self.series_browser.series_activated.connect(self._on_series_activated)
-        self.series_dock = self._dock(
-            "Series", self.series_browser, Qt.DockWidgetArea.LeftDockWidgetArea
+    @property
+    def docks_built(self) -> bool:
+        """True once the docks exist (see :meth:`build_docks`)."""
+        return self._docks_built
+
+    def build_docks(self) -> None:
+        """Build the docks, their View and Annotate menu entries, and restore
+        the saved window state (dock and tool-bar positions); once."""
+        if self._docks_built:
+            return
+        self._docks_built = True
+        from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
+        from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+        from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
+        from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
+
+        series_browser = self._series_browser = SeriesBrowserWidget(self)
+        series_browser.series_activated.connect(self._on_series_activated)
+        series_dock = self._series_dock = self._dock(
+            "Series", series_browser, Qt.DockWidgetArea.LeftDockWidgetArea
         )
-        self.problems_panel = ProblemsPanelWidget(self)
-        self.problems_panel.series_activated.connect(self._on_series_activated)
-        self.problems_panel.file_activated.connect(self._on_problem_file_activated)
-        self.problems_dock = self._dock(
-            "Problems", self.problems_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        problems = self._problems_panel = ProblemsPanelWidget(self)
+        problems.series_activated.connect(self._on_series_activated)
+        problems.file_activated.connect(self._on_problem_file_activated)
+        problems_dock = self._problems_dock = self._dock(
+            "Problems", problems, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self.tag_browser = TagBrowserWidget(self)
-        self.problems_panel.count_changed.connect(
-            lambda _count: self.problems_dock.setWindowTitle(
-                self.problems_panel.title()
-            )
+        tag_browser = self._tag_browser = TagBrowserWidget(self)
+        problems.count_changed.connect(
+            lambda _count: problems_dock.setWindowTitle(problems.title())
         )
-        self.tags_dock = self._dock(
-            "DICOM tags", self.tag_browser, Qt.DockWidgetArea.RightDockWidgetArea
+        tags_dock = self._tags_dock = self._dock(
+            "DICOM tags", tag_browser, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self.tags_dock.hide()
-        self.lesions_panel = LesionsPanelWidget(self.state.annotations, self)
-        self.lesions_panel.active_lesion_changed.connect(self._on_active_lesion)
-        self.lesions_panel.annotation_activated.connect(self.go_to_annotation)
-        self.lesions_dock = self._dock(
-            "Lesions", self.lesions_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        tags_dock.hide()
+        lesions = self._lesions_panel = LesionsPanelWidget(self.state.annotations, self)
+        lesions.active_lesion_changed.connect(self._on_active_lesion)
+        lesions.annotation_activated.connect(self.go_to_annotation)
+        lesions_dock = self._lesions_dock = self._dock(
+            "Lesions", lesions, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self._autosaver: Autosaver | None = None
-        self._annotation_study_uid = ""
-        self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+        tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+
+        self._view_menu.addAction(series_dock.toggleViewAction())
+        self._view_menu.addAction(problems_dock.toggleViewAction())
+        tags = tags_dock.toggleViewAction()
+        tags.setShortcut(QKeySequence("Ctrl+T"))
+        self._view_menu.addAction(tags)
+        self._annotate_menu.insertAction(
+            self._lesions_toggle_before, lesions_dock.toggleViewAction()
+        )
+        self.resizeDocks([series_dock], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([problems_dock], [160], Qt.Orientation.Vertical)
+        if self._remember:
+            window_state = self._settings.value("window_state")
+            if isinstance(window_state, QByteArray):
+                self.restoreState(window_state)
+
+    def _build_docks_when_idle(self) -> None:
+        """Build the docks unless a first look is on its way (it builds them)."""
+        if self._first_look_task is None:
+            self.build_docks()
+
+    def _build_docks_after_paint(self) -> None:
+        """Build the docks once the image just shown has been painted."""
+        if not self._docks_built:
+            QTimer.singleShot(0, self.build_docks)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """On first showing, the docks follow as soon as nothing waits on them."""
+        super().showEvent(event)
+        if not self._docks_built:
+            QTimer.singleShot(0, self._build_docks_when_idle)
 
     def _on_problem_file_activated(self, path: str) -> None:
         """Show the header of a skipped file, to see why it was skipped."""
@@ -353,11 +450,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.overlays_action)
         view_menu.addAction(self.overlays_action)
         view_menu.addSeparator()
-        view_menu.addAction(self.series_dock.toggleViewAction())
-        view_menu.addAction(self.problems_dock.toggleViewAction())
-        tags = self.tags_dock.toggleViewAction()
-        tags.setShortcut(QKeySequence("Ctrl+T"))
-        view_menu.addAction(tags)
+        self._view_menu = view_menu  # the docks' toggles follow (build_docks)
         toolbar.addSeparator()
         for text, slot in (
             ("Fit", lambda: self.active_widget.fit()),
@@ -427,7 +520,7 @@ class MainWindow(QMainWindow):
         annotate_bar.addAction(self.undo_action)
         annotate_bar.addAction(self.redo_action)
         annotate_menu.addSeparator()
-        annotate_menu.addAction(self.lesions_dock.toggleViewAction())
+        self._annotate_menu = annotate_menu  # the lesions toggle goes in (build_docks)
         file_menu.insertAction(
             self.export_action,
             self._action("Save annotations as…", self._on_save_annotations, "Ctrl+S"),
@@ -444,6 +537,7 @@ class MainWindow(QMainWindow):
             "SR, presentation state and a case sheet"
         )
         annotate_menu.addAction(teach)
+        self._lesions_toggle_before = teach
         file_menu.insertAction(self.export_action, teach)
         dicom_out = self._action(
             "Export annotations as DICOM SR and presentation state…", self.export_dicom
@@ -512,7 +606,7 @@ class MainWindow(QMainWindow):
         self.cancel_loading()
 
     def _ask_label_text(self) -> str | None:
-        text, ok = QInputDialog.getText(self, "Text label", "Text:")
+        text, ok = QtWidgets.QInputDialog.getText(self, "Text label", "Text:")
         return text.strip() if ok and text.strip() else None
 
     def _on_active_lesion(self, lesion_id: object) -> None:
@@ -592,20 +686,20 @@ class MainWindow(QMainWindow):
         study_uid, frames = self._study_frames()
         if not study_uid:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Save annotations", "annotations.json", "Annotations (*.json)"
         )
         if path:
             try:
                 save_atomic(path, to_json(self.state.annotations, study_uid, frames))
             except OSError as error:
-                QMessageBox.warning(self, "Save failed", f"{path}: {error}")
+                QtWidgets.QMessageBox.warning(self, "Save failed", f"{path}: {error}")
                 return
             self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def _on_open_annotations(self) -> None:
         study_uid, _ = self._study_frames()
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open annotations", "", "Annotations (*.json)"
         )
         if not path:
@@ -613,7 +707,7 @@ class MainWindow(QMainWindow):
         try:
             loaded = load(path, study_uid)
         except (AnnotationFileError, OSError) as error:
-            QMessageBox.warning(self, "Cannot open annotations", str(error))
+            QtWidgets.QMessageBox.warning(self, "Cannot open annotations", str(error))
             return
         annotations = self.state.annotations
         with annotations.macro("open annotations"):
@@ -630,17 +724,21 @@ class MainWindow(QMainWindow):
         )
 
         if self.scan_result is None or not self.state.annotations.lesions:
-            QMessageBox.information(
+            QtWidgets.QMessageBox.information(
                 self, "Teaching case", "Mark at least one lesion first (Annotate menu)."
             )
             return
-        dialog = QDialog(self)
+        dialog = QtWidgets.QDialog(self)
         dialog.setWindowTitle("Teaching case")
-        form = QFormLayout(dialog)
-        fields: dict[str, QLineEdit | QPlainTextEdit] = {}
+        form = QtWidgets.QFormLayout(dialog)
+        fields: dict[str, QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit] = {}
         for name in ("title", "history", "findings", "diagnosis", "discussion"):
-            editor: QLineEdit | QPlainTextEdit
-            editor = QLineEdit() if name in ("title", "diagnosis") else QPlainTextEdit()
+            editor: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit
+            editor = (
+                QtWidgets.QLineEdit()
+                if name in ("title", "diagnosis")
+                else QtWidgets.QPlainTextEdit()
+            )
             form.addRow(name.capitalize(), editor)
             fields[name] = editor
         note = QLabel(
@@ -649,19 +747,22 @@ class MainWindow(QMainWindow):
         )
         note.setWordWrap(True)
         form.addRow(note)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         form.addRow(buttons)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the case")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the case")
         if not folder:
             return
         values = {
-            name: (e.text() if isinstance(e, QLineEdit) else e.toPlainText()).strip()
+            name: (
+                e.text() if isinstance(e, QtWidgets.QLineEdit) else e.toPlainText()
+            ).strip()
             for name, e in fields.items()
         }
         case = TeachingCase(
@@ -678,7 +779,7 @@ class MainWindow(QMainWindow):
                 self.scan_result, self.state.annotations, case, out_dir, window=window
             )
         except (TeachingExportError, OSError) as error:
-            QMessageBox.warning(self, "Teaching case not written", str(error))
+            QtWidgets.QMessageBox.warning(self, "Teaching case not written", str(error))
             return
         for warning in result.warnings:
             self.problems_panel.add_problem("warning", "teaching case", warning)
@@ -696,9 +797,13 @@ class MainWindow(QMainWindow):
         )
 
         if self.scan_result is None or not self.state.annotations.lesions:
-            QMessageBox.information(self, "DICOM export", "There are no lesions yet.")
+            QtWidgets.QMessageBox.information(
+                self, "DICOM export", "There are no lesions yet."
+            )
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the DICOM files")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Folder for the DICOM files"
+        )
         if not folder:
             return
         try:
@@ -711,7 +816,7 @@ class MainWindow(QMainWindow):
                 window=self.state.active.editable_window(),
             )
         except (TeachingExportError, OSError) as error:
-            QMessageBox.warning(self, "DICOM export failed", str(error))
+            QtWidgets.QMessageBox.warning(self, "DICOM export failed", str(error))
             return
         for warning in result.warnings:
             self.problems_panel.add_problem("warning", "DICOM export", warning)
@@ -721,7 +826,7 @@ class MainWindow(QMainWindow):
 
     def import_report(self) -> None:
         """Ask for a DICOM SR or presentation state and add its lesions."""
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Import a DICOM SR or presentation state"
         )
         if path:
@@ -748,12 +853,12 @@ class MainWindow(QMainWindow):
             else:
                 imported = read_measurement_report(path)
         except (OSError, pydicom.errors.InvalidDicomError) as error:
-            QMessageBox.warning(
+            QtWidgets.QMessageBox.warning(
                 self, "Cannot import", f"{path}: not a readable DICOM file ({error})"
             )
             return False
         except ValueError as error:
-            QMessageBox.warning(self, "Cannot import", str(error))
+            QtWidgets.QMessageBox.warning(self, "Cannot import", str(error))
             return False
         annotations = self.state.annotations
         with annotations.macro(f"import {Path(path).name}"):
@@ -798,6 +903,7 @@ class MainWindow(QMainWindow):
 
     def _on_layout_changed(self, *_: object) -> None:
         rows, columns = self.state.grid
+        self._add_viewports(rows * columns)
         for n in range(4):
             # Equal cells whatever each viewport's size hint.
             self._grid.setColumnStretch(n, 1 if n < columns else 0)
@@ -867,17 +973,19 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ opening
     def _on_open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of DICOM files")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Open a folder of DICOM files"
+        )
         if folder:
             self.open_path(Path(folder))
 
     def _on_open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a DICOM file")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a DICOM file")
         if path:
             self.open_path(Path(path))
 
     def _on_open_dicomdir(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self,
             "Open a DICOMDIR",
             "",
@@ -886,32 +994,40 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
-    def open_path(self, path: Path, series_selector: str | None = None) -> None:
+    def open_path(
+        self,
+        path: Path,
+        series_selector: str | None = None,
+        prefetched: Prefetch | None = None,
+    ) -> None:
         """Scan ``path`` (folder, file or DICOMDIR) in the background and show it.
 
         A folder gets a first look: one of its images (from the middle of the
         first folder that holds images) is read and shown before the scan of
         the whole folder starts. The scanned series opens on its middle slice
         as always; when that is the image shown, it stays until the series has
-        loaded.
+        loaded. ``prefetched``: that image, read ahead (``first_look.prefetch``).
         """
         self.cancel_loading()
         self._pending_selector = series_selector
         self._current_path = path
         self._first_look = None
         self._show_progress(f"Scanning {path.name or path}…", 0, 0)
-        candidate = _first_look_file(path) if series_selector is None else None
+        if prefetched is not None and (
+            prefetched.path != path or series_selector is not None
+        ):
+            prefetched = None
+        candidate = first_look_file(path) if series_selector is None else None
+        if prefetched is not None:
+            candidate = prefetched.candidate
         if candidate is None:
             self._start_scan(path)
             return
-        from imaging_viewer.core.dicom.load import load_volume
-        from imaging_viewer.core.dicom.scan import scan_folder
 
         def look(progress: object, cancel: Any) -> tuple[SeriesInfo, Volume] | None:
-            found = scan_folder(Path(candidate)).series
-            if len(found) != 1:
-                return None
-            return found[0], load_volume(found[0], None, cancel)
+            if prefetched is not None:
+                return prefetched.result.result()
+            return look_at(candidate, cancel)
 
         def shown(result: tuple[SeriesInfo, Volume] | None) -> None:
             self._first_look_task = None
@@ -921,12 +1037,18 @@ class MainWindow(QMainWindow):
                 self._first_look = candidate
                 self._note_first_image()
             self._start_scan(path)
+            self._build_docks_after_paint()
 
         def failed(message: str) -> None:
             self._first_look_task = None
+            self._build_docks_after_paint()
             if message != "cancelled":
                 self._start_scan(path)
 
+        ready = prefetched.result if prefetched is not None else None
+        if ready is not None and ready.done() and ready.exception() is None:
+            shown(ready.result())  # read ahead already: no round trip via a thread
+            return
         self._first_look_task = run_in_background(look, on_done=shown, on_failed=failed)
 
     def _start_scan(self, path: Path) -> None:
@@ -1159,7 +1281,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ tags
     def _update_tag_browser(self) -> None:
-        if not self.tags_dock.isVisible():
+        if not self._docks_built or not self.tags_dock.isVisible():
             return
         viewport = self.state.active
         series = viewport.series
@@ -1184,7 +1306,7 @@ class MainWindow(QMainWindow):
         viewport = self.state.active
         if viewport.volume is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Export PNG", "view.png", "PNG image (*.png)"
         )
         if not path:
@@ -1193,7 +1315,7 @@ class MainWindow(QMainWindow):
         try:
             save_png(image, Path(path))
         except OSError as error:
-            QMessageBox.warning(self, "Export failed", f"{path}: {error}")
+            QtWidgets.QMessageBox.warning(self, "Export failed", f"{path}: {error}")
             return
         self.statusBar().showMessage(f"Saved {path}", 5000)
 
@@ -1213,7 +1335,7 @@ class MainWindow(QMainWindow):
         window = self.state.active.editable_window()
         if window is None:
             return
-        name, ok = QInputDialog.getText(self, "Save window preset", "Name:")
+        name, ok = QtWidgets.QInputDialog.getText(self, "Save window preset", "Name:")
         if ok and name.strip():
             presets = self._custom_presets()
             presets[name.strip()] = (window.center, window.width)
@@ -1272,8 +1394,6 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         self._rebuild_recent()
         self._rebuild_custom_presets()
-        self.resizeDocks([self.series_dock], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [160], Qt.Orientation.Vertical)
         if not self._remember:
             self.resize(1600, 1000)
             return
@@ -1282,9 +1402,6 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1600, 1000)
-        window_state = self._settings.value("window_state")
-        if isinstance(window_state, QByteArray):
-            self.restoreState(window_state)
         layout = self._settings.value("layout")
         if isinstance(layout, str) and layout in LAYOUTS:
             self.state.layout = layout
@@ -1292,6 +1409,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry, docks and layout; stop background work."""
         self.cancel_loading()
+        self.build_docks()
         if self._remember:
             self._settings.setValue("geometry", self.saveGeometry())
             self._settings.setValue("window_state", self.saveState())
@@ -1315,15 +1433,15 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:
         """A table of every key and mouse action."""
-        dialog = QDialog(self)
+        dialog = QtWidgets.QDialog(self)
         dialog.setWindowTitle("Keyboard and mouse")
-        layout = QVBoxLayout(dialog)
+        layout = QtWidgets.QVBoxLayout(dialog)
         rows = SHORTCUTS + WINDOW_SHORTCUTS
-        table = QTableWidget(len(rows), 2, dialog)
+        table = QtWidgets.QTableWidget(len(rows), 2, dialog)
         table.setHorizontalHeaderLabels(["Key / mouse", "Action"])
         for row, (keys, action) in enumerate(rows):
-            table.setItem(row, 0, QTableWidgetItem(keys))
-            table.setItem(row, 1, QTableWidgetItem(action))
+            table.setItem(row, 0, QtWidgets.QTableWidgetItem(keys))
+            table.setItem(row, 1, QtWidgets.QTableWidgetItem(action))
         table.resizeColumnsToContents()
         table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(table)
@@ -1334,7 +1452,7 @@ class MainWindow(QMainWindow):
     def _on_about(self) -> None:
         from imaging_viewer import __version__
 
-        QMessageBox.about(
+        QtWidgets.QMessageBox.about(
             self,
             "About imaging_viewer",
             f"imaging_viewer {__version__}\nA viewer for DICOM X-ray, CT and MRI.\n"
@@ -1374,34 +1492,6 @@ class MainWindow(QMainWindow):
             print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
             return 1
         return 0
-
-
-def _first_look_file(path: Path, tries: int = 8) -> str | None:
-    """A DICOM file from the middle of the first folder under ``path`` holding one.
-
-    Folders are visited top-down in name order; in each, up to ``tries`` files
-    from the middle outwards are checked for the DICM prefix (PS3.10 7.1).
-    None when ``path`` is not a folder or nothing qualifies quickly.
-    """
-    if not path.is_dir():
-        return None
-    for visited, (folder, folders, files) in enumerate(os.walk(path)):
-        if visited >= 32:
-            return None
-        folders.sort()
-        names = sorted(n for n in files if not n.startswith("."))
-        middle = len(names) // 2
-        order = sorted(range(len(names)), key=lambda n: abs(n - middle))
-        for n in order[:tries]:
-            candidate = os.path.join(folder, names[n])
-            try:
-                with open(candidate, "rb") as handle:
-                    prefix = handle.read(132)
-            except OSError:
-                continue
-            if prefix[128:132] == b"DICM":
-                return candidate
-    return None
 
 
 def _safe_name(title: str) -> str:
