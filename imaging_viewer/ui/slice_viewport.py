@@ -571,10 +571,18 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             if not lines:
                 continue
             right = corner.endswith("right")
-            block = blocks.block(tuple(lines), self._overlay_font, right_aligned=right)
-            left = width - margin - block.width if right else margin
-            top = margin if corner.startswith("top") else height - margin - block.height
-            block.draw(painter, left, top)
+            # A block per line: a drag or a scroll changes one or two lines of
+            # a corner, and the others are blitted from their images.
+            line_blocks = [blocks.block((text,), self._overlay_font) for text in lines]
+            line_height = line_blocks[0].line_height
+            top = (
+                margin
+                if corner.startswith("top")
+                else height - margin - line_height * len(line_blocks)
+            )
+            for n, block in enumerate(line_blocks):
+                left = width - margin - block.width if right else margin
+                block.draw(painter, left, top + n * line_height)
         letters = self._orientation_letters()
         big = self._letter_font
         metrics = self._letter_metrics
