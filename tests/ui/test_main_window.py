@@ -181,13 +181,22 @@ def test_a_folder_shows_a_first_look_before_its_scan_ends(
     window: MainWindow, qtbot: QtBot, make_series: MakeSeries
 ) -> None:
     series = make_series(shape=(40, 32, 32))
-    window.open_path(series.folder)
     viewport = window.state.viewports[0]
-    qtbot.waitUntil(lambda: viewport.volume is not None, timeout=30_000)
+    # What is on screen when the first image is noted (the scan of 40 files can
+    # end a few milliseconds later, before a poll would look).
+    seen: list[tuple[bool, int]] = []
+    note_first_image = window._note_first_image
+
+    def noting() -> None:
+        assert viewport.volume is not None
+        seen.append((window.scan_result is None, viewport.volume.shape_kji[0]))
+        note_first_image()
+
+    window._note_first_image = noting  # type: ignore[method-assign]
+    window.open_path(series.folder)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
     # One image of the folder, shown before the scan (it starts afterwards).
-    assert window.scan_result is None
-    assert viewport.volume is not None
-    assert viewport.volume.shape_kji[0] == 1
+    assert seen[0] == (True, 1)
     assert window.first_image_shown_at is not None
     qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
     # Then the whole series, on its middle slice as always.
