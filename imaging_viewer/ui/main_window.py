@@ -839,26 +839,28 @@ class MainWindow(QMainWindow):
         import pydicom.errors
 
         from imaging_viewer.core.dicom.presentation_state import (
-            read_presentation_state,
+            presentation_state_onto,
         )
-        from imaging_viewer.core.dicom.structured_report import read_measurement_report
+        from imaging_viewer.core.dicom.structured_report import (
+            import_measurement_report,
+        )
 
         try:
-            sop_class = str(
-                pydicom.dcmread(path, stop_before_pixels=True).get("SOPClassUID", "")
-            )
-            if sop_class == pydicom.uid.GrayscaleSoftcopyPresentationStateStorage:
-                series = self.scan_result.series if self.scan_result else []
-                imported = read_presentation_state(path, series)
-            else:
-                imported = read_measurement_report(path)
+            dataset = pydicom.dcmread(path)
         except (OSError, pydicom.errors.InvalidDicomError) as error:
             QtWidgets.QMessageBox.warning(
                 self, "Cannot import", f"{path}: not a readable DICOM file ({error})"
             )
             return False
+        sop_class = str(dataset.get("SOPClassUID", ""))
+        try:
+            if sop_class == pydicom.uid.GrayscaleSoftcopyPresentationStateStorage:
+                series = self.scan_result.series if self.scan_result else []
+                imported = presentation_state_onto(dataset, series)
+            else:
+                imported = import_measurement_report(dataset)
         except ValueError as error:
-            QtWidgets.QMessageBox.warning(self, "Cannot import", str(error))
+            QtWidgets.QMessageBox.warning(self, "Cannot import", f"{path}: {error}")
             return False
         annotations = self.state.annotations
         with annotations.macro(f"import {Path(path).name}"):

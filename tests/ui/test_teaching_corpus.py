@@ -76,7 +76,7 @@ def identifying_values(datasets: Iterable[Dataset]) -> set[str]:
         for v in identifying
         if len(v) >= (8 if _NUMBER.fullmatch(v) else 4)
         and v.upper() not in _PLACEHOLDERS
-        and len(set(v)) > 1  # "000000000", "XXXXXX"
+        and len(set(v)) > 1  # one repeated character: "000000000"
         and v not in kept_text
     }
 

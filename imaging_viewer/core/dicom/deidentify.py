@@ -1245,8 +1245,8 @@ def source_identifiers(ds: Dataset, *, patient: bool = False) -> dict[str, str]:
     Patient names and IDs, dates, institution, staff and device names, and the
     study, series, instance and frame of reference UIDs (top level). Values
     shorter than 6 characters, or 8 for digits (dates, numeric IDs), are left
-    out: they turn up by chance in pixel data and new UIDs; so are placeholders
-    of one repeated character. With ``patient``,
+    out: they turn up by chance in pixel data and new UIDs; so are values of
+    one repeated character. With ``patient``,
     only the patient's names and IDs.
     """
     found: dict[str, str] = {}
@@ -1257,8 +1257,8 @@ def source_identifiers(ds: Dataset, *, patient: bool = False) -> dict[str, str]:
         for value in _values(element):
             text = str(value).strip().strip("\0").strip()
             digits = text.replace(".", "").replace("-", "").isdigit()
-            # A placeholder ("000000000", "XXXXXX", or one this module
-            # writes itself, as 19000101) identifies no one.
+            # A value of one repeated character ("000000000") or a dummy
+            # this module writes itself (19000101) identifies no one.
             if (
                 len(set(text)) > 1
                 and text.upper() not in _WRITTEN_PLACEHOLDERS

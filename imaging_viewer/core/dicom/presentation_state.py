@@ -954,12 +954,8 @@ def referenced_images(dataset: Dataset) -> dict[str, set[str]]:
 def read_presentation_state(
     path: str | os.PathLike[str], series: Sequence[SeriesInfo]
 ) -> DicomImport:
-    """Import a GSPS file onto the images of ``series`` (an open study).
-
-    The headers of the images it references are read from the files of the
-    series with the referenced Series Instance UIDs; annotations on images
-    that are not among them are skipped with a warning, as are those the GSPS
-    draws in DISPLAY units (see :func:`import_presentation_state`).
+    """Import a GSPS file onto the images of ``series`` (an open study), as
+    :func:`presentation_state_onto` does.
 
     Raises
     ------
@@ -971,28 +967,50 @@ def read_presentation_state(
         dataset = pydicom.dcmread(path)
     except (OSError, pydicom.errors.InvalidDicomError) as error:
         raise ValueError(f"{path}: not a readable DICOM file ({error})") from error
+    try:
+        return presentation_state_onto(dataset, series)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
+
+
+def presentation_state_onto(
+    dataset: Dataset, series: Sequence[SeriesInfo]
+) -> DicomImport:
+    """Import a GSPS onto the images of ``series`` (an open study).
+
+    The images it references are found among the files of the series with
+    the referenced Series Instance UIDs by their headers (read as a scan reads
+    them), and only those are read with pydicom. Annotations on images that
+    are not open are skipped with a warning, as are those the GSPS draws in
+    DISPLAY units (see :func:`import_presentation_state`).
+
+    Raises
+    ------
+    ValueError
+        When ``dataset`` is not a Grayscale Softcopy Presentation State, or
+        none of the images it references is open.
+    """
+    from imaging_viewer.core.dicom.scan import read_header
+
     if str(dataset.get("SOPClassUID", "")) != _GSPS:
-        raise ValueError(
-            f"{path}: not a Grayscale Softcopy Presentation State (PS3.3 A.33.1)"
-        )
+        raise ValueError("not a Grayscale Softcopy Presentation State (PS3.3 A.33.1)")
     wanted = referenced_images(dataset)
     sources: dict[str, Dataset] = {}
     for info in series:
-        uids = wanted.get(info.uid)
-        if not uids:
-            continue
-        for file in info.files:
-            if len(sources) == sum(len(u) for u in wanted.values()):
-                break
+        uids = wanted.get(info.uid, set())
+        for file in dict.fromkeys(info.files) if uids else ():
+            header = read_header(file)
+            uid = getattr(header, "sop_instance_uid", "")
+            if uid not in uids:
+                continue
             try:
-                header = pydicom.dcmread(file, stop_before_pixels=True)
+                sources[uid] = pydicom.dcmread(file, stop_before_pixels=True)
             except (OSError, pydicom.errors.InvalidDicomError):
                 continue
-            uid = str(header.get("SOPInstanceUID", ""))
-            if uid in uids:
-                sources[uid] = header
+            if uids <= sources.keys():
+                break
     if not sources:
         raise ValueError(
-            f"{path}: none of the images it annotates is open; open their study first"
+            "none of the images it annotates is open; open their study first"
         )
     return import_presentation_state(dataset, sources)
