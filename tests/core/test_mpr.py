@@ -1021,3 +1021,32 @@ def test_plane_to_sitk_image(tmp_path: Path) -> None:
         np.testing.assert_allclose(
             back.TransformIndexToPhysicalPoint((c, r, 0)), expected, atol=1e-4
         )
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.uint16, np.uint8, np.int8])
+@pytest.mark.parametrize("weight", [0.3, 0.75])
+def test_sagittal_blend_of_gathered_pairs(dtype: Any, weight: float) -> None:
+    # Sagittal planes of an axial stack read each pixel's two neighbours as one
+    # gathered pair and blend them in a complex multiply: the values are the
+    # float64 blend, rounded (a tie may round either way), over the whole range.
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(7)
+    voxels = rng.integers(info.min, info.max, (12, 40, 30), dtype=dtype, endpoint=True)
+    voxels[0, 0, :] = info.min
+    voxels[0, 1, :] = info.max
+    plain = grid_volume((30, 40, 12), (0.8, 0.6, 1.5))
+    volume = Volume(voxels=voxels, ijk_to_lps=plain.ijk_to_lps)
+    cursor = (volume.ijk_to_lps @ [11 + weight, 20.0, 6.0, 1.0])[:3]
+    plane = plane_for(volume, "sagittal", cursor)
+    pixels = reslice(volume, plane).pixels
+    index = continuous_index(volume.ijk_to_lps, pixel_centres_lps(plane))
+    low = np.floor(index + 1e-9).astype(int)
+    np.testing.assert_allclose(index[..., 0] - low[..., 0], weight, atol=1e-9)
+    a = voxels[low[..., 2], low[..., 1], low[..., 0]].astype(np.float64)
+    b = voxels[low[..., 2], low[..., 1], low[..., 0] + 1].astype(np.float64)
+    exact = (1.0 - weight) * a + weight * b
+    assert pixels.dtype == dtype
+    tie = np.abs(exact - np.floor(exact) - 0.5) < 1e-2
+    assert tie.mean() < 0.5
+    np.testing.assert_array_equal(pixels[~tie], np.rint(exact[~tie]))
+    assert np.all(np.abs(pixels[tie] - exact[tie]) <= 0.5 + 1e-2)
