@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Final
 
-import numpy as np
-
 from imaging_viewer.core.volume import VoiLut, Window
 
 if TYPE_CHECKING:
@@ -232,16 +230,17 @@ def _image_lines(viewport: ViewportState, volume: Volume) -> list[str]:
         lines.append(f"{kind} {viewport.time_index + 1}/{viewport.n_time_points}")
     affine = viewport.pixel_to_lps()
     if affine is not None and _has_position(series, volume):
-        normal = np.cross(affine[:3, 0], affine[:3, 1])
-        length = float(np.linalg.norm(normal))
+        # Plain floats: this runs on every frame of a scroll.
+        (rx, dx, sx, ox), (ry, dy, sy, oy), (rz, dz, sz, oz) = affine[:3].tolist()
+        normal = (ry * dz - rz * dy, rz * dx - rx * dz, rx * dy - ry * dx)
+        length = math.hypot(*normal)
         if length > 0.0:
-            location = float(np.dot(affine[:3, 3], normal / length))
+            location = (ox * normal[0] + oy * normal[1] + oz * normal[2]) / length
             lines.append(f"Loc {_number(location)} mm")
         if viewport.n_slices > 1:
             # The grid's step along the slice normal; Slice Thickness is not
             # carried by SeriesInfo (PS3.3 C.7.6.2.1.1 positions give the step).
-            step = float(np.linalg.norm(affine[:3, 2]))
-            lines.append(f"Sp {_number(step)} mm")
+            lines.append(f"Sp {_number(math.hypot(sx, sy, sz))} mm")
     if _is_projection(series, volume):
         source = volume.spacing_source or (series.spacing_source if series else "")
         if source:
@@ -277,6 +276,7 @@ def corner_text(
     zoom: float | None = None,
     *,
     include_patient: bool = True,
+    corners: tuple[str, ...] = CORNERS,
 ) -> dict[str, list[str]]:
     """The text lines for each corner of a viewport, top to bottom.
 
@@ -301,11 +301,15 @@ def corner_text(
         False leaves out every line built from :data:`PATIENT_FIELDS` (name, ID,
         sex, age, birth date, dates, institution, accession number and
         descriptions), for de-identified images: only technical lines remain.
+    corners : tuple of str, default all of :data:`CORNERS`
+        The corners to compute (the top two depend on the series alone, so a
+        viewport keeps them while it scrolls).
 
     Returns
     -------
     dict of str to list of str
-        Keys :data:`CORNERS`; lines in reading order (top to bottom).
+        Keys ``corners``, in the order of :data:`CORNERS`; lines in reading
+        order (top to bottom).
 
     References
     ----------
@@ -314,15 +318,19 @@ def corner_text(
     Spacing, C.11.2.1.2 Window Center and Width; PS3.15 Annex E (what counts as
     identifying).
     """
-    texts: dict[str, list[str]] = {corner: [] for corner in CORNERS}
+    unknown = set(corners) - set(CORNERS)
+    if unknown:
+        raise ValueError(f"unknown corners: {sorted(unknown)}")
+    texts: dict[str, list[str]] = {c: [] for c in CORNERS if c in corners}
     series = viewport.series
     volume = viewport.volume
     if series is not None:
-        if include_patient:
+        if include_patient and "top_left" in texts:
             texts["top_left"] = _patient_lines(series)
-        texts["top_right"] = _study_lines(series, include_patient)
-    if volume is not None:
+        if "top_right" in texts:
+            texts["top_right"] = _study_lines(series, include_patient)
+    if volume is not None and "bottom_left" in texts:
         texts["bottom_left"] = _image_lines(viewport, volume)
-    if volume is not None or series is not None:
+    if (volume is not None or series is not None) and "bottom_right" in texts:
         texts["bottom_right"] = _display_lines(viewport, volume, zoom)
     return texts

@@ -148,9 +148,21 @@ class ViewportState:
         if not self.is_mpr:
             voxels = volume.time_point(time).voxels
             k = min(self.slice_index, voxels.shape[0] - 1)
+            acquired = self._acquired
+            # A frame asks several times: the same view of the same array.
+            if (
+                acquired is not None
+                and acquired[0] is voxels
+                and acquired[1] is volume.ijk_to_lps
+                and acquired[2] == k
+            ):
+                return acquired[3]
             affine = volume.ijk_to_lps.copy()
             affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
-            return Slice(voxels[k], affine)
+            affine.flags.writeable = False  # shared by every caller until k changes
+            shown = Slice(voxels[k], affine)
+            object.__setattr__(self, "_acquired", (voxels, volume.ijk_to_lps, k, shown))
+            return shown
         key = (
             id(volume),
             self.orientation,
@@ -181,6 +193,7 @@ class ViewportState:
         return current
 
     _cache = None  # (key, Slice) of the last MPR plane
+    _acquired = None  # (voxels, ijk_to_lps, k, Slice) of the last acquired slice
 
     def plane(self) -> SlicePlane | None:
         """The MPR plane through the cursor (None when not in MPR)."""
@@ -252,7 +265,7 @@ class ViewportState:
         if self.is_mpr:
             self.move_cursor_to_index(index)
             return
-        self.slice_index = int(np.clip(index, 0, self.n_slices - 1))
+        self.slice_index = max(0, min(int(index), self.n_slices - 1))
 
     def scroll(self, steps: int) -> None:
         """Move ``steps`` slices (negative: back)."""

@@ -11,7 +11,7 @@ import functools
 import math
 import os
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -57,9 +57,10 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
     from imaging_viewer.core.annotations.model import AnnotationSet
+    from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
-    from imaging_viewer.core.volume import Window
+    from imaging_viewer.core.volume import Volume, Window
 
 SERIES_MIME_TYPE = "application/x-imaging-viewer-series"
 TOOLS: dict[str, str] = {
@@ -238,6 +239,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         """Counts state edits: cached overlay text is redrawn after one."""
         self._corner_text_key: tuple[int, float | None] | None = None
         self._corner_texts: dict[str, list[str]] = {}
+        self._top_texts: tuple[SeriesInfo | None, dict[str, list[str]]] | None = None
         self._letters_key: tuple[Any, ...] | None = None
         self._letters: dict[str, str] = {}
         state.events.all.connect(self._on_any_state_edit)
@@ -337,7 +339,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         rows, columns = pixels.shape[:2]
         affine = state.pixel_to_lps()
         assert affine is not None
-        column_mm, row_mm = (float(v) for v in np.linalg.norm(affine[:3, :2], axis=0))
+        (rx, dx, *_), (ry, dy, *_), (rz, dz, *_) = affine[:3].tolist()
+        column_mm, row_mm = math.hypot(rx, ry, rz), math.hypot(dx, dy, dz)
         if state.rotation_quarters % 2:
             column_mm, row_mm = row_mm, column_mm
         if state.is_mpr:
@@ -419,15 +422,13 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         if volume is not None and not (
             state.flip_horizontal or state.flip_vertical or state.rotation_quarters % 4
         ):
-            k, j, i = volume.shape_kji
-            centre = volume.ijk_to_lps @ np.array(
-                [(i - 1) / 2, (j - 1) / 2, (k - 1) / 2, 1.0]
-            )
-            right = affine[:3, 0] / column_mm
-            down = affine[:3, 1] / row_mm
-            offset = affine[:3, 3] - centre[:3]
+            # Plain floats: this runs on every frame of a scroll.
+            (rx, dx, _, ox), (ry, dy, _, oy), (rz, dz, _, oz) = affine[:3].tolist()
+            cx, cy, cz = _centre_lps(volume)
+            ox, oy, oz = ox - cx, oy - cy, oz - cz
             transform.translate(
-                float(offset @ right) - column_mm / 2, float(offset @ down) - row_mm / 2
+                (ox * rx + oy * ry + oz * rz) / column_mm - column_mm / 2,
+                (ox * dx + oy * dy + oz * dz) / row_mm - row_mm / 2,
             )
         transform.scale(column_mm, row_mm)
         return transform
@@ -526,11 +527,17 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         painter.restore()
 
     def _corner_text(self) -> dict[str, list[str]]:
-        """:func:`corner_text` of the state, recomputed only after a state edit."""
+        """:func:`corner_text` of the state: the series' top corners once per
+        series, the bottom ones after each state edit."""
+        series = self.state.series
+        if self._top_texts is None or self._top_texts[0] is not series:
+            top = corner_text(self.state, corners=_TOP_CORNERS)
+            self._top_texts = (series, top)
         key = (self._state_generation, self.zoom_factor())
         if self._corner_text_key != key:
             self._corner_text_key = key
-            self._corner_texts = corner_text(self.state, zoom=key[1])
+            bottom = corner_text(self.state, zoom=key[1], corners=_BOTTOM_CORNERS)
+            self._corner_texts = {**self._top_texts[1], **bottom}
         return self._corner_texts
 
     def _orientation_letters(self) -> dict[str, str]:
@@ -571,6 +578,14 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             if not lines:
                 continue
             right = corner.endswith("right")
+            if corner in _TOP_CORNERS:
+                # The series' lines: one block, one blit.
+                block = blocks.block(
+                    tuple(lines), self._overlay_font, right_aligned=right
+                )
+                left = width - margin - block.width if right else margin
+                block.draw(painter, left, margin)
+                continue
             # A block per line: a drag or a scroll changes one or two lines of
             # a corner, and the others are blitted from their images.
             line_blocks = [blocks.block((text,), self._overlay_font) for text in lines]
@@ -1187,6 +1202,19 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("X / Ctrl+R", "hide/show crosshair lines / reset oblique planes"),
 )
 """Viewport shortcuts as listed under Help."""
+
+
+_TOP_CORNERS: Final = ("top_left", "top_right")
+"""Corners whose text depends on the series alone (patient, study, series)."""
+_BOTTOM_CORNERS: Final = ("bottom_left", "bottom_right")
+
+
+def _centre_lps(volume: Volume) -> list[float]:
+    """LPS of the volume's central voxel position, as floats."""
+    k, j, i = volume.shape_kji
+    ci, cj, ck = (i - 1) / 2, (j - 1) / 2, (k - 1) / 2
+    rows = volume.ijk_to_lps[:3].tolist()
+    return [a * ci + b * cj + c * ck + t for a, b, c, t in rows]
 
 
 def _format_value(value: Any) -> str:

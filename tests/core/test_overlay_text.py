@@ -117,6 +117,14 @@ def test_corner_text_of_a_synthetic_ct(make_series: MakeSeries) -> None:
         "bottom_left": ["Im 3/5", "Loc 25 mm", "Sp 2.5 mm"],
         "bottom_right": ["W 400 L 40", "header 1/1"],
     }
+    # A viewport keeps the series' corners and recomputes the others.
+    whole = corner_text(viewport, zoom=1.5)
+    top = corner_text(viewport, corners=("top_right", "top_left"))
+    bottom = corner_text(viewport, zoom=1.5, corners=("bottom_left", "bottom_right"))
+    assert list(top) == ["top_left", "top_right"]
+    assert {**top, **bottom} == whole
+    with pytest.raises(ValueError, match="unknown corners"):
+        corner_text(viewport, corners=("middle",))
 
 
 def test_corner_text_follows_slice_zoom_window_and_inversion(
