@@ -27,7 +27,10 @@ its own process; every measurement runs in a fresh child process under it:
   ``imaging_viewer.cli.main([FOLDER])`` (what ``python -m imaging_viewer FOLDER``
   runs) with hooks that note when it gets where; the time of the first paint of an
   image is taken against the parent's clock just before it launched the process,
-  so interpreter start-up counts. Settings go to a temporary XDG_CONFIG_HOME.
+  so interpreter start-up counts. The first image on screen is painted by the
+  window's first-look view (before pyqtgraph is imported) when the image was read
+  ahead; the first paint of the interactive viewport that replaces it is noted
+  too. Settings go to a temporary XDG_CONFIG_HOME.
   A "floor" child (numpy, PySide6 and pydicom only; a plain QWidget; the first
   file decoded without a scan) shows what any Python/PySide6 design pays.
 - **switch**: in a running app showing a folder of the three series,
@@ -431,81 +434,150 @@ class _Marks:
         self.times.setdefault(name, _now())
 
 
+class _PatchOnImport:
+    """A meta-path finder that patches modules of the viewer as they are
+    imported, so the child imports in the app's own order (the app reads its
+    first look ahead while the window's modules import)."""
+
+    def __init__(self, patches: dict[str, Any]) -> None:
+        self.patches = patches
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        patch = self.patches.pop(name, None)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None and spec.loader is not None:
+                break
+        else:
+            return None
+        run = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            run(module)
+            patch(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 def child_startup(args: argparse.Namespace) -> dict[str, Any]:
     marks = _Marks()
     marks.note("child_start")
-    import imaging_viewer.ui.main_window as main_window
-
-    marks.note("imports")
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from imaging_viewer.core.viewer_state import ViewportState
-    from imaging_viewer.ui.slice_viewport import SliceImageItem
-
     windows: list[Any] = []
     result: dict[str, Any] = {}
-    window_cls = main_window.MainWindow
-    original_init = window_cls.__init__
-    original_open = getattr(window_cls, "open_path", None)
-    original_scanned = getattr(window_cls, "_on_scanned", None)
-    original_show = getattr(ViewportState, "show", None)
-    original_set_buffer = getattr(SliceImageItem, "set_buffer", None)
-    original_paint = SliceImageItem.paint
-
-    def init(self: Any, *a: Any, **k: Any) -> None:
-        marks.note("qapplication")
-        original_init(self, *a, **k)
-        marks.note("main_window")
-        windows.append(self)
-
-    def open_path(self: Any, *a: Any, **k: Any) -> None:
-        marks.note("window_shown")
-        original_open(self, *a, **k)
-
-    def scanned(self: Any, scan: Any) -> None:
-        marks.note("scanned")
-        original_scanned(self, scan)
-
-    def show(self: Any, series: Any, volume: Any) -> None:
-        if volume is not None:
-            marks.note("volume_ready")
-        original_show(self, series, volume)
-
-    def set_buffer(self: Any, buffer: Any) -> None:
-        marks.note("rendered")
-        original_set_buffer(self, buffer)
-
-    def paint(self: Any, painter: Any, option: Any, widget: Any = None) -> None:
-        original_paint(self, painter, option, widget)
-        if self._image is not None and "first_paint" not in marks.times:
-            marks.note("first_paint")
-            window = windows[0]
-            volume = window.state.viewports[0].volume
-            result["first_slices"] = volume.shape_kji[0] if volume else None
-            result["first_image_shown_at"] = window.first_image_shown_at
-            QTimer.singleShot(0, stop)
 
     def stop() -> None:
+        from PySide6.QtWidgets import QApplication
+
         for window in windows:
             window.cancel_loading()
         app = QApplication.instance()
         if app is not None:
             app.quit()
 
-    window_cls.__init__ = init
-    SliceImageItem.paint = paint
-    # Phase marks only: a hook the app no longer has leaves its mark out.
-    for owner, name, hook in (
-        (window_cls, "open_path", open_path),
-        (window_cls, "_on_scanned", scanned),
-        (ViewportState, "show", show),
-        (SliceImageItem, "set_buffer", set_buffer),
-    ):
-        if callable(getattr(owner, name, None)):
-            setattr(owner, name, hook)
-    QTimer.singleShot(int(args.timeout * 1000), stop)
+    def image_painted() -> None:
+        if "first_paint" not in marks.times:
+            marks.note("first_paint")
+            window = windows[0]
+            volume = window.state.viewports[0].volume
+            result["first_slices"] = volume.shape_kji[0] if volume else None
+            result["first_image_shown_at"] = window.first_image_shown_at
 
+    def patch_main_window(module: Any) -> None:
+        marks.note("imports")
+        from PySide6.QtCore import QTimer
+
+        from imaging_viewer.core.viewer_state import ViewportState
+
+        window_cls = module.MainWindow
+        original_init = window_cls.__init__
+        original_open = getattr(window_cls, "open_path", None)
+        original_scanned = getattr(window_cls, "_on_scanned", None)
+        original_show = getattr(ViewportState, "show", None)
+
+        def init(self: Any, *a: Any, **k: Any) -> None:
+            marks.note("qapplication")
+            QTimer.singleShot(int(args.timeout * 1000), stop)
+            original_init(self, *a, **k)
+            marks.note("main_window")
+            windows.append(self)
+
+        def open_path(self: Any, *a: Any, **k: Any) -> None:
+            marks.note("window_shown")
+            original_open(self, *a, **k)
+
+        def scanned(self: Any, scan: Any) -> None:
+            marks.note("scanned")
+            original_scanned(self, scan)
+
+        def show(self: Any, series: Any, volume: Any) -> None:
+            if volume is not None:
+                marks.note("volume_ready")
+            original_show(self, series, volume)
+
+        window_cls.__init__ = init
+        # Phase marks only: a hook the app no longer has leaves its mark out.
+        for owner, name, hook in (
+            (window_cls, "open_path", open_path),
+            (window_cls, "_on_scanned", scanned),
+            (ViewportState, "show", show),
+        ):
+            if callable(getattr(owner, name, None)):
+                setattr(owner, name, hook)
+
+    def patch_first_look_view(module: Any) -> None:
+        view_cls = module.FirstLookView
+        original_show_state = view_cls.show_state
+        original_paint = view_cls.paintEvent
+
+        def show_state(self: Any, state: Any) -> None:
+            original_show_state(self, state)
+            if self.has_image:
+                marks.note("rendered")
+
+        def paint(self: Any, event: Any) -> None:
+            original_paint(self, event)
+            if self.has_image:
+                image_painted()
+
+        view_cls.show_state = show_state
+        view_cls.paintEvent = paint
+
+    def patch_slice_viewport(module: Any) -> None:
+        from PySide6.QtCore import QTimer
+
+        item_cls = module.SliceImageItem
+        original_set_buffer = item_cls.set_buffer
+        original_paint = item_cls.paint
+
+        def set_buffer(self: Any, buffer: Any) -> None:
+            marks.note("rendered")
+            original_set_buffer(self, buffer)
+
+        def paint(self: Any, painter: Any, option: Any, widget: Any = None) -> None:
+            original_paint(self, painter, option, widget)
+            if self._image is not None and "viewport_paint" not in marks.times:
+                image_painted()
+                marks.note("viewport_paint")
+                QTimer.singleShot(0, stop)
+
+        item_cls.set_buffer = set_buffer
+        item_cls.paint = paint
+
+    sys.meta_path.insert(
+        0,
+        _PatchOnImport(
+            {
+                "imaging_viewer.ui.main_window": patch_main_window,
+                "imaging_viewer.ui.first_look_view": patch_first_look_view,
+                "imaging_viewer.ui.slice_viewport": patch_slice_viewport,
+            }
+        ),
+    )
     from imaging_viewer.cli import main
 
     status = main([args.folder])
@@ -901,13 +973,14 @@ def _verdict(ok: bool | None) -> str:
 
 STARTUP_PHASES = (
     ("child_start", "interpreter up"),
-    ("imports", "imports (Qt, pyqtgraph, pydicom, ...)"),
+    ("imports", "imports (the window's modules; floor: its own)"),
     ("main_window", "QApplication + MainWindow"),
     ("window_shown", "window shown, scan starts"),
     ("scanned", "scan of the folder done"),
     ("volume_ready", "first image decoded (preview)"),
     ("rendered", "rendered"),
-    ("first_paint", "painted"),
+    ("first_paint", "painted (first image on screen)"),
+    ("viewport_paint", "interactive viewport painted"),
 )
 
 

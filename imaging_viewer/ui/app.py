@@ -107,16 +107,19 @@ def main(argv: Sequence[str] = ()) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from imaging_viewer.ui.graphics import pg
     from imaging_viewer.ui.main_window import MainWindow
 
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("imaging_viewer")
     app.setOrganizationName("imaging_viewer")
     apply_dark_theme(app)
-    window = MainWindow(remember_settings=not args.screenshot)
+    # With an image read ahead, the window paints it before the viewports
+    # (and pyqtgraph) are made.
+    window = MainWindow(
+        remember_settings=not args.screenshot,
+        defer_viewports=prefetched is not None,
+    )
     if args.layout == "mpr":
         window.mpr_when_loaded = True
     elif args.layout:

@@ -169,4 +169,6 @@ def _import_pyqtgraph() -> Any:
 
 
 pg: Any = _import_pyqtgraph()
-"""The pyqtgraph package."""
+"""The pyqtgraph package, configured for the viewer: arrays are [row, column]
+as numpy and DICOM have them, and lines are antialiased."""
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)

@@ -38,7 +38,6 @@ from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
 from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
-from imaging_viewer.ui.slice_viewport import SHORTCUTS, SliceViewportWidget
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
@@ -47,6 +46,8 @@ if TYPE_CHECKING:
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.volume import Volume
+    from imaging_viewer.ui.first_look_view import FirstLookView
+    from imaging_viewer.ui.slice_viewport import SliceViewportWidget
     from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
     from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
     from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
@@ -55,6 +56,9 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 MAX_RECENT = 10
+_FIRST_LOOK_PATIENCE_MS = 500
+"""Deferred viewports are made this long after the first look at the latest,
+should the window not be painted (hidden, minimised)."""
 ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
     ("select", "Select", "Alt+S"),
     ("marker", "Point", "Alt+P"),
@@ -127,7 +131,13 @@ class MainWindow(QMainWindow):
     tags_dock: _DockPart[QDockWidget] = _DockPart()
     lesions_dock: _DockPart[QDockWidget] = _DockPart()
 
-    def __init__(self, remember_settings: bool = True) -> None:
+    def __init__(
+        self, remember_settings: bool = True, *, defer_viewports: bool = False
+    ) -> None:
+        """``defer_viewports``: an image read ahead will be shown first
+        (``open_path(..., prefetched=...)``): a plain view paints it, and the
+        interactive viewports (pyqtgraph, imported then) take its place right
+        after that first paint."""
         super().__init__()
         self.setWindowTitle("imaging_viewer")
         self.setAcceptDrops(True)
@@ -149,6 +159,8 @@ class MainWindow(QMainWindow):
         self._docks_built = False
         self._autosaver: Autosaver | None = None
         self._annotation_study_uid = ""
+        self._viewports_ready = not defer_viewports
+        self._first_look_view: FirstLookView | None = None
         self._build_viewports()
         self._build_status_bar()
         self._build_actions()
@@ -171,14 +183,42 @@ class MainWindow(QMainWindow):
         for state in self.state.viewports:
             state.events.slice_index.connect(lambda *_: self._update_tag_browser())
         self.setCentralWidget(central)
+        if not self._viewports_ready:
+            from imaging_viewer.ui.first_look_view import FirstLookView
+
+            view = self._first_look_view = FirstLookView(central)
+            view.painted.connect(lambda: QTimer.singleShot(0, self._make_viewports))
+            self._grid.addWidget(view, 0, 0)
+            return
         self._add_viewports(1)
+
+    def _make_viewports(self) -> None:
+        """Make the viewports that were deferred (see ``defer_viewports``), in
+        place of the first-look view; at once if they exist."""
+        if self._viewports_ready:
+            return
+        self._viewports_ready = True
+        view, self._first_look_view = self._first_look_view, None
+        if view is not None:
+            self._grid.removeWidget(view)
+            view.hide()
+            view.deleteLater()
+        self._on_layout_changed()
+        self._on_active_changed()
+        self._on_overlays_changed()
+        self._build_docks_after_paint()
 
     def _add_viewports(self, count: int) -> None:
         """Make the widgets of the first ``count`` viewports, if not made yet.
 
         The viewports a layout does not show wait until one does; a new one
-        takes the window's tool, crosshair and overlay settings.
+        takes the window's tool, crosshair and overlay settings. Nothing is
+        made while the viewports are deferred (see ``defer_viewports``).
         """
+        if not self._viewports_ready:
+            return
+        from imaging_viewer.ui.slice_viewport import SliceViewportWidget
+
         while len(self.viewport_widgets) < min(count, len(self.state.viewports)):
             index = len(self.viewport_widgets)
             state = self.state.viewports[index]
@@ -271,13 +311,15 @@ class MainWindow(QMainWindow):
                 self.restoreState(window_state)
 
     def _build_docks_when_idle(self) -> None:
-        """Build the docks unless a first look is on its way (it builds them)."""
-        if self._first_look_task is None:
+        """Build the docks unless a first look is on its way, or deferred
+        viewports are still to be made (either builds them after)."""
+        if self._first_look_task is None and self._viewports_ready:
             self.build_docks()
 
     def _build_docks_after_paint(self) -> None:
-        """Build the docks once the image just shown has been painted."""
-        if not self._docks_built:
+        """Build the docks once the image just shown has been painted (after
+        the deferred viewports, when they are)."""
+        if not self._docks_built and self._viewports_ready:
             QTimer.singleShot(0, self.build_docks)
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -559,7 +601,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ state
     @property
     def active_widget(self) -> SliceViewportWidget:
-        """The viewport that menus and keys act on."""
+        """The viewport that menus and keys act on (made now if deferred)."""
+        self._make_viewports()
         return self.viewport_widgets[self.state.active_index]
 
     def set_layout(self, name: str) -> None:
@@ -1019,6 +1062,8 @@ class MainWindow(QMainWindow):
             prefetched.path != path or series_selector is not None
         ):
             prefetched = None
+        if prefetched is None:
+            self._make_viewports()  # only an image read ahead is shown without
         candidate = first_look_file(path) if series_selector is None else None
         if prefetched is not None:
             candidate = prefetched.candidate
@@ -1038,11 +1083,20 @@ class MainWindow(QMainWindow):
                 viewport.show(*result)
                 self._first_look = candidate
                 self._note_first_image()
+            view = self._first_look_view
+            if view is not None:
+                view.show_state(viewport)
+                if view.has_image:
+                    # Made after its first paint; or soon if it is never painted.
+                    QTimer.singleShot(_FIRST_LOOK_PATIENCE_MS, self._make_viewports)
+                else:
+                    self._make_viewports()
             self._start_scan(path)
             self._build_docks_after_paint()
 
         def failed(message: str) -> None:
             self._first_look_task = None
+            self._make_viewports()
             self._build_docks_after_paint()
             if message != "cancelled":
                 self._start_scan(path)
@@ -1438,6 +1492,8 @@ class MainWindow(QMainWindow):
         dialog = QtWidgets.QDialog(self)
         dialog.setWindowTitle("Keyboard and mouse")
         layout = QtWidgets.QVBoxLayout(dialog)
+        from imaging_viewer.ui.slice_viewport import SHORTCUTS
+
         rows = SHORTCUTS + WINDOW_SHORTCUTS
         table = QtWidgets.QTableWidget(len(rows), 2, dialog)
         table.setHorizontalHeaderLabels(["Key / mouse", "Action"])

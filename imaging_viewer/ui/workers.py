@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -48,20 +49,27 @@ class BackgroundTask(QRunnable):
             from imaging_viewer.core.dicom.scan import Cancelled
 
             if isinstance(error, Cancelled) or self.cancelled:
-                self.signals.failed.emit("cancelled")
+                self._send(self.signals.failed, "cancelled")
             else:
                 detail = "".join(
                     traceback.format_exception_only(type(error), error)
                 ).strip()
-                self.signals.failed.emit(detail)
+                self._send(self.signals.failed, detail)
             return
         if self.cancelled:
-            self.signals.failed.emit("cancelled")
+            self._send(self.signals.failed, "cancelled")
         else:
-            self.signals.done.emit(result)
+            self._send(self.signals.done, result)
 
     def _report(self, done: int, total: int) -> None:
-        self.signals.progress.emit(done, total)
+        self._send(self.signals.progress, done, total)
+
+    @staticmethod
+    def _send(signal: Any, *values: object) -> None:
+        """Emit, unless the application has already gone (quit during a load:
+        Qt deleted the signals' object, and nobody is left to tell)."""
+        with contextlib.suppress(RuntimeError):
+            signal.emit(*values)
 
 
 _tasks: set[BackgroundTask] = set()
