@@ -64,6 +64,15 @@ def sample_data() -> Path:
     return REPO_ROOT / "sample_data"
 
 
+def window_settled(window: Any) -> bool:
+    """A MainWindow has scanned what it opened and loads nothing any more."""
+    return (
+        window.scan_result is not None
+        and not window.is_busy
+        and not any(v.loading for v in window.state.viewports)
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # CI sets IMAGING_VIEWER_REQUIRE_CORPUS=1: then a missing corpus stops the whole
     # run, whichever way a test looks for the corpus (fixture or its own check).

@@ -17,20 +17,13 @@ from imaging_viewer.core.annotations.model import (
     Ruler,
 )
 from imaging_viewer.ui.main_window import MainWindow
+from tests.conftest import window_settled
 
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
     from imaging_viewer.ui.slice_viewport import SliceViewportWidget
     from tests.conftest import MakeSeries, SyntheticSeries
-
-
-def _idle(window: MainWindow) -> bool:
-    return (
-        window.scan_result is not None
-        and not window.is_busy
-        and not any(v.loading for v in window.state.viewports)
-    )
 
 
 def _mouse(
@@ -77,7 +70,7 @@ def window(qtbot: QtBot, series: SyntheticSeries) -> MainWindow:
     main.resize(1300, 800)
     main.show()
     main.open_path(series.folder)
-    qtbot.waitUntil(lambda: _idle(main), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(main), timeout=60_000)
     return main
 
 

@@ -18,6 +18,7 @@ from imaging_viewer.core.viewer_state import ViewportState
 from imaging_viewer.ui.first_look import prefetch
 from imaging_viewer.ui.first_look_view import FIT_PADDING, FirstLookView
 from imaging_viewer.ui.main_window import MainWindow
+from tests.conftest import window_settled
 
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
@@ -25,14 +26,6 @@ if TYPE_CHECKING:
     from tests.conftest import MakeSeries
 
 SAMPLE_CT = Path(__file__).resolve().parents[2] / "sample_data" / "CT"
-
-
-def _settled(window: MainWindow) -> bool:
-    return (
-        window.scan_result is not None
-        and not window.is_busy
-        and not any(v.loading for v in window.state.viewports)
-    )
 
 
 def test_the_first_look_is_painted_then_the_viewports_take_its_place(
@@ -70,7 +63,7 @@ def test_the_first_look_is_painted_then_the_viewports_take_its_place(
     widget = window.viewport_widgets[0]
     assert widget.isVisible()
     qtbot.waitUntil(lambda: window.docks_built, timeout=10_000)
-    qtbot.waitUntil(lambda: _settled(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] > 1
     assert widget.image_item._image is not None
@@ -85,7 +78,7 @@ def test_without_an_image_read_ahead_the_viewports_come_at_once(
     window.open_path(make_series(shape=(4, 16, 16)).folder)
     assert len(window.viewport_widgets) == 1
     assert window._first_look_view is None
-    qtbot.waitUntil(lambda: _settled(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     qtbot.waitUntil(lambda: window.docks_built, timeout=10_000)
 
 
@@ -98,7 +91,7 @@ def test_a_window_never_painted_still_gets_its_viewports(qtbot: QtBot) -> None:
     window.open_path(SAMPLE_CT, prefetched=prefetched)  # never shown
     qtbot.waitUntil(lambda: bool(window.viewport_widgets), timeout=5_000)
     assert window.active_widget is window.viewport_widgets[0]
-    qtbot.waitUntil(lambda: _settled(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
 
 
 @pytest.mark.parametrize(("column_mm", "row_mm"), [(0.5, 1.0), (1.0, 1.0), (2.0, 0.7)])
