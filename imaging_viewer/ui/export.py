@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Qt
+
+# ``QtCore.Qt`` is looked up where used (its enums are built on first access).
+from PySide6 import QtCore
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -148,8 +151,8 @@ def render_view_image(
         resized = image.scaled(
             width,
             height,
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
+            QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+            QtCore.Qt.TransformationMode.SmoothTransformation,
         )
         column_mm *= image.width() / width
         row_mm *= image.height() / height
@@ -158,8 +161,8 @@ def render_view_image(
         image = image.scaled(
             image.width() * scale,
             image.height() * scale,
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.FastTransformation,
+            QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+            QtCore.Qt.TransformationMode.FastTransformation,
         )
         column_mm /= scale
         row_mm /= scale
@@ -185,7 +188,7 @@ def _outlined_text(
     path = QPainterPath()
     path.addText(QPointF(x, baseline), font, text)
     pen = QPen(_OUTLINE_COLOUR, outline)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
     painter.strokePath(path, pen)
     painter.fillPath(path, colour)
 
@@ -293,12 +296,12 @@ def _draw_scale_bar(
     bar.lineTo(x1, y - tick)
     thickness = max(1.0, font_px / 8)
     outline_pen = QPen(_OUTLINE_COLOUR, thickness + outline)
-    outline_pen.setCapStyle(Qt.PenCapStyle.SquareCap)
-    outline_pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+    outline_pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
+    outline_pen.setJoinStyle(QtCore.Qt.PenJoinStyle.MiterJoin)
     painter.strokePath(bar, outline_pen)
     pen = QPen(_TEXT_COLOUR, thickness)
-    pen.setCapStyle(Qt.PenCapStyle.SquareCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+    pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
+    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.MiterJoin)
     painter.strokePath(bar, pen)
     label = f"{length_mm:g} mm"
     advance = metrics.horizontalAdvance(label)

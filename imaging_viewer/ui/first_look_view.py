@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
 from imaging_viewer.core.render import render_slice
@@ -39,7 +39,12 @@ class FirstLookView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        # Black from the palette: QPainter.fillRect's overloads would build
+        # every enum of the Qt namespace (about 25 ms) before the first paint.
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(0, 0, 0))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
         self._buffer: NDArray[np.uint32] | None = None
         self._image: QImage | None = None
         self._size_mm = (1.0, 1.0)
@@ -83,9 +88,8 @@ class FirstLookView(QWidget):
         )
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Black, and the image over it once there is one."""
+        """The image over the black background, once there is one."""
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(0, 0, 0))
         image = self._image
         if image is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
