@@ -164,6 +164,8 @@ class MainWindow(QMainWindow):
         self._annotation_study_uid = ""
         self._viewports_ready = not defer_viewports
         self._first_look_view: FirstLookView | None = None
+        self._scan_after_first_paint: Path | None = None
+        """The folder to scan once the deferred viewports are made."""
         self._build_viewports()
         self._build_status_bar()
         self._build_actions()
@@ -201,6 +203,9 @@ class MainWindow(QMainWindow):
         if self._viewports_ready:
             return
         self._viewports_ready = True
+        scan, self._scan_after_first_paint = self._scan_after_first_paint, None
+        if scan is not None:
+            self._start_scan(scan)
         view, self._first_look_view = self._first_look_view, None
         if view is not None:
             self._grid.removeWidget(view)
@@ -1093,9 +1098,11 @@ class MainWindow(QMainWindow):
                 view.show_state(viewport)
                 if view.has_image:
                     # Made after its first paint; or soon if it is never painted.
+                    # The scan then starts too: it would hold the GIL meanwhile.
+                    self._scan_after_first_paint = path
                     QTimer.singleShot(_FIRST_LOOK_PATIENCE_MS, self._make_viewports)
-                else:
-                    self._make_viewports()
+                    return
+                self._make_viewports()
             self._start_scan(path)
             self._build_docks_after_paint()
 
@@ -1296,6 +1303,7 @@ class MainWindow(QMainWindow):
 
     def cancel_loading(self) -> None:
         """Stop the scan and loads under way."""
+        self._scan_after_first_paint = None
         if self._first_look_task is not None:
             self._first_look_task.cancel()
             self._first_look_task = None
