@@ -353,24 +353,17 @@ def main() -> None:
         )
         results = run_cases(cases, args.repeats)
         print_table(results)
-        orthogonal = max(
-            results[f"{o} (orthogonal)"][m][0]
+        orthogonal_runs = [
+            results[f"{o} (orthogonal)"][m]
             for o in ("axial", "coronal", "sagittal")
             for m in (
                 "reslice on a slice",
                 "reslice scrolling (next slice per call)",
                 "reslice between slices, linear",
             )
-        )
-        orthogonal_min = max(
-            results[f"{o} (orthogonal)"][m][1]
-            for o in ("axial", "coronal", "sagittal")
-            for m in (
-                "reslice on a slice",
-                "reslice scrolling (next slice per call)",
-                "reslice between slices, linear",
-            )
-        )
+        ]
+        orthogonal = max(median for median, *_ in orthogonal_runs)
+        orthogonal_min = max(fastest for _, fastest, *_ in orthogonal_runs)
         oblique_ms = results["oblique linear"]["reslice (sitk, no copy)"]
         for label, (ms, fastest, _) in (
             (

@@ -75,6 +75,14 @@ class ViewportState:
     interpolation: str = "linear"
     """``linear``, or ``nearest`` while a plane is being dragged."""
 
+    def __post_init__(self) -> None:
+        # The cached slices hold views of the voxels: they go with the volume.
+        self.events.volume.connect(self._forget_slices)
+
+    def _forget_slices(self) -> None:
+        object.__setattr__(self, "_cache", None)
+        object.__setattr__(self, "_acquired", None)
+
     @property
     def is_mpr(self) -> bool:
         """True when showing a reformatted plane rather than the acquired slices."""

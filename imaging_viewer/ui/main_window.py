@@ -198,8 +198,9 @@ class MainWindow(QMainWindow):
         self._add_viewports(1)
 
     def _make_viewports(self) -> None:
-        """Make the viewports that were deferred (see ``defer_viewports``), in
-        place of the first-look view; at once if they exist."""
+        """Make the viewports that were deferred (see ``defer_viewports``) in
+        place of the first-look view, and start the scan that waited for its
+        first paint; nothing if they exist."""
         if self._viewports_ready:
             return
         self._viewports_ready = True
@@ -1073,7 +1074,7 @@ class MainWindow(QMainWindow):
         ):
             prefetched = None
         if prefetched is None:
-            self._make_viewports()  # only an image read ahead is shown without
+            self._make_viewports()  # nothing read ahead to show before them
         candidate = first_look_file(path) if series_selector is None else None
         if prefetched is not None:
             candidate = prefetched.candidate

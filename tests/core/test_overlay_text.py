@@ -362,3 +362,18 @@ def test_imager_pixel_spacing_is_named(make_series: MakeSeries, tmp_path: Path) 
     texts = corner_text(viewport)
     assert texts["bottom_left"] == ["Im 1/1", "spacing: ImagerPixelSpacing"]
     assert texts["top_right"][-1] == "DX"
+
+
+def test_a_volume_let_go_is_not_kept_by_cached_slices(make_series: MakeSeries) -> None:
+    import gc
+    import weakref
+
+    viewport = synthetic_viewport(make_series)
+    volume = viewport.volume
+    assert volume is not None
+    assert viewport.pixel_to_lps() is viewport.pixel_to_lps()  # cached per slice
+    gone = weakref.ref(volume.voxels)
+    viewport.volume = None
+    del volume
+    gc.collect()
+    assert gone() is None

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from imaging_viewer.ui.main_window import MainWindow
+from tests.conftest import window_settled
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -18,14 +19,6 @@ if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
     from tests.conftest import MakeSeries
-
-
-def _idle(window: MainWindow) -> bool:
-    return (
-        window.scan_result is not None
-        and not window.is_busy
-        and not any(v.loading for v in window.state.viewports)
-    )
 
 
 @pytest.fixture
@@ -41,7 +34,7 @@ def test_opening_the_sample_study_lists_and_shows_it(
     window: MainWindow, qtbot: QtBot, sample_data: Path
 ) -> None:
     window.open_path(sample_data)
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     assert window.scan_result is not None
     modalities = sorted(s.modality for s in window.scan_result.series)
     assert modalities == ["CR", "CR", "CT", "MR"]
@@ -64,9 +57,9 @@ def test_layout_two_by_two_fills_each_viewport_with_a_series(
     window: MainWindow, qtbot: QtBot, sample_data: Path
 ) -> None:
     window.open_path(sample_data)
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     window.set_layout("2x2")
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     ids = [v.series.id for v in window.state.viewports if v.series is not None]
     assert len(ids) == 4
     assert len(set(ids)) == 4
@@ -99,7 +92,7 @@ def test_viewports_in_one_frame_of_reference_scroll_together(
     )
     window.set_layout("1x2")
     window.open_path(thin.folder)
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     left, right = window.state.viewports[:2]
     assert left.volume is not None
     assert right.volume is not None
@@ -132,7 +125,7 @@ def test_cancel_stops_a_load_without_breaking_the_window(
     assert not any(v.loading for v in window.state.viewports)
     # The window still opens things afterwards.
     window.open_path(series.folder)
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     assert window.state.viewports[0].volume is not None
 
 
@@ -140,11 +133,11 @@ def test_a_series_picked_in_the_browser_opens_in_the_active_viewport(
     window: MainWindow, qtbot: QtBot, sample_data: Path
 ) -> None:
     window.open_path(sample_data)
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     assert window.scan_result is not None
     mr = next(s for s in window.scan_result.series if s.modality == "MR")
     window.series_browser.series_activated.emit(mr.id)
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     state = window.state.active
     assert state.series is not None
     assert state.series.id == mr.id
@@ -198,7 +191,7 @@ def test_a_folder_shows_a_first_look_before_its_scan_ends(
     # One image of the folder, shown before the scan (it starts afterwards).
     assert seen[0] == (True, 1)
     assert window.first_image_shown_at is not None
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     # Then the whole series, on its middle slice as always.
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == 40

@@ -13,19 +13,12 @@ from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
 from imaging_viewer.core.viewer_state import ViewerState
 from imaging_viewer.ui.main_window import MainWindow
+from tests.conftest import window_settled
 
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
     from tests.conftest import MakeSeries, SyntheticSeries
-
-
-def _idle(window: MainWindow) -> bool:
-    return (
-        window.scan_result is not None
-        and not window.is_busy
-        and not any(v.loading for v in window.state.viewports)
-    )
 
 
 @pytest.fixture
@@ -41,7 +34,7 @@ def mpr_window(qtbot: QtBot, axial: SyntheticSeries) -> MainWindow:
     window.resize(1500, 800)
     window.show()
     window.open_path(axial.folder)
-    qtbot.waitUntil(lambda: _idle(window), timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     window.toggle_mpr(True)
     assert window.state.layout == "mpr"
     return window

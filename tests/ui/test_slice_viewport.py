@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -30,17 +30,21 @@ def ct(sample_data: Path) -> tuple[object, object]:
     return series, load_volume(series)
 
 
-@pytest.fixture
-def viewport(qtbot: QtBot, ct: tuple[object, object]) -> SliceViewportWidget:
-    series, volume = ct
+def _shown_viewport(qtbot: QtBot, series: Any, volume: Any) -> SliceViewportWidget:
+    """A 600×600 viewport, on screen, then given ``series`` and its volume."""
     state = ViewportState()
     widget = SliceViewportWidget(state)
     qtbot.addWidget(widget)
     widget.resize(600, 600)
     widget.show()
     qtbot.waitExposed(widget)
-    state.show(series, volume)  # type: ignore[arg-type]
+    state.show(series, volume)
     return widget
+
+
+@pytest.fixture
+def viewport(qtbot: QtBot, ct: tuple[object, object]) -> SliceViewportWidget:
+    return _shown_viewport(qtbot, *ct)
 
 
 def _wheel(
@@ -256,13 +260,8 @@ def test_a_large_image_renders_coarsely_while_it_changes_then_in_full(
     )
     volume = load_volume(series)
     assert volume.voxels.shape[1] * volume.voxels.shape[2] > 2_000_000
-    state = ViewportState()
-    widget = SliceViewportWidget(state)
-    qtbot.addWidget(widget)
-    widget.resize(600, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    state.show(series, volume)
+    widget = _shown_viewport(qtbot, series, volume)
+    state = widget.state
     full = render_slice(volume.voxels[0], state.window, display=volume.display)
     # About one rendered pixel per screen pixel while the image changes ...
     assert widget._buffer is not None

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from imaging_viewer.ui.main_window import MainWindow
+from tests.conftest import window_settled
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -67,15 +68,7 @@ def test_docks_follow_the_first_look_with_their_menu_entries(
     assert window.tags_dock.isVisible()
     toggle.trigger()
     assert not window.tags_dock.isVisible()
-    loading = window.state.viewports
-    qtbot.waitUntil(
-        lambda: (
-            window.scan_result is not None
-            and not window.is_busy
-            and not any(v.loading for v in loading)
-        ),
-        timeout=60_000,
-    )
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     assert window.series_browser.isVisible()
 
 
@@ -157,14 +150,7 @@ def test_a_prefetched_first_look_is_shown(
     look = prefetched.result.result()
     assert look is not None
     assert first_shown[0] is look[1]
-    qtbot.waitUntil(
-        lambda: (
-            window.scan_result is not None
-            and not window.is_busy
-            and not any(v.loading for v in window.state.viewports)
-        ),
-        timeout=60_000,
-    )
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == 20
 
@@ -183,14 +169,7 @@ def test_hidden_viewports_are_made_when_a_layout_shows_them(
     window.overlays_action.trigger()
     window.crosshair_action.trigger()
     window.open_path(make_series(shape=(20, 32, 32)).folder)
-    qtbot.waitUntil(
-        lambda: (
-            window.scan_result is not None
-            and not window.is_busy
-            and not any(v.loading for v in window.state.viewports)
-        ),
-        timeout=60_000,
-    )
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     window.toggle_mpr(True)
     assert window.state.layout == "mpr"
     assert len(window.viewport_widgets) == 3
@@ -233,14 +212,7 @@ def test_a_first_look_read_ahead_shows_at_once(
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == 1
     assert window.first_image_shown_at is not None
-    qtbot.waitUntil(
-        lambda: (
-            window.scan_result is not None
-            and not window.is_busy
-            and not any(v.loading for v in window.state.viewports)
-        ),
-        timeout=60_000,
-    )
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == 20
     assert window.docks_built
