@@ -287,7 +287,6 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
     from imaging_viewer.core.render import render_slice
     from imaging_viewer.core.viewer_state import ViewportState
     from imaging_viewer.core.volume import Window
-    from imaging_viewer.ui.export import displayed_inversion
     from imaging_viewer.ui.slice_viewport import SliceViewportWidget
 
     app = _qt_app()
@@ -363,7 +362,7 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.01)
         window0 = state.editable_window() or Window(2048.0, 4096.0)
         n_slices = state.n_slices
-        display = displayed_inversion(volume.display, state.invert)
+        display = volume.display.with_user_inversion(state.invert)
         voxels = volume.time_point(0).voxels
         k_mid = state.slice_index
 

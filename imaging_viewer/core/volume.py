@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,6 +74,19 @@ class DisplayDefaults:
             self.photometric == "MONOCHROME1"
             or self.presentation_lut_shape == "INVERSE"
         )
+
+    def with_user_inversion(self, invert: bool) -> DisplayDefaults:
+        """These defaults with the inversion toggled when the user asked to invert.
+
+        The header's own inversion (MONOCHROME1, Presentation LUT Shape INVERSE)
+        is one inversion (PS3.3 C.8.11.2.1.2); the viewer's "invert" flips the
+        result.
+        """
+        if not invert:
+            return self
+        if self.inverted:
+            return replace(self, photometric="MONOCHROME2", presentation_lut_shape="")
+        return replace(self, photometric="MONOCHROME1")
 
 
 @dataclass(frozen=True, eq=False)

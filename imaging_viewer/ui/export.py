@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +31,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from imaging_viewer.core.viewer_state import ViewportState
-    from imaging_viewer.core.volume import DisplayDefaults
 
 __all__ = [
     "copy_to_clipboard",
-    "displayed_inversion",
     "render_view_image",
     "save_png",
 ]
@@ -49,19 +46,6 @@ _FONT_FRACTION = 1 / 36
 _MIN_FONT_PX = 9
 _SCALE_BAR_FRACTION = 0.25
 """The scale bar is at most this fraction of the image width."""
-
-
-def displayed_inversion(display: DisplayDefaults, invert: bool) -> DisplayDefaults:
-    """``display`` with its inversion toggled when the user asked to invert.
-
-    The header's own inversion (MONOCHROME1, Presentation LUT Shape INVERSE) is
-    one inversion (PS3.3 C.8.11.2.1.2); the viewer's "invert" flips the result.
-    """
-    if not invert:
-        return display
-    if display.inverted:
-        return replace(display, photometric="MONOCHROME2", presentation_lut_shape="")
-    return replace(display, photometric="MONOCHROME1")
 
 
 def _orient(pixels: NDArray[np.uint32], viewport: ViewportState) -> NDArray[np.uint32]:
@@ -136,7 +120,7 @@ def render_view_image(
         raise ValueError("the viewport shows no image")
     if scale < 1:
         raise ValueError(f"scale must be a positive integer, not {scale}")
-    display = displayed_inversion(volume.display, viewport.invert)
+    display = volume.display.with_user_inversion(viewport.invert)
     rgb32 = render_slice(pixels, viewport.window, display=display)
     image = _wrap(_orient(rgb32, viewport))
 

@@ -18,7 +18,6 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
 from imaging_viewer.core.render import render_slice
-from imaging_viewer.ui.export import displayed_inversion
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,7 +61,7 @@ class FirstLookView(QWidget):
         volume = state.volume
         if pixels is None or affine is None or volume is None:
             return
-        display = displayed_inversion(volume.display, state.invert)
+        display = volume.display.with_user_inversion(state.invert)
         self._buffer = render_slice(pixels, state.window, display=display)
         rows, columns = self._buffer.shape
         self._image = QImage(

@@ -378,7 +378,10 @@ class MainWindow(QMainWindow):
         shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
         checkable: bool = False,
     ) -> QAction:
-        action = QAction(text, self)
+        # QAction(parent), then the text: resolving QAction(text, parent) among
+        # its overloads builds QIcon's enums (about 2 ms) before the first paint.
+        action = QAction(self)
+        action.setText(text)
         if shortcut is not None:
             # setShortcuts, not setShortcut: resolving setShortcut's overloads
             # builds every enum of the Qt namespace, before the first paint.

@@ -37,7 +37,6 @@ from imaging_viewer.ui.annotation_overlay import (
     plane_of_slice,
     visible_annotations,
 )
-from imaging_viewer.ui.export import displayed_inversion
 from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.text_blocks import TextBlockCache
 
@@ -368,7 +367,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         shape = pixels.shape[:2]
         if self._buffer is None or self._buffer.shape != shape:
             self._buffer = np.empty(shape, dtype=np.uint32)
-        display = displayed_inversion(volume.display, state.invert)
+        display = volume.display.with_user_inversion(state.invert)
         render_slice(pixels, state.window, display=display, out=self._buffer)
         self.image_item.set_buffer(self._buffer)
         self.viewport().update()

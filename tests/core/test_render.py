@@ -705,3 +705,21 @@ def test_header_window_matches_pydicom_on_example_ct() -> None:
     ds = pydicom.dcmread(pydicom.examples.ct.filename)
     ds.WindowCenter, ds.WindowWidth = 40, 400
     assert_close_to_pydicom(ds, header_window(ds))
+
+
+@pytest.mark.parametrize(
+    ("photometric", "shape", "invert", "expected"),
+    [
+        ("MONOCHROME2", "", False, False),
+        ("MONOCHROME2", "", True, True),
+        ("MONOCHROME1", "", True, False),
+        ("MONOCHROME2", "INVERSE", True, False),
+        ("MONOCHROME1", "INVERSE", True, False),
+        ("MONOCHROME1", "INVERSE", False, True),
+    ],
+)
+def test_user_inversion_flips_the_header_inversion(
+    photometric: str, shape: str, invert: bool, expected: bool
+) -> None:
+    display = DisplayDefaults(photometric=photometric, presentation_lut_shape=shape)
+    assert display.with_user_inversion(invert).inverted is expected

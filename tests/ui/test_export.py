@@ -14,10 +14,8 @@ from PySide6.QtGui import QGuiApplication, QImage
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
 from imaging_viewer.core.viewer_state import ViewportState
-from imaging_viewer.core.volume import DisplayDefaults
 from imaging_viewer.ui.export import (
     copy_to_clipboard,
-    displayed_inversion,
     render_view_image,
     save_png,
 )
@@ -133,24 +131,6 @@ def test_invert_of_a_monochrome2_image(ct_viewport: ViewportState) -> None:
     finally:
         ct_viewport.invert = False
     np.testing.assert_array_equal(inverted, 255 - plain)
-
-
-@pytest.mark.parametrize(
-    ("photometric", "shape", "invert", "expected"),
-    [
-        ("MONOCHROME2", "", False, False),
-        ("MONOCHROME2", "", True, True),
-        ("MONOCHROME1", "", True, False),
-        ("MONOCHROME2", "INVERSE", True, False),
-        ("MONOCHROME1", "INVERSE", True, False),
-        ("MONOCHROME1", "INVERSE", False, True),
-    ],
-)
-def test_displayed_inversion(
-    photometric: str, shape: str, invert: bool, expected: bool
-) -> None:
-    display = DisplayDefaults(photometric=photometric, presentation_lut_shape=shape)
-    assert displayed_inversion(display, invert).inverted is expected
 
 
 def test_flips_and_rotation(make_series: MakeSeries) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -319,6 +318,9 @@ def _read_all(
     if not slow:
         return
     if len(slow) >= PARALLEL_DECODE_MIN_FILES and (os.cpu_count() or 1) > 1:
+        # concurrent.futures.process imports multiprocessing (~10 ms): only here.
+        from concurrent.futures.process import BrokenProcessPool
+
         from imaging_viewer.core.dicom.workers import worker_pool
 
         pool = worker_pool()

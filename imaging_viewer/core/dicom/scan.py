@@ -6,7 +6,6 @@ import os
 import stat
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -469,6 +468,9 @@ def _read_headers(
     slow: list[InstanceHeader | SkippedFile] = []
     fast_done = total - len(declined)
     if len(slow_paths) >= PARALLEL_SCAN_MIN_FILES and (os.cpu_count() or 1) > 1:
+        # concurrent.futures.process imports multiprocessing (~10 ms): only here.
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             slow = _scan_parallel(slow_paths, progress, cancel, fast_done, total)
         except BrokenProcessPool:
