@@ -1063,9 +1063,10 @@ class MainWindow(QMainWindow):
 
         A folder gets a first look: one of its images (from the middle of the
         first folder that holds images) is read and shown before the scan of
-        the whole folder starts. The scanned series opens on its middle slice
-        as always; when that is the image shown, it stays until the series has
-        loaded. ``prefetched``: that image, read ahead (``first_look.prefetch``).
+        the whole folder starts. When the scan shows that image's series first,
+        the image stays until the series has loaded, which then opens on it
+        (other series open on their middle slice). ``prefetched``: that image,
+        read ahead (``first_look.prefetch``).
         """
         self.cancel_loading()
         self._pending_selector = series_selector
@@ -1208,21 +1209,32 @@ class MainWindow(QMainWindow):
         self._load_full(series, index)
 
     def _first_look_slice(self, series: SeriesInfo, index: int) -> int | None:
-        """The slice a series opens on (its middle), if the first look shows it."""
+        """The slice of ``series`` the first look shows (None: it shows none).
+
+        The series then opens on that slice rather than its middle: the image
+        on screen stays put. The first look is the middle file by name, which
+        need not be the middle slice by position.
+        """
         path, self._first_look = self._first_look, None
         viewport = self.state.viewports[index]
         if path is None or index != 0 or viewport.volume is None:
             return None
         if series.geometry is not None and series.geometry.resample is not None:
             return None
-        slices = series.frames[0]
-        middle = len(slices) // 2
-        if not slices or (
-            slices[middle].path != path
-            and os.path.abspath(slices[middle].path) != os.path.abspath(path)
-        ):
+        if series.n_time_points != 1:
             return None
-        return middle
+        absolute = os.path.abspath(path)
+        frames = series.frames[0]
+        shown = [
+            k
+            for k, frame in enumerate(frames)
+            if frame.path == path or os.path.abspath(frame.path) == absolute
+        ]
+        if len(shown) == 1:
+            return shown[0]  # a single-frame file
+        if len(shown) == len(frames) == viewport.volume.shape_kji[0]:
+            return viewport.slice_index  # the series is that multi-frame file
+        return None
 
     def _load_preview(self, series: SeriesInfo, index: int) -> None:
         """Decode the middle image alone first, so something shows at once."""

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
+from imaging_viewer.ui.first_look import first_look_file
 from imaging_viewer.ui.main_window import MainWindow
 from tests.conftest import window_settled
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from pytestqt.qtbot import QtBot
 
     from tests.conftest import MakeSeries
@@ -46,7 +47,13 @@ def test_opening_the_sample_study_lists_and_shows_it(
     assert shown.series.modality == "CT"
     assert shown.window is not None
     assert shown.window_label.startswith("header 1/")
-    assert shown.slice_index == shown.n_slices // 2
+    # On the slice the first look showed (the middle file by name), not the
+    # middle slice: the image on screen does not jump once the series loads.
+    first_file = first_look_file(sample_data)
+    assert first_file is not None
+    paths = [Path(frame.path).resolve() for frame in shown.series.frames[0]]
+    assert shown.slice_index == paths.index(Path(first_file).resolve())
+    assert shown.slice_index != shown.n_slices // 2
     # Skipped files (licences, README) reach the problems panel, not only a log.
     skipped = {p.path for p in window.scan_result.skipped}
     assert any(path.endswith("README.md") for path in skipped)
@@ -178,11 +185,13 @@ def test_a_folder_shows_a_first_look_before_its_scan_ends(
     # What is on screen when the first image is noted (the scan of 40 files can
     # end a few milliseconds later, before a poll would look).
     seen: list[tuple[bool, int]] = []
+    first_look_lps: list[Any] = []
     note_first_image = window._note_first_image
 
     def noting() -> None:
         assert viewport.volume is not None
         seen.append((window.scan_result is None, viewport.volume.shape_kji[0]))
+        first_look_lps.append(viewport.pixel_to_lps())
         note_first_image()
 
     window._note_first_image = noting  # type: ignore[method-assign]
@@ -192,7 +201,40 @@ def test_a_folder_shows_a_first_look_before_its_scan_ends(
     assert seen[0] == (True, 1)
     assert window.first_image_shown_at is not None
     qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
-    # Then the whole series, on its middle slice as always.
+    # Then the whole series, on the slice the first look showed: the files are
+    # named out of position order, so that is not the middle slice by chance.
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == 40
-    assert viewport.slice_index == 20
+    shown_file = first_look_file(series.folder)
+    assert shown_file is not None
+    shown_k = series.slice_of[Path(shown_file)][1]
+    assert shown_k != 20
+    assert viewport.slice_index == shown_k
+    np.testing.assert_allclose(viewport.pixel_to_lps(), first_look_lps[0])
+
+
+def test_a_multiframe_first_look_stays_on_its_slice(
+    window: MainWindow, qtbot: QtBot, corpus: Path, tmp_path: Path
+) -> None:
+    # One enhanced MR file: the first look is the whole series already.
+    folder = tmp_path / "enhanced"
+    folder.mkdir()
+    shutil.copy(corpus / "dcm_qa_enh/In/Siemens/XA10/6_1.dcm", folder / "6_1.dcm")
+    viewport = window.state.viewports[0]
+    first_look: list[tuple[int, int]] = []
+    note_first_image = window._note_first_image
+
+    def noting() -> None:
+        assert viewport.volume is not None
+        first_look.append((viewport.volume.shape_kji[0], viewport.slice_index))
+        note_first_image()
+
+    window._note_first_image = noting  # type: ignore[method-assign]
+    window.open_path(folder)
+    qtbot.waitUntil(lambda: bool(first_look), timeout=30_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    n_slices, shown_k = first_look[0]
+    assert n_slices > 1
+    assert viewport.volume is not None
+    assert viewport.volume.shape_kji[0] == n_slices
+    assert viewport.slice_index == shown_k
