@@ -118,6 +118,7 @@ def main(argv: Sequence[str] = ()) -> int:
     from PySide6.QtWidgets import QApplication
 
     from imaging_viewer.ui.main_window import MainWindow
+    from imaging_viewer.ui.workers import stop_background_work
 
     app = QApplication.instance()
     made_here = app is None
@@ -137,11 +138,16 @@ def main(argv: Sequence[str] = ()) -> int:
         window.mpr_when_loaded = True
     elif args.layout:
         window.set_layout(args.layout)
-    if args.screenshot:
-        width, _, height = args.size.partition("x")
-        window.resize(int(width), int(height))
-        return window.run_screenshot(path, Path(args.screenshot), args.series)
-    window.show()
-    if path is not None:
-        window.open_path(path, series_selector=args.series, prefetched=prefetched)
-    return int(app.exec())
+    try:
+        if args.screenshot:
+            width, _, height = args.size.partition("x")
+            window.resize(int(width), int(height))
+            return window.run_screenshot(path, Path(args.screenshot), args.series)
+        window.show()
+        if path is not None:
+            window.open_path(path, series_selector=args.series, prefetched=prefetched)
+        return int(app.exec())
+    finally:
+        # Loads still under way when the window closes must not outlive it.
+        window.cancel_loading()
+        stop_background_work()

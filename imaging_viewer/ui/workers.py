@@ -103,3 +103,15 @@ def run_in_background(
         task.signals.progress.connect(on_progress)
     QThreadPool.globalInstance().start(task)
     return task
+
+
+def stop_background_work(timeout_ms: int = 10_000) -> bool:
+    """Cancel every task and wait for the pool's threads (at most ``timeout_ms``).
+
+    For the end of the application: a task still running while Python and Qt
+    shut down would emit into objects being destroyed, and crash the process.
+    True when every thread finished in time.
+    """
+    for task in list(_tasks):
+        task.cancel()
+    return bool(QThreadPool.globalInstance().waitForDone(timeout_ms))
