@@ -22,7 +22,10 @@ its own process; every measurement runs in a fresh child process under it:
   ``processEvents()`` (one paint, as for input events) runs in a loop for
   ``--seconds``: sustained fps. ``render_slice`` alone (same frames, into a
   preallocated buffer), repaints with nothing changed, nearest scaling and no
-  overlays are timed the same way, to split rendering from Qt painting.
+  overlays are timed the same way, to split rendering from Qt painting. A frame
+  "floor" (a plain QWidget smoothly drawing one of two windowed images made
+  beforehand, fitted as the viewport fits them) shows what any PySide6 viewer
+  pays per frame for the draw and the flush; targets print the ratio to it.
 - **startup**: ``python bench_view.py --child startup FOLDER`` runs the real
   ``imaging_viewer.cli.main([FOLDER])`` (what ``python -m imaging_viewer FOLDER``
   runs) with hooks that note when it gets where; the time of the first paint of an
@@ -274,6 +277,10 @@ FRAME_ROWS = (
     ("repaint_smooth", "repaint, no change", True, True, "none"),
     ("repaint_nearest", "  same, nearest scaling", False, True, "none"),
 )
+FRAME_FLOOR = ("floor", "floor: plain QWidget")
+"""A floor for frames: a plain QWidget draws one of two windowed images made
+beforehand, smoothly scaled to fit as the viewport does; no render, overlays or
+scene. What any PySide6 viewer pays per frame for the draw and the flush."""
 
 
 def child_frames(args: argparse.Namespace) -> dict[str, Any]:
@@ -416,7 +423,69 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
         widget.close()
         widget.deleteLater()
         app.processEvents()
+        case["rows"][FRAME_FLOOR[0]] = floor(
+            [voxels[k_mid], voxels[slice_at(k_mid + 1)]], state.window, display
+        )
         return case
+
+    def floor(images: list[Any], window: Any, display: Any) -> dict[str, Any]:
+        from PySide6.QtCore import QRectF
+        from PySide6.QtGui import QColor, QImage, QPainter
+        from PySide6.QtWidgets import QWidget
+
+        buffers = [render_slice(pixels, window, display=display) for pixels in images]
+        rows, columns = buffers[0].shape
+        qimages = [
+            QImage(b.data, columns, rows, columns * 4, QImage.Format.Format_RGB32)
+            for b in buffers
+        ]
+        black = QColor(0, 0, 0)
+
+        class FloorView(QWidget):
+            shown = 0
+
+            def paintEvent(self, event: Any) -> None:
+                painter = QPainter(self)
+                painter.fillRect(self.rect(), black)
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                # Fitted with the viewport's 2 % margin (square pixels here).
+                scale = min(self.width() / columns, self.height() / rows) / 1.04
+                width, height = columns * scale, rows * scale
+                painter.drawImage(
+                    QRectF(
+                        (self.width() - width) / 2,
+                        (self.height() - height) / 2,
+                        width,
+                        height,
+                    ),
+                    qimages[self.shown % 2],
+                )
+                painter.end()
+                counter["paints"] += 1
+
+        view = FloorView()
+        view.resize(VIEWPORT_PX, VIEWPORT_PX)
+        view.show()
+        QTest.qWaitForWindowExposed(view)
+
+        class Synchronous:
+            """``synchronous``'s interface: repaint() through ``viewport()``."""
+
+            def viewport(self) -> Any:
+                return view
+
+        def step(n: int) -> None:
+            view.shown = n
+            view.update()
+
+        for n in range(10):
+            step(n)
+            app.processEvents()
+        row = {"sync": synchronous(Synchronous(), step), "loop": sustained(view, step)}
+        view.close()
+        view.deleteLater()
+        app.processEvents()
+        return row
 
     for name, folder in (("ct512", args.ct), ("xray3000", args.xray)):
         results["cases"][name] = measure(folder)
@@ -1007,6 +1076,7 @@ def print_platform(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]
             f" {'others':>6s}"
         )
         labels = {key: label for key, label, *_ in FRAME_ROWS}
+        labels[FRAME_FLOOR[0]] = FRAME_FLOOR[1]
         for name, case in frames["cases"].items():
             for key, row in case["rows"].items():
                 sync, loop, render = row["sync"], row["loop"], row.get("render")
@@ -1020,16 +1090,24 @@ def print_platform(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]
                     f" {render_text:>15s} {loop['others']:6.2f}"
                 )
             limit = TARGET_FRAME_MS[name]
+            floor_row = case["rows"].get(FRAME_FLOOR[0])
             for key in ("scroll", "window_drag"):
                 row = case["rows"].get(key)
                 if row is None:
                     continue
                 sync, loop = row["sync"], row["loop"]
+                detail = f"median {sync['median']:.2f} ms, p95 {sync['p95']:.2f}"
+                if floor_row is not None:
+                    floor_ms = floor_row["sync"]["median"]
+                    detail += (
+                        f"; floor {floor_ms:.2f} ms"
+                        f" ({sync['median'] / floor_ms:.2f}× floor)"
+                    )
                 targets.append(
                     (
                         f"{platform}: {name} {labels[key]} ≤ {limit:g} ms/frame",
                         sync["median"] <= limit,
-                        f"median {sync['median']:.2f} ms, p95 {sync['p95']:.2f}",
+                        detail,
                     )
                 )
                 targets.append(
