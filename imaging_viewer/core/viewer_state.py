@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from psygnal import SignalGroupDescriptor
 
-from imaging_viewer.core.annotations.model import AnnotationSet
 from imaging_viewer.core.geometry import orientation_label
 from imaging_viewer.core.mpr import (
     Slice,
@@ -23,6 +22,7 @@ from imaging_viewer.core.render import CT_PRESETS, auto_window, window_from_voi_
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.geometry import Affine, Vec3
     from imaging_viewer.core.volume import VoiLut, Volume, Window
@@ -400,10 +400,24 @@ class ViewerState:
     viewports: tuple[ViewportState, ...] = field(
         default_factory=lambda: tuple(ViewportState() for _ in range(4))
     )
-    annotations: AnnotationSet = field(default_factory=AnnotationSet)
-    """The lesions and their annotations of the open study (LPS mm)."""
     active_lesion_id: str | None = None
     """New annotations go to this lesion; None starts a new lesion."""
+
+    def __post_init__(self) -> None:
+        self._annotations: AnnotationSet | None = None
+
+    @property
+    def annotations(self) -> AnnotationSet:
+        """The lesions and their annotations of the open study (LPS mm).
+
+        Made on first use: the annotation model (16 dataclasses, about 15 ms
+        to define on Python 3.11) is not needed before the first paint.
+        """
+        if self._annotations is None:
+            from imaging_viewer.core.annotations.model import AnnotationSet
+
+            self._annotations = AnnotationSet()
+        return self._annotations
 
     @property
     def grid(self) -> tuple[int, int]:

@@ -11,7 +11,6 @@ after it; :mod:`~imaging_viewer.ui.pyside_import_hook` spares them the reading.
 from importlib import import_module
 
 for _name in (
-    "imaging_viewer.core.annotations.serialize",
     "imaging_viewer.core.dicom.load",
     "imaging_viewer.core.overlay_text",
     "imaging_viewer.core.viewer_state",

@@ -29,14 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imaging_viewer.core.annotations.serialize import (
-    AnnotationFileError,
-    Autosaver,
-    load,
-    save_atomic,
-    sidecar_path,
-    to_json,
-)
 from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
@@ -46,6 +38,7 @@ from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 
+    from imaging_viewer.core.annotations.serialize import Autosaver
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.volume import Volume
@@ -714,6 +707,13 @@ class MainWindow(QMainWindow):
 
     def _start_annotations(self) -> None:
         """Reload the study's autosaved annotations and keep saving them."""
+        from imaging_viewer.core.annotations.serialize import (
+            AnnotationFileError,
+            Autosaver,
+            load,
+            sidecar_path,
+        )
+
         if self._autosaver is not None:
             self._autosaver.close()
             self._autosaver = None
@@ -740,6 +740,8 @@ class MainWindow(QMainWindow):
             self._autosaver.watch(annotations, study_uid, frames)
 
     def _on_save_annotations(self) -> None:
+        from imaging_viewer.core.annotations.serialize import save_atomic, to_json
+
         study_uid, frames = self._study_frames()
         if not study_uid:
             return
@@ -755,6 +757,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def _on_open_annotations(self) -> None:
+        from imaging_viewer.core.annotations.serialize import AnnotationFileError, load
+
         study_uid, _ = self._study_frames()
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open annotations", "", "Annotations (*.json)"

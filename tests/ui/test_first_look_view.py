@@ -139,8 +139,14 @@ def test_the_app_paints_the_first_image_before_importing_what_it_does_not_need(
             paint(self, event)
             if self.has_image and "loaded" not in seen:
                 # Nothing the first image does not need (pyqtgraph ~0.1 s,
-                # multiprocessing ~10 ms, the export module's Qt classes).
-                later = ("pyqtgraph", "multiprocessing", "imaging_viewer.ui.export")
+                # multiprocessing ~10 ms, the export module's Qt classes, the
+                # annotation model's dataclasses ~15 ms).
+                later = (
+                    "pyqtgraph",
+                    "multiprocessing",
+                    "imaging_viewer.ui.export",
+                    "imaging_viewer.core.annotations.model",
+                )
                 seen["loaded"] = ",".join(m for m in later if m in sys.modules)
         first_look_view.FirstLookView.paintEvent = noting
         def poll():

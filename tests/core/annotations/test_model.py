@@ -26,6 +26,7 @@ from imaging_viewer.core.annotations.model import (
     is_valid_uid,
     new_uid,
 )
+from imaging_viewer.core.viewer_state import ViewerState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -440,3 +441,12 @@ def test_preview_is_not_an_edit(populated: tuple[AnnotationSet, list[str]]) -> N
     annotations.set_preview(None)
     assert previews == [draft, None]
     assert not annotations.can_undo
+
+
+def test_the_viewer_state_makes_its_annotation_set_once_on_first_use() -> None:
+    state = ViewerState()
+    assert state._annotations is None  # not made before it is needed
+    annotations = state.annotations
+    assert isinstance(annotations, AnnotationSet)
+    assert state.annotations is annotations
+    assert ViewerState().annotations is not annotations
