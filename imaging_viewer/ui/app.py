@@ -149,5 +149,4 @@ def main(argv: Sequence[str] = ()) -> int:
         return int(app.exec())
     finally:
         # Loads still under way when the window closes must not outlive it.
-        window.cancel_loading()
         stop_background_work()
