@@ -432,9 +432,23 @@ class _GridMapping:
     normal_drift_per_mm: float
 
 
-def _grid_mapping(volume: Volume, plane: SlicePlane) -> _GridMapping | None:
-    """The fast-path mapping, or None when pixels are not voxels of one grid plane."""
-    plane_to_ijk = np.linalg.solve(volume.ijk_to_lps, plane.pixel_to_lps())
+def _plane_to_ijk(volume: Volume, plane: SlicePlane) -> NDArray[np.float64]:
+    """4×4 mapping of the plane's (column, row, n mm, 1) to voxel (i, j, k, 1)."""
+    result: NDArray[np.float64] = _lps_to_ijk(volume) @ plane.pixel_to_lps()
+    return result
+
+
+def _grid_mapping(
+    volume: Volume,
+    plane: SlicePlane,
+    plane_to_ijk: NDArray[np.float64] | None = None,
+) -> _GridMapping | None:
+    """The fast-path mapping, or None when pixels are not voxels of one grid plane.
+
+    ``plane_to_ijk`` is :func:`_plane_to_ijk` when the caller has it already.
+    """
+    if plane_to_ijk is None:
+        plane_to_ijk = _plane_to_ijk(volume, plane)
     columns, rows = plane.size_px
     steps = []
     for col, count in ((0, columns), (1, rows)):
@@ -902,6 +916,7 @@ class _VolumeCache:
         self.images: dict[int, Any] = {}
         self.shared: dict[int, bool] = {}
         self.lps_to_index: Any = None
+        self.lps_to_ijk: NDArray[np.float64] | None = None
 
 
 _CACHE: weakref.WeakKeyDictionary[Volume, _VolumeCache] = weakref.WeakKeyDictionary()
@@ -932,6 +947,14 @@ def _fill_value(volume: Volume) -> float:
         return entry.fill
 
 
+def _lps_to_ijk(volume: Volume) -> NDArray[np.float64]:
+    """The inverse of ``volume.ijk_to_lps``, computed once per volume."""
+    entry = _cache_for(volume)
+    if entry.lps_to_ijk is None:
+        entry.lps_to_ijk = np.linalg.inv(volume.ijk_to_lps).astype(np.float64)
+    return entry.lps_to_ijk
+
+
 def _sitk_source(volume: Volume, time_index: int) -> tuple[Any, Any, bool]:
     """(image in index space, LPS -> index transform, shares the voxels' memory).
 
@@ -945,7 +968,7 @@ def _sitk_source(volume: Volume, time_index: int) -> tuple[Any, Any, bool]:
     entry = _cache_for(volume)
     with entry.lock:
         if entry.lps_to_index is None:
-            lps_to_ijk = np.linalg.inv(volume.ijk_to_lps)
+            lps_to_ijk = _lps_to_ijk(volume)
             transform = sitk.AffineTransform(3)
             transform.SetMatrix([float(x) for x in lps_to_ijk[:3, :3].ravel()])
             transform.SetTranslation([float(x) for x in lps_to_ijk[:3, 3]])
@@ -965,39 +988,70 @@ def _sitk_source(volume: Volume, time_index: int) -> tuple[Any, Any, bool]:
 
 
 def _footprint(
-    volume: Volume, plane: SlicePlane, reach_mm: float
+    volume: Volume,
+    plane: SlicePlane,
+    reach_mm: float,
+    plane_to_ijk: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Per row, the columns ``[low, high)`` that may sample the volume.
 
     A pixel outside them lies more than a pixel away from the box of voxel
     centres ± half a voxel (where SimpleITK interpolates), even when moved
     ``reach_mm`` either way along the normal (a slab), so it gets the fill.
-    Rows that miss the volume have ``low == high``.
+    Rows that miss the volume have ``low == high``. ``plane_to_ijk`` is
+    :func:`_plane_to_ijk` when the caller has it already.
     """
     columns, rows = plane.size_px
-    to_index = np.linalg.solve(volume.ijk_to_lps, plane.pixel_to_lps())[:3]
+    if plane_to_ijk is None:
+        plane_to_ijk = _plane_to_ijk(volume, plane)
+    to_index = plane_to_ijk[:3]
     sizes = np.array(volume.shape_kji[2::-1], dtype=np.float64)
     reach = reach_mm * np.abs(to_index[:, 2])
     # One pixel of margin: rounding must never drop a pixel ITK would sample.
     margin = np.abs(to_index[:, 0]) + np.abs(to_index[:, 1])
-    low_bound = -0.5 - reach - margin
-    high_bound = sizes - 0.5 + reach + margin
+    low_bound = (-0.5 - reach - margin)[:, np.newaxis]
+    high_bound = (sizes - 0.5 + reach + margin)[:, np.newaxis]
+    # [axis, row]: the index at column 0 of each row, and its change per column.
     base = to_index[:, 3, np.newaxis] + to_index[:, 1, np.newaxis] * np.arange(rows)
-    first = np.zeros(rows)
-    last = np.full(rows, float(columns - 1))
-    for axis in range(3):
-        step = float(to_index[axis, 0])
-        if abs(step) < 1e-12:
-            missed = (base[axis] < low_bound[axis]) | (base[axis] > high_bound[axis])
-            last[missed] = -1.0
-            continue
-        a = (low_bound[axis] - base[axis]) / step
-        b = (high_bound[axis] - base[axis]) / step
-        np.maximum(first, np.minimum(a, b), out=first)
-        np.minimum(last, np.maximum(a, b), out=last)
+    step = to_index[:, 0, np.newaxis]
+    along = np.abs(step) >= 1e-12
+    # An axis the rows run across bounds the columns; one they do not either
+    # admits the whole row or, where the row lies outside it, none of it.
+    safe_step = np.where(along, step, 1.0)
+    a = (low_bound - base) / safe_step
+    b = (high_bound - base) / safe_step
+    inside = (base >= low_bound) & (base <= high_bound)
+    first = np.where(along, np.minimum(a, b), -np.inf).max(axis=0)
+    last = np.where(along, np.maximum(a, b), np.where(inside, np.inf, -1.0))
+    last = last.min(axis=0)
     low = np.clip(np.ceil(first), 0, columns).astype(np.intp)
     high = np.clip(np.floor(last) + 1, 0, columns).astype(np.intp)
     return low, np.maximum(high, low)
+
+
+class _ThreadFilters(threading.local):
+    """Each thread's SimpleITK resample filter and the transform set on it."""
+
+    resample: Any = None
+    transform: Any = None
+
+
+_THREAD_FILTERS: Final = _ThreadFilters()
+
+
+def _resample_filter(transform: Any) -> Any:
+    """This thread's ``ResampleImageFilter``, kept between calls, on ``transform``.
+
+    Making a filter and setting a transform cost about 50 µs a plane; every
+    other setting is made on each call.
+    """
+    filters = _THREAD_FILTERS
+    if filters.resample is None:
+        filters.resample = _sitk().ResampleImageFilter()
+    if filters.transform is not transform:
+        filters.resample.SetTransform(transform)
+        filters.transform = transform
+    return filters.resample
 
 
 def _reslice_sitk(
@@ -1009,6 +1063,7 @@ def _reslice_sitk(
     slab_mm: float,
     slab_mode: str,
     out: NDArray[Any] | None,
+    plane_to_ijk: NDArray[np.float64],
 ) -> NDArray[Any]:
     sitk = _sitk()
     image, transform, _ = _sitk_source(volume, time_index)
@@ -1035,7 +1090,7 @@ def _reslice_sitk(
     ]
     # ITK would spend time on pixels that miss the volume: only the rectangle
     # of rows and columns that meet it is resampled, the rest is filled.
-    low, high = _footprint(volume, plane, half * step)
+    low, high = _footprint(volume, plane, half * step, plane_to_ijk)
     hit = np.flatnonzero(high > low)
     shape = (rows, columns, *((3,) if volume.is_rgb else ()))
     if hit.size == 0:
@@ -1044,13 +1099,12 @@ def _reslice_sitk(
         return dst
     r0, r1 = int(hit[0]), int(hit[-1]) + 1
     c0, c1 = int(low[hit].min()), int(high[hit].max())
-    resample = sitk.ResampleImageFilter()
+    resample = _resample_filter(transform)
     resample.SetSize([c1 - c0, r1 - r0, 2 * half + 1])
     origin = first + r0 * row_step + c0 * column_step
     resample.SetOutputOrigin([float(x) for x in origin])
     resample.SetOutputSpacing([plane.spacing_mm[0], plane.spacing_mm[1], step])
     resample.SetOutputDirection(direction)
-    resample.SetTransform(transform)
     resample.SetInterpolator(
         sitk.sitkLinear if interpolation == "linear" else sitk.sitkNearestNeighbor
     )
@@ -1147,7 +1201,8 @@ def reslice(
         raise ValueError(f"slab_mm must be a thickness >= 0, not {slab_mm}")
     voxels = volume.time_point(time_index).voxels
     fill = _fill_value(volume)
-    mapping = _grid_mapping(volume, plane)
+    plane_to_ijk = _plane_to_ijk(volume, plane)
+    mapping = _grid_mapping(volume, plane, plane_to_ijk)
     if mapping is not None and (
         mapping.normal_drift_per_mm * slab_mm / 2.0 <= _GRID_TOLERANCE_VOXELS
     ):
@@ -1156,7 +1211,15 @@ def reslice(
         )
     else:
         pixels = _reslice_sitk(
-            volume, time_index, plane, fill, interpolation, slab_mm, slab_mode, out
+            volume,
+            time_index,
+            plane,
+            fill,
+            interpolation,
+            slab_mm,
+            slab_mode,
+            out,
+            plane_to_ijk,
         )
     return Slice(pixels=pixels, pixel_to_lps=plane.pixel_to_lps())
 
