@@ -21,6 +21,9 @@ def drag_window(
     Horizontal motion changes the width (right: wider, less contrast); vertical
     motion changes the level (down: higher level, darker image), as in most
     radiology viewers. A LINEAR width never drops below 1 (PS3.3 C.11.2.1.2: width ≥ 1).
+    Where a pixel of motion is worth a whole unit or more (CT in HU, most MR and
+    X-ray), centre and width move in whole units, as radiology viewers show them
+    (``W 400 L 40``, not ``W 404.38 L 39.84``); finer data keep fractions.
 
     Parameters
     ----------
@@ -35,4 +38,7 @@ def drag_window(
     minimum = 1.0 if start.function == "LINEAR" else step
     width = max(minimum, start.width + dx_px * step)
     center = start.center + dy_px * step
+    if step >= 1.0:
+        width = max(minimum, float(round(width)))
+        center = float(round(center))
     return replace(start, center=center, width=width, explanation="")
