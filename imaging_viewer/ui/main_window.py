@@ -239,6 +239,11 @@ class MainWindow(QMainWindow):
                 lambda point, index=index: self._on_cursor_moved(index, point)
             )
             widget.siblings = lambda index=index: self._mpr_siblings(index)
+            # The other MPR views draw this plane's line across their whole
+            # viewport: turning it must repaint them, not only this view.
+            state.events.plane_rotation.connect(
+                lambda *_, index=index: self._repaint_mpr_siblings(index)
+            )
             widget.set_annotations(self.state.annotations)
             widget.active_lesion = lambda: self.state.active_lesion_id
             widget.ask_text = self._ask_label_text
@@ -645,6 +650,13 @@ class MainWindow(QMainWindow):
             for n, other in enumerate(self.state.viewports[:3])
             if n != index and other.is_mpr and other.volume is state.volume
         ]
+
+    def _repaint_mpr_siblings(self, index: int) -> None:
+        """Repaint the views that draw viewport ``index``'s plane line."""
+        siblings = [state for state, _ in self._mpr_siblings(index)]
+        for widget in self.viewport_widgets:
+            if any(widget.state is state for state in siblings):
+                widget.viewport().update()
 
     def _on_cursor_moved(self, index: int, point: Any) -> None:
         self.state.set_cursor(point, index)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QEvent, QObject, QPointF
 
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
@@ -129,6 +129,50 @@ def test_dragging_a_line_rotates_that_plane_about_the_cursor(
     assert math.degrees(math.acos(abs(normal[0]))) == pytest.approx(30, abs=1.0)
     mpr_window.state.reset_planes()
     assert sagittal.plane_rotation is None
+
+
+class _PaintSpy(QObject):
+    """Records the regions of the paint events a widget receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rects: list[tuple[int, int, int, int]] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            rect = event.region().boundingRect()  # type: ignore[attr-defined]
+            self.rects.append((rect.x(), rect.y(), rect.width(), rect.height()))
+        return False
+
+
+@pytest.mark.parametrize("change", ["turn", "reset"])
+def test_turning_a_plane_repaints_its_line_in_the_other_views(
+    mpr_window: MainWindow, qtbot: QtBot, change: str
+) -> None:
+    # Each view draws the other planes' lines across its whole viewport, so a
+    # turned (or reset) plane must repaint the other views in full: a repaint
+    # of the image alone left the old line outside the image.
+    sagittal = mpr_window.state.viewports[2]
+    turn = math.radians(25)
+    c, s = math.cos(turn), math.sin(turn)
+    about_z = (c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0)
+    if change == "reset":
+        sagittal.plane_rotation = about_z
+    qtbot.wait(300)  # settled: no repaint pending
+    spies = []
+    for widget in mpr_window.viewport_widgets[:2]:
+        spy = _PaintSpy()
+        widget.viewport().installEventFilter(spy)
+        spies.append((widget, spy))
+    if change == "turn":
+        sagittal.plane_rotation = about_z
+    else:
+        mpr_window.state.reset_planes()
+    for widget, spy in spies:
+        whole = widget.viewport().rect()
+        full = (whole.x(), whole.y(), whole.width(), whole.height())
+        qtbot.waitUntil(lambda spy=spy, full=full: full in spy.rects, timeout=2000)
+        widget.viewport().removeEventFilter(spy)
 
 
 def test_thick_slab_mip_is_the_maximum_over_the_slab(
