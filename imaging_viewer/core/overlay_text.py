@@ -221,6 +221,10 @@ def _has_position(series: SeriesInfo | None, volume: Volume) -> bool:
     return series is None or bool(series.orientation_source)
 
 
+_SLAB_NAMES = {"mip": "MIP", "minip": "MinIP", "mean": "Mean"}
+"""How the overlay names each slab projection (maximum, minimum, mean)."""
+
+
 def _image_lines(viewport: ViewportState, volume: Volume) -> list[str]:
     series = viewport.series
     lines = [f"Im {viewport.slice_index + 1}/{viewport.n_slices}"]
@@ -241,6 +245,10 @@ def _image_lines(viewport: ViewportState, volume: Volume) -> list[str]:
             # The grid's step along the slice normal; Slice Thickness is not
             # carried by SeriesInfo (PS3.3 C.7.6.2.1.1 positions give the step).
             lines.append(f"Sp {_number(math.hypot(sx, sy, sz))} mm")
+    if viewport.slab_mm > 0.0 and not volume.is_projection:
+        # A projection over a slab can hide or mimic findings: always say so.
+        mode = _SLAB_NAMES.get(viewport.slab_mode, viewport.slab_mode)
+        lines.append(f"{mode} {_number(viewport.slab_mm)} mm slab")
     if _is_projection(series, volume):
         source = volume.spacing_source or (series.spacing_source if series else "")
         if source:
@@ -286,8 +294,9 @@ def corner_text(
       number, study description, series number and description, modality.
     - ``bottom_left``: image number ``Im k/K`` (1-based), ``Time t/T`` (4D) or
       ``Frame t/T`` (cine clip), slice location along the slice normal
-      (``Loc 12.5 mm``), the slice step (``Sp 5 mm``), and for projection
-      radiographs the attribute pixel spacing comes from.
+      (``Loc 12.5 mm``), the slice step (``Sp 5 mm``), a thick slab and its
+      projection (``MIP 10 mm slab``), and for projection radiographs the
+      attribute pixel spacing comes from.
     - ``bottom_right``: ``W width L level`` (or ``VOI LUT``), the window label,
       ``Zoom 150%`` when ``zoom`` is given, and ``Inverted``.
 

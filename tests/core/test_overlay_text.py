@@ -180,6 +180,30 @@ def test_location_is_along_the_slice_normal(make_series: MakeSeries) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("mode", "line"),
+    [
+        ("mip", "MIP 7.5 mm slab"),
+        ("minip", "MinIP 7.5 mm slab"),
+        ("mean", "Mean 7.5 mm slab"),
+    ],
+)
+def test_a_thick_slab_is_named_with_its_projection(
+    make_series: MakeSeries, mode: str, line: str
+) -> None:
+    viewport = synthetic_viewport(make_series)
+    viewport.slab_mm = 7.5
+    viewport.slab_mode = mode
+    assert corner_text(viewport)["bottom_left"] == [
+        "Im 3/5",
+        "Loc 25 mm",
+        "Sp 2.5 mm",
+        line,
+    ]
+    viewport.slab_mm = 0.0
+    assert corner_text(viewport)["bottom_left"] == ["Im 3/5", "Loc 25 mm", "Sp 2.5 mm"]
+
+
 def test_time_points(make_series: MakeSeries) -> None:
     viewport = synthetic_viewport(make_series, time_points=3)
     viewport.set_time(1)
