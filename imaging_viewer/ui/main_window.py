@@ -81,8 +81,13 @@ WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Escape", "cancel loading, or the drawing in progress"),
     ("Alt+S/P/A/T", "annotate: select, point, arrow, text"),
     ("Alt+R/G/C/E/F/B", "measure: ruler, angle, Cobb, ellipse, polygon, bidirectional"),
-    ("Ctrl+Z / Ctrl+Shift+Z / Delete", "undo / redo / delete selected annotation"),
+    (
+        "Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y / Delete",
+        "undo / redo / delete selected annotation",
+    ),
     ("Ctrl+S", "save annotations (they are also autosaved)"),
+    ("Ctrl+Shift+T", "export a teaching case (de-identified images and lesions)"),
+    ("F1", "this list"),
 )
 
 
@@ -1545,10 +1550,21 @@ class MainWindow(QMainWindow):
         for row, (keys, action) in enumerate(rows):
             table.setItem(row, 0, QtWidgets.QTableWidgetItem(keys))
             table.setItem(row, 1, QtWidgets.QTableWidgetItem(action))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
+        table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setWordWrap(True)
+        table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.resizeColumnToContents(0)
+        header = table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setDefaultAlignment(QtCore.Qt.AlignmentFlag.AlignLeft)
+        # Rows follow their wrapped text as the dialog is resized.
+        rows_header = table.verticalHeader()
+        rows_header.hide()
+        rows_header.setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.ResizeToContents
+        )
         layout.addWidget(table)
-        dialog.resize(760, 480)
+        dialog.resize(860, 560)
         dialog.show()
         self._shortcuts_dialog = dialog
 

@@ -1195,7 +1195,6 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("H / V / R", "flip horizontal / vertical, rotate 90° clockwise"),
     ("Space", "play/stop cine"),
     ("O", "show/hide overlays"),
-    ("M", "MPR: axial, coronal and sagittal views of the volume"),
     ("MPR: left-click/drag (crosshair tool)", "move the 3D cursor; all views follow"),
     ("MPR: drag a coloured line away from its centre", "rotate that plane (oblique)"),
     ("X / Ctrl+R", "hide/show crosshair lines / reset oblique planes"),

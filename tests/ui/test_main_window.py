@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -238,3 +239,51 @@ def test_a_multiframe_first_look_stays_on_its_slice(
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == n_slices
     assert viewport.slice_index == shown_k
+
+
+def _listed_keys(cell: str) -> set[str]:
+    """The key sequences a cell of the shortcut list names, in QKeySequence text.
+
+    ``Alt+S/P/A/T`` is Alt+S, Alt+P, …; ``Ctrl+1 … Ctrl+4`` a range; ``/`` and
+    ``or`` separate alternatives.
+    """
+    from PySide6.QtGui import QKeySequence
+
+    keys: set[str] = set()
+    for alternative in re.split(r"\s+/\s+|\s+or\s+", cell):
+        span = re.fullmatch(r"(\w+\+)(\d) … \1(\d)", alternative)
+        if span:
+            first, last = int(span[2]), int(span[3])
+            names = [f"{span[1]}{n}" for n in range(first, last + 1)]
+        else:
+            head, *rest = alternative.split("/")
+            prefix = head[: head.rfind("+") + 1]
+            names = [head, *(prefix + tail for tail in rest)]
+        keys.update(QKeySequence(name).toString() for name in names)
+    return keys
+
+
+def test_help_lists_every_shortcut_of_the_window(window: MainWindow) -> None:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QTableWidget
+
+    window.show_shortcuts()
+    table = window._shortcuts_dialog.findChild(QTableWidget)
+    assert table is not None
+    cells = [table.item(row, 0).text() for row in range(table.rowCount())]
+    per_cell = [_listed_keys(cell) for cell in cells]
+    listed = set().union(*per_cell)
+    bound = {
+        sequence.toString()
+        for action in window.findChildren(QAction)
+        for sequence in action.shortcuts()
+        if not sequence.isEmpty()
+    }
+    assert bound, "the window binds shortcuts"
+    assert bound <= listed, f"not in Help: {sorted(bound - listed)}"
+    twice = [key for key in bound if sum(key in keys for keys in per_cell) > 1]
+    assert not twice, f"explained more than once: {twice}"
+    # Read-only, and long actions wrap rather than run off the dialog.
+    assert table.editTriggers() == table.EditTrigger.NoEditTriggers
+    assert table.wordWrap()
+    window._shortcuts_dialog.close()
