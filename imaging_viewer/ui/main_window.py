@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         self._view_menu.addAction(problems_dock.toggleViewAction())
         tags = tags_dock.toggleViewAction()
         tags.setShortcut(QKeySequence("Ctrl+T"))
+        tags.triggered.connect(self._on_tags_toggled)
         self._view_menu.addAction(tags)
         self._annotate_menu.insertAction(
             self._lesions_toggle_before, lesions_dock.toggleViewAction()
@@ -348,6 +349,15 @@ class MainWindow(QMainWindow):
     def _on_tags_visibility(self, visible: bool) -> None:
         if visible:
             self._update_tag_browser()
+
+    def _on_tags_toggled(self, shown: bool) -> None:
+        """Opened by the user (Ctrl+T, menu): typing goes to its search field;
+        closed: back to the active viewport."""
+        if shown:
+            self.tag_browser.search_edit.setFocus()
+            self.tag_browser.search_edit.selectAll()
+        elif self.viewport_widgets:
+            self.active_widget.setFocus()
 
     def _dock(
         self, title: str, widget: QWidget, area: QtCore.Qt.DockWidgetArea

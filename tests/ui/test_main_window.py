@@ -287,3 +287,31 @@ def test_help_lists_every_shortcut_of_the_window(window: MainWindow) -> None:
     assert table.editTriggers() == table.EditTrigger.NoEditTriggers
     assert table.wordWrap()
     window._shortcuts_dialog.close()
+
+
+def test_ctrl_t_opens_the_tag_browser_ready_to_search(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    window.open_path(sample_data / "CT")
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    window.activateWindow()
+    window.active_widget.setFocus()
+    qtbot.waitUntil(lambda: window.active_widget.hasFocus(), timeout=5000)
+    QTest.keyClick(
+        window.active_widget, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier
+    )
+    assert window.tags_dock.isVisible()
+    search = window.tag_browser.search_edit
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is search, timeout=5000)
+    # Typing searches the tags; it no longer reaches the viewport's keys.
+    overlays = window.active_widget.show_overlays
+    QTest.keyClicks(search, "echo")
+    assert search.text() == "echo"
+    assert window.active_widget.show_overlays == overlays
+    QTest.keyClick(search, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert not window.tags_dock.isVisible()
+    qtbot.waitUntil(lambda: window.active_widget.hasFocus(), timeout=5000)
