@@ -1415,9 +1415,20 @@ class MainWindow(QMainWindow):
         self.tag_browser.show_file(ref.path, ref.frame_index)
 
     # ------------------------------------------------------------------ export
+    def view_image(self, overlays: bool) -> Any:
+        """The active viewport's slice as a QImage at native resolution; with
+        ``overlays``, its corner text, letters, scale bar and the annotations
+        it shows are burned in, as on screen."""
+        from imaging_viewer.ui.export import render_view_image
+
+        image = render_view_image(self.state.active, overlays=overlays)
+        if overlays:
+            self.active_widget.burn_annotations(image)
+        return image
+
     def export_view(self, overlays: bool) -> None:
         """Save the active viewport's image as PNG (native resolution)."""
-        from imaging_viewer.ui.export import render_view_image, save_png
+        from imaging_viewer.ui.export import save_png
 
         viewport = self.state.active
         if viewport.volume is None:
@@ -1427,7 +1438,7 @@ class MainWindow(QMainWindow):
         )
         if not path:
             return
-        image = render_view_image(viewport, overlays=overlays)
+        image = self.view_image(overlays)
         try:
             save_png(image, Path(path))
         except OSError as error:
@@ -1437,13 +1448,10 @@ class MainWindow(QMainWindow):
 
     def copy_view(self) -> None:
         """Copy the active viewport's image (with overlays) to the clipboard."""
-        from imaging_viewer.ui.export import copy_to_clipboard, render_view_image
+        from imaging_viewer.ui.export import copy_to_clipboard
 
-        viewport = self.state.active
-        if viewport.volume is not None:
-            copy_to_clipboard(
-                render_view_image(viewport, overlays=self.state.show_overlays)
-            )
+        if self.state.active.volume is not None:
+            copy_to_clipboard(self.view_image(self.state.show_overlays))
             self.statusBar().showMessage("Copied the view", 3000)
 
     # ------------------------------------------------------------------ presets

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     )
     from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
-    from imaging_viewer.core.annotations.model import AnnotationSet
+    from imaging_viewer.core.annotations.model import Annotation, AnnotationSet
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
@@ -662,18 +662,21 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         step = float(np.linalg.norm(affine[:3, 2])) if affine is not None else 1.0
         return max(self.state.slab_mm, step)
 
-    def _draw_annotations(self, painter: QPainter) -> None:
+    def _shown_annotations(
+        self,
+    ) -> tuple[list[tuple[Lesion, Annotation]], SlicePlane, Volume] | None:
+        """The annotations this view draws (with the preview being drawn), the
+        slice's plane and the volume; None where none are drawn (nothing shown,
+        or a flipped or rotated view)."""
         annotations = self.annotations
-        if annotations is None:
-            return
         plane = self.current_plane()
         volume = self.state.volume
         if annotations is None or plane is None or volume is None:
-            return
+            return None
         if self.state.flip_horizontal or self.state.flip_vertical:
-            return  # drawn on the unflipped grid only
+            return None  # drawn on the unflipped grid only
         if self.state.rotation_quarters % 4:
-            return
+            return None
         ref = self.image_ref()
         items = visible_annotations(
             annotations,
@@ -690,14 +693,50 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 else _PREVIEW_LESION  # the tool creates this lesion on release
             )
             items.append((lesion, preview))
+        return items, plane, volume
+
+    def _draw_annotations(self, painter: QPainter) -> None:
+        shown = self._shown_annotations()
+        if shown is None or self.annotations is None:
+            return
+        items, plane, volume = shown
         draw_annotations(
             painter,
             items,
             plane,
             self._widget_point,
             spacing_source=volume.spacing_source,
-            selected_id=annotations.selected_id,
+            selected_id=self.annotations.selected_id,
         )
+
+    def burn_annotations(self, image: QImage) -> None:
+        """Draw the annotations this view shows onto ``image``, the slice at
+        native resolution (one image pixel per slice pixel, as
+        :func:`~imaging_viewer.ui.export.render_view_image` makes it); lines and
+        labels grow with the image so they read at its size."""
+        shown = self._shown_annotations()
+        if shown is None or not shown[0]:
+            return
+        items, plane, volume = shown
+        columns, rows = plane.size_px
+        if (image.width(), image.height()) != (columns, rows):
+            raise ValueError(
+                f"image is {image.width()}×{image.height()}, the slice {columns}×{rows}"
+            )
+        painter = QPainter(image)
+        try:
+            # Pixel (c, r) is centred at (c + 0.5, r + 0.5) of the image.
+            draw_annotations(
+                painter,
+                items,
+                plane,
+                lambda column, row: QPointF(column + 0.5, row + 0.5),
+                spacing_source=volume.spacing_source,
+                line_width=max(1.5, min(rows, columns) / 300),
+                font_size=max(9.0, min(rows, columns) / 48),
+            )
+        finally:
+            painter.end()
 
     def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent | None:
         point = self.lps_at(event.position())

@@ -282,3 +282,62 @@ def test_select_tool_moves_an_annotation(window: MainWindow) -> None:
     shift = np.asarray(moved.points_lps) - np.asarray(ruler.points_lps)
     # Rows are 0.5 mm apart along +y (posterior) in this axial series.
     assert np.allclose(shift, [[0, 5.0, 0], [0, 5.0, 0]], atol=1e-6)
+
+
+def _colour_pixels(image: object, colour: str) -> np.ndarray:
+    """A mask of the pixels of ``image`` (QImage) close to ``colour``."""
+    from PySide6.QtGui import QColor, QImage
+
+    assert isinstance(image, QImage)
+    rgb32 = image.convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(rgb32.constBits(), dtype=np.uint32).reshape(
+        rgb32.height(), rgb32.bytesPerLine() // 4
+    )[:, : rgb32.width()]
+    target = QColor(colour)
+    red = (pixels >> 16) & 0xFF
+    green = (pixels >> 8) & 0xFF
+    blue = pixels & 0xFF
+    return (
+        (np.abs(red.astype(int) - target.red()) < 40)
+        & (np.abs(green.astype(int) - target.green()) < 40)
+        & (np.abs(blue.astype(int) - target.blue()) < 40)
+    )
+
+
+def test_the_exported_view_carries_the_annotations_drawn_on_it(
+    window: MainWindow, qtbot: QtBot, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from PySide6 import QtWidgets
+    from PySide6.QtGui import QImage
+
+    from imaging_viewer.ui.export import render_view_image
+
+    widget = window.viewport_widgets[0]
+    window.set_left_tool("ruler")
+    _drag(widget, widget._widget_point(10, 20), widget._widget_point(40, 20))
+    colour = window.state.annotations.lesions[0].colour
+    # With overlays (Ctrl+E), the export shows the ruler along row 20, columns
+    # 10 to 40 of the 50 × 60 slice, as the screen does.
+    out = Path(str(tmp_path)) / "view.png"
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "")
+    )
+    window.export_view(True)
+    saved = QImage(str(out))
+    assert (saved.width(), saved.height()) == (50, 60)
+    marked = _colour_pixels(saved, colour)
+    rows, columns = np.nonzero(marked)
+    assert rows.size > 10
+    on_line = (np.abs(rows - 20) <= 2) & (columns >= 8) & (columns <= 42)
+    assert on_line.mean() > 0.6  # the label sits beside the line
+    assert np.any(on_line & (columns > 20) & (columns < 30))
+    # Without overlays (Ctrl+Shift+E): the plain windowed slice, no marks.
+    window.export_view(False)
+    plain = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB32)
+    expected = render_view_image(window.state.active, overlays=False)
+    assert plain == expected.convertToFormat(QImage.Format.Format_RGB32)
+    # On another slice the ruler is not shown, and not exported.
+    window.state.active.set_slice(window.state.active.slice_index + 3)
+    assert not _colour_pixels(window.view_image(True), colour).any()
