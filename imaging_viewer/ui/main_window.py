@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.state = ViewerState()
         self.scan_result: ScanResult | None = None
         self._remember = remember_settings
+        self._last_export_folder: Path | None = None
         self._settings = QSettings()
         self._scan_task: BackgroundTask | None = None
         self._first_look_task: BackgroundTask | None = None
@@ -1426,6 +1427,33 @@ class MainWindow(QMainWindow):
             self.active_widget.burn_annotations(image)
         return image
 
+    def export_file_name(self) -> str:
+        """A name for the active view's PNG that says what it shows, without
+        patient data: modality, series, plane and image, e.g.
+        ``CT_Se201_Im22.png``, ``MR_Se4_coronal_Im128.png``."""
+        viewport = self.state.active
+        series = viewport.series
+        parts = [series.modality.strip() if series and series.modality.strip() else ""]
+        if series is not None and series.series_number is not None:
+            parts.append(f"Se{series.series_number}")
+        if viewport.is_mpr:
+            parts.append(viewport.orientation)
+        parts.append(f"Im{viewport.slice_index + 1}")
+        if viewport.n_time_points > 1:
+            parts.append(f"T{viewport.time_index + 1}")
+        name = "_".join(part for part in parts if part) or "view"
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+        return f"{safe}.png"
+
+    def _export_folder(self) -> Path:
+        """Where the last export went (remembered), else the home folder."""
+        if self._last_export_folder is None and self._remember:
+            stored = self._settings.value("export_folder")
+            if isinstance(stored, str) and Path(stored).is_dir():
+                self._last_export_folder = Path(stored)
+        folder = self._last_export_folder
+        return folder if folder is not None and folder.is_dir() else Path.home()
+
     def export_view(self, overlays: bool) -> None:
         """Save the active viewport's image as PNG (native resolution)."""
         from imaging_viewer.ui.export import save_png
@@ -1434,10 +1462,16 @@ class MainWindow(QMainWindow):
         if viewport.volume is None:
             return
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export PNG", "view.png", "PNG image (*.png)"
+            self,
+            "Export PNG",
+            str(self._export_folder() / self.export_file_name()),
+            "PNG image (*.png)",
         )
         if not path:
             return
+        self._last_export_folder = Path(path).parent
+        if self._remember:
+            self._settings.setValue("export_folder", str(self._last_export_folder))
         image = self.view_image(overlays)
         try:
             save_png(image, Path(path))

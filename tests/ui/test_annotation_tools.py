@@ -321,10 +321,22 @@ def test_the_exported_view_carries_the_annotations_drawn_on_it(
     # With overlays (Ctrl+E), the export shows the ruler along row 20, columns
     # 10 to 40 of the 50 × 60 slice, as the screen does.
     out = Path(str(tmp_path)) / "view.png"
-    monkeypatch.setattr(
-        QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "")
-    )
+    suggested: list[str] = []
+
+    def save_as(*args: object, **_: object) -> tuple[str, str]:
+        suggested.append(str(args[2]))
+        return str(out), ""
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", save_as)
     window.export_view(True)
+    # The suggested name says what the image is, with no patient data; the
+    # next export starts in the folder of the last one.
+    series = window.state.active.series
+    assert series is not None
+    image_number = window.state.active.slice_index + 1
+    name = f"{series.modality}_Se{series.series_number}_Im{image_number}.png"
+    assert Path(suggested[0]).name == name
+    assert series.patient_name not in name
     saved = QImage(str(out))
     assert (saved.width(), saved.height()) == (50, 60)
     marked = _colour_pixels(saved, colour)
@@ -335,6 +347,7 @@ def test_the_exported_view_carries_the_annotations_drawn_on_it(
     assert np.any(on_line & (columns > 20) & (columns < 30))
     # Without overlays (Ctrl+Shift+E): the plain windowed slice, no marks.
     window.export_view(False)
+    assert Path(suggested[1]).parent == out.parent
     plain = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB32)
     expected = render_view_image(window.state.active, overlays=False)
     assert plain == expected.convertToFormat(QImage.Format.Format_RGB32)
