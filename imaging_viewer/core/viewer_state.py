@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -35,6 +36,15 @@ LAYOUTS: dict[str, tuple[int, int]] = {
     "mpr": (1, 3),
 }
 """Viewport grids by name: (rows, columns)."""
+SHARED_BY_MPR_VIEWS: tuple[str, ...] = (
+    "time_index",
+    "window",
+    "window_label",
+    "header_window_index",
+    "invert",
+)
+"""What the MPR views of one volume show alike: a change in one is made in the
+others (one time point of a 4D volume, one grey scale for its three planes)."""
 
 
 @dataclass
@@ -405,6 +415,27 @@ class ViewerState:
 
     def __post_init__(self) -> None:
         self._annotations: AnnotationSet | None = None
+        for viewport in self.viewports:
+            for name in SHARED_BY_MPR_VIEWS:
+                getattr(viewport.events, name).connect(
+                    partial(self._share_with_mpr_views, viewport, name)
+                )
+
+    def _share_with_mpr_views(self, source: ViewportState, name: str) -> None:
+        """Give the other MPR views of the source's volume its new ``name``."""
+        if not source.is_mpr:
+            return
+        value = getattr(source, name)
+        for viewport in self.viewports:
+            if viewport is source or not viewport.is_mpr:
+                continue
+            if viewport.volume is not source.volume:
+                continue
+            current = getattr(viewport, name)
+            # Identity first: a VOI LUT holds arrays, which do not compare.
+            if current is value or (isinstance(value, int | str) and current == value):
+                continue
+            setattr(viewport, name, value)
 
     @property
     def annotations(self) -> AnnotationSet:
