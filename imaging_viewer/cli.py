@@ -362,8 +362,14 @@ def command_export(args: argparse.Namespace) -> int:
         _headless_gui()
     from imaging_viewer.ui.export import render_view_image, save_png
 
+    # A plane is drawn as on screen, in square pixels (a coronal plane of 5 mm
+    # slices would otherwise be squashed); an acquired slice stays one PNG
+    # pixel per DICOM pixel.
     image = render_view_image(
-        viewport, overlays=args.overlays, include_patient=not args.no_patient_data
+        viewport,
+        overlays=args.overlays,
+        include_patient=not args.no_patient_data,
+        correct_aspect=args.plane is not None,
     )
     try:
         save_png(image, output)
@@ -577,7 +583,8 @@ def _parser() -> argparse.ArgumentParser:
         "--plane",
         choices=["axial", "coronal", "sagittal"],
         help="a reformatted plane, shown as radiologists do (axial from the feet, "
-        "coronal from the front, sagittal with anterior on the left)",
+        "coronal from the front, sagittal with anterior on the left); as PNG in "
+        "square pixels, as on screen",
     )
     export.add_argument(
         "--position-lps",

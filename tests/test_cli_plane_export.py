@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -13,6 +13,8 @@ from PySide6.QtGui import QImage
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tests.conftest import MakeSeries
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -55,14 +57,35 @@ def test_plane_volume_lands_where_simpleitk_resamples_it(
 
 
 def test_sagittal_png_is_shown_anterior_left_superior_up(
-    sample_data: Path, tmp_path: Path
+    make_series: MakeSeries, tmp_path: Path
 ) -> None:
+    # An axial stack of 3 mm slices, 0.5 mm pixels, bright where it is most
+    # anterior (low j: rows run toward +P) and superior (high k: slices run
+    # toward +S). Sagittal planes show anterior on the left, superior up, in
+    # square pixels as on screen: 40 rows × 0.5 mm across, 20 slices × 3 mm down.
+    def values(i: Any, j: Any, k: Any, t: Any) -> Any:
+        return np.where((j < 10) & (k >= 15), 1000, 0) + 0 * i + 0 * t
+
+    made = make_series(
+        shape=(20, 40, 30), spacing_mm=(0.5, 0.5, 3.0), modality="MR", values=values
+    )
     out = tmp_path / "sag.png"
-    done = _run(str(sample_data / "CT"), "--plane", "sagittal", "-o", str(out))
+    done = _run(str(made.folder), "--plane", "sagittal", "-o", str(out))
     assert done.returncode == 0, done.stderr
-    image = QImage(str(out))
-    # 512 rows of the axial CT across, 28 slices (5 mm) down; no resampling.
-    assert (image.width(), image.height()) == (512, 28)
+    image = QImage(str(out)).convertToFormat(QImage.Format.Format_Grayscale8)
+    assert (image.width(), image.height()) == (40, 120)
+    grey = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(
+        image.height(), image.bytesPerLine()
+    )[:, : image.width()]
+    # The bright block: the left quarter (anterior), the top quarter (superior).
+    assert grey[:25, :8].min() > 200
+    assert grey[40:, :].max() < 60
+    assert grey[:, 14:].max() < 60
+    # The plane as a volume keeps its own samples: one row per slice.
+    volume_out = tmp_path / "sag.mha"
+    done = _run(str(made.folder), "--plane", "sagittal", "-o", str(volume_out))
+    assert done.returncode == 0, done.stderr
+    assert sitk.ReadImage(str(volume_out)).GetSize()[:2] == (40, 20)
 
 
 def test_slab_mip_is_at_least_the_thin_plane(sample_data: Path, tmp_path: Path) -> None:

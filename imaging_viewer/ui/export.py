@@ -81,10 +81,12 @@ def render_view_image(
 
     The slice goes through :func:`~imaging_viewer.core.render.render_slice` with
     the viewport's window (and its "invert"), then its flips and rotation. The
-    result is at native resolution: pixels stay the DICOM pixels. Where they are
-    not square, the screen corrects the aspect but this image does not, unless
-    ``correct_aspect`` resamples it to square pixels (Qt smooth scaling, to the
-    finer of the two spacings, so no detail is lost).
+    result is at native resolution: pixels stay the DICOM pixels (or the
+    reformatted plane's). Where they are not square, the screen corrects the
+    aspect but this image does not, unless ``correct_aspect`` resamples it to
+    square pixels (Qt smooth scaling, to the finer of the two spacings, so no
+    detail is lost), as a plane of 5 mm slices needs to look as it does on
+    screen.
 
     Parameters
     ----------
@@ -124,8 +126,15 @@ def render_view_image(
     rgb32 = render_slice(pixels, viewport.window, display=display)
     image = _wrap(_orient(rgb32, viewport))
 
-    spacing = volume.spacing_mm
-    column_mm, row_mm = float(spacing[0]), float(spacing[1])
+    # The shown grid's spacing: a reformatted plane has its own (a coronal
+    # plane of an axial stack has rows one slice apart).
+    affine = viewport.pixel_to_lps()
+    if affine is not None:
+        column_mm = float(np.linalg.norm(affine[:3, 0]))
+        row_mm = float(np.linalg.norm(affine[:3, 1]))
+    else:
+        spacing = volume.spacing_mm
+        column_mm, row_mm = float(spacing[0]), float(spacing[1])
     if viewport.rotation_quarters % 2:
         column_mm, row_mm = row_mm, column_mm
     if correct_aspect and not math.isclose(column_mm, row_mm, rel_tol=1e-6):

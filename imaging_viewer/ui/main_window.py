@@ -1417,12 +1417,15 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ export
     def view_image(self, overlays: bool) -> Any:
-        """The active viewport's slice as a QImage at native resolution; with
-        ``overlays``, its corner text, letters, scale bar and the annotations
-        it shows are burned in, as on screen."""
+        """The active viewport's slice as a QImage at native resolution, in
+        square pixels as on screen; with ``overlays``, its corner text,
+        letters, scale bar and the annotations it shows are burned in."""
         from imaging_viewer.ui.export import render_view_image
 
-        image = render_view_image(self.state.active, overlays=overlays)
+        # As on screen: square pixels, whatever the grid's spacing.
+        image = render_view_image(
+            self.state.active, overlays=overlays, correct_aspect=True
+        )
         if overlays:
             self.active_widget.burn_annotations(image)
         return image

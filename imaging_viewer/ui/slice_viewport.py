@@ -710,30 +710,30 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         )
 
     def burn_annotations(self, image: QImage) -> None:
-        """Draw the annotations this view shows onto ``image``, the slice at
-        native resolution (one image pixel per slice pixel, as
-        :func:`~imaging_viewer.ui.export.render_view_image` makes it); lines and
+        """Draw the annotations this view shows onto ``image``: the slice, at
+        native resolution or stretched to square pixels, as
+        :func:`~imaging_viewer.ui.export.render_view_image` makes it. Lines and
         labels grow with the image so they read at its size."""
         shown = self._shown_annotations()
         if shown is None or not shown[0]:
             return
         items, plane, volume = shown
         columns, rows = plane.size_px
-        if (image.width(), image.height()) != (columns, rows):
-            raise ValueError(
-                f"image is {image.width()}×{image.height()}, the slice {columns}×{rows}"
-            )
+        width, height = image.width(), image.height()
+        x_scale, y_scale = width / columns, height / rows
         painter = QPainter(image)
         try:
-            # Pixel (c, r) is centred at (c + 0.5, r + 0.5) of the image.
+            # Pixel (c, r) is centred at (c + 0.5, r + 0.5) of the slice's grid.
             draw_annotations(
                 painter,
                 items,
                 plane,
-                lambda column, row: QPointF(column + 0.5, row + 0.5),
+                lambda column, row: QPointF(
+                    (column + 0.5) * x_scale, (row + 0.5) * y_scale
+                ),
                 spacing_source=volume.spacing_source,
-                line_width=max(1.5, min(rows, columns) / 300),
-                font_size=max(9.0, min(rows, columns) / 48),
+                line_width=max(1.5, min(width, height) / 300),
+                font_size=max(9.0, min(width, height) / 48),
             )
         finally:
             painter.end()

@@ -319,7 +319,8 @@ def test_the_exported_view_carries_the_annotations_drawn_on_it(
     _drag(widget, widget._widget_point(10, 20), widget._widget_point(40, 20))
     colour = window.state.annotations.lesions[0].colour
     # With overlays (Ctrl+E), the export shows the ruler along row 20, columns
-    # 10 to 40 of the 50 × 60 slice, as the screen does.
+    # 10 to 40 of the 50 × 60 slice, as the screen does: in square pixels of
+    # 0.5 mm, so columns of 0.7 mm are 1.4 image pixels wide (70 × 60).
     out = Path(str(tmp_path)) / "view.png"
     suggested: list[str] = []
 
@@ -338,18 +339,21 @@ def test_the_exported_view_carries_the_annotations_drawn_on_it(
     assert Path(suggested[0]).name == name
     assert series.patient_name not in name
     saved = QImage(str(out))
-    assert (saved.width(), saved.height()) == (50, 60)
+    assert (saved.width(), saved.height()) == (70, 60)
     marked = _colour_pixels(saved, colour)
     rows, columns = np.nonzero(marked)
     assert rows.size > 10
-    on_line = (np.abs(rows - 20) <= 2) & (columns >= 8) & (columns <= 42)
+    on_line = (np.abs(rows - 20.5) <= 2) & (columns >= 12) & (columns <= 59)
     assert on_line.mean() > 0.6  # the label sits beside the line
-    assert np.any(on_line & (columns > 20) & (columns < 30))
+    assert np.any(on_line & (columns > 30) & (columns < 40))
+    assert np.any(on_line & (columns >= 54))  # the far end, at 40.5 × 1.4
     # Without overlays (Ctrl+Shift+E): the plain windowed slice, no marks.
     window.export_view(False)
     assert Path(suggested[1]).parent == out.parent
     plain = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB32)
-    expected = render_view_image(window.state.active, overlays=False)
+    expected = render_view_image(
+        window.state.active, overlays=False, correct_aspect=True
+    )
     assert plain == expected.convertToFormat(QImage.Format.Format_RGB32)
     # On another slice the ruler is not shown, and not exported.
     window.state.active.set_slice(window.state.active.slice_index + 3)

@@ -203,3 +203,15 @@ def test_enter_mpr_refuses_a_projection_image(sample_data: object) -> None:
     state.viewports[0].show(series, load_volume(series))
     assert state.enter_mpr(0) is False
     assert state.layout == "1x1"
+
+
+def test_an_exported_reformat_keeps_its_shape_on_screen(mpr_window: MainWindow) -> None:
+    # Coronal: 32 columns of 0.8 mm across, 24 slices of 2.5 mm down. The
+    # exported image is in square pixels of 0.8 mm, as the view shows it.
+    mpr_window.state.active_index = 1
+    coronal = mpr_window.state.active
+    pixels = coronal.pixels()
+    assert pixels is not None
+    assert pixels.shape == (24, 32)
+    image = mpr_window.view_image(True)
+    assert (image.width(), image.height()) == (32, 75)
