@@ -1063,15 +1063,27 @@ class MainWindow(QMainWindow):
         self.probe_label.setText(text)
 
     # ------------------------------------------------------------------ opening
+    def open_dialog_folder(self) -> Path:
+        """Where the open dialogs start: beside the study opened last (its
+        folder's parent, or a file's folder), else the home folder."""
+        for entry in self._recent():
+            path = Path(entry)
+            start = path.parent
+            if start.is_dir() and path.exists():
+                return start
+        return Path.home()
+
     def _on_open_folder(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(
-            self, "Open a folder of DICOM files"
+            self, "Open a folder of DICOM files", str(self.open_dialog_folder())
         )
         if folder:
             self.open_path(Path(folder))
 
     def _on_open_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a DICOM file")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a DICOM file", str(self.open_dialog_folder())
+        )
         if path:
             self.open_path(Path(path))
 
@@ -1079,7 +1091,7 @@ class MainWindow(QMainWindow):
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self,
             "Open a DICOMDIR",
-            "",
+            str(self.open_dialog_folder()),
             "DICOMDIR (DICOMDIR dicomdir DIRFILE);;All files (*)",
         )
         if path:
@@ -1537,7 +1549,9 @@ class MainWindow(QMainWindow):
     def _add_recent(self, path: Path) -> None:
         if not self._remember:
             return
-        entries = [str(path)] + [p for p in self._recent() if p != str(path)]
+        # Absolute: the list must still lead there from another working folder.
+        entry = str(path.absolute())
+        entries = [entry] + [p for p in self._recent() if p != entry]
         self._settings.setValue("recent", entries[:MAX_RECENT])
         self._rebuild_recent()
 

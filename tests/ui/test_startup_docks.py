@@ -216,3 +216,45 @@ def test_a_first_look_read_ahead_shows_at_once(
     assert viewport.volume is not None
     assert viewport.volume.shape_kji[0] == 20
     assert window.docks_built
+
+
+def test_recent_studies_and_custom_presets_survive_a_restart(
+    qtbot: QtBot,
+    settings_dir: Path,
+    make_series: MakeSeries,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6 import QtWidgets
+
+    from imaging_viewer.core.volume import Window
+
+    series = make_series(shape=(6, 16, 16))
+    monkeypatch.chdir(series.folder.parent)
+    first = MainWindow(remember_settings=True)
+    qtbot.addWidget(first)
+    first.show()
+    first.open_path(Path(series.folder.name))  # relative to the working folder
+    qtbot.waitUntil(lambda: window_settled(first), timeout=30_000)
+    first.state.active.set_window(Window(center=123.0, width=456.0))
+    monkeypatch.setattr(
+        QtWidgets.QInputDialog, "getText", lambda *a, **k: ("My bone", True)
+    )
+    first._on_save_preset()
+    first.close()
+
+    monkeypatch.chdir(settings_dir)  # elsewhere: the entry must still lead there
+    second = MainWindow(remember_settings=True)
+    qtbot.addWidget(second)
+    recent = [action.text() for action in second.recent_menu.actions()]
+    assert recent == [str(series.folder.absolute())]
+    assert second.open_dialog_folder() == series.folder.parent.absolute()
+    presets = second.custom_presets_menu.actions()
+    assert [action.text() for action in presets] == ["My bone (456/123)"]
+    second.show()
+    second.recent_menu.actions()[0].trigger()
+    qtbot.waitUntil(lambda: window_settled(second), timeout=30_000)
+    assert second.state.active.series is not None
+    presets[0].trigger()
+    assert second.state.active.window == Window(123.0, 456.0, "My bone")
+    assert second.state.active.window_label == "preset My bone"
+    second.close()
