@@ -1221,7 +1221,11 @@ class MainWindow(QMainWindow):
                 viewport.volume = None
 
     def _on_series_activated(self, series_id: str) -> None:
+        """A series opened from the browser or the problems panel: shown in the
+        active viewport, which takes the keyboard (scroll, presets) from the
+        list."""
         self.show_series(series_id, self.state.active_index)
+        self.active_widget.setFocus()
 
     def show_series(self, series_id: str, index: int) -> None:
         """Show a series of the scan in viewport ``index`` (loads it if needed)."""

@@ -315,3 +315,27 @@ def test_ctrl_t_opens_the_tag_browser_ready_to_search(
     QTest.keyClick(search, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     assert not window.tags_dock.isVisible()
     qtbot.waitUntil(lambda: window.active_widget.hasFocus(), timeout=5000)
+
+
+def test_a_series_opened_from_the_browser_takes_the_keyboard(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window.open_path(sample_data)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    window.activateWindow()
+    browser = window.series_browser
+    ct = next(s for s in window.scan_result.series if s.modality == "CT")
+    tree = browser.tree_view
+    tree.setCurrentIndex(browser.series_index(ct.id))
+    tree.setFocus()
+    qtbot.waitUntil(tree.hasFocus, timeout=5000)
+    QTest.keyClick(tree, Qt.Key.Key_Return)  # as a double-click does
+    qtbot.waitUntil(lambda: window.state.active.series is ct, timeout=30_000)
+    qtbot.waitUntil(lambda: window.active_widget.hasFocus(), timeout=5000)
+    qtbot.waitUntil(lambda: window.state.active.volume is not None, timeout=30_000)
+    before = window.state.active.slice_index
+    QTest.keyClick(window.active_widget, Qt.Key.Key_Down)
+    assert window.state.active.slice_index == before + 1
