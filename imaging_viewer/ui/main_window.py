@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -152,6 +153,9 @@ class MainWindow(QMainWindow):
         self._first_look: str | None = None
         """The file shown before the scan ended (until its series replaces it)."""
         self._load_tasks: dict[int, BackgroundTask] = {}
+        self._no_loads = threading.Event()
+        """Set while no series load runs: thumbnails wait for it."""
+        self._no_loads.set()
         self._volumes: dict[str, Volume] = {}
         self._series_by_id: dict[str, SeriesInfo] = {}
         self._pending_selector: str | None = None
@@ -282,6 +286,7 @@ class MainWindow(QMainWindow):
         from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
 
         series_browser = self._series_browser = SeriesBrowserWidget(self)
+        series_browser.thumbnails_go = self._no_loads
         series_browser.series_activated.connect(self._on_series_activated)
         series_dock = self._series_dock = self._dock(
             "Series", series_browser, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
@@ -1236,6 +1241,7 @@ class MainWindow(QMainWindow):
         previous = self._load_tasks.pop(index, None)
         if previous is not None:
             previous.cancel()
+            self._loads_changed()
         cached = self._volumes.get(series_id)
         if cached is not None:
             viewport.loading = False
@@ -1325,6 +1331,7 @@ class MainWindow(QMainWindow):
 
         def done(volume: Volume) -> None:
             self._load_tasks.pop(index, None)
+            self._loads_changed()
             self._volumes[series.id] = volume
             viewport = self.state.viewports[index]
             if viewport.series is None or viewport.series.id != series.id:
@@ -1347,6 +1354,7 @@ class MainWindow(QMainWindow):
 
         def failed(message: str) -> None:
             self._load_tasks.pop(index, None)
+            self._loads_changed()
             self.state.viewports[index].loading = False
             self._on_task_failed(f"Loading series {series.id}", message)
 
@@ -1360,6 +1368,14 @@ class MainWindow(QMainWindow):
                 label, done_count, total
             ),
         )
+        self._loads_changed()
+
+    def _loads_changed(self) -> None:
+        """Hold the thumbnails while a shown series loads; release them after."""
+        if self._load_tasks:
+            self._no_loads.clear()
+        else:
+            self._no_loads.set()
 
     def _note_first_image(self) -> None:
         if self.first_image_shown_at is None:
@@ -1377,6 +1393,7 @@ class MainWindow(QMainWindow):
         for task in self._load_tasks.values():
             task.cancel()
         self._load_tasks.clear()
+        self._loads_changed()
         for viewport in self.state.viewports:
             viewport.loading = False
         self._hide_progress()

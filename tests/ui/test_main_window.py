@@ -339,3 +339,26 @@ def test_a_series_opened_from_the_browser_takes_the_keyboard(
     before = window.state.active.slice_index
     QTest.keyClick(window.active_widget, Qt.Key.Key_Down)
     assert window.state.active.slice_index == before + 1
+
+
+def test_thumbnails_are_held_until_the_shown_series_has_loaded(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    held: list[bool] = []
+    window.open_path(sample_data)
+    qtbot.waitUntil(lambda: window.scan_result is not None, timeout=60_000)
+    browser = window.series_browser
+    assert browser.thumbnails_go is window._no_loads
+    while window._load_tasks:
+        held.append(not browser.thumbnails_go.is_set())
+        qtbot.wait(5)
+    assert held
+    assert all(held)  # no thumbnail drawn while the shown series loaded
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    assert browser.thumbnails_go.is_set()  # released once the loads are done
+    qtbot.waitUntil(
+        lambda: all(
+            browser.thumbnail_state(i) == "ready" for i in browser.series_ids()
+        ),
+        timeout=60_000,
+    )

@@ -131,6 +131,26 @@ def test_thumbnails_appear_in_the_background(
         assert image.height() == THUMBNAIL_PX
 
 
+def test_thumbnails_wait_while_a_shown_series_loads(
+    qtbot: QtBot, browser: SeriesBrowserWidget, sample_scan: ScanResult
+) -> None:
+    # The window clears thumbnails_go while the series it shows load: no
+    # thumbnail is drawn then, and all of them are once it is set again.
+    browser.thumbnails_go.clear()
+    browser.set_scan_result(sample_scan)
+    qtbot.wait(400)
+    assert {browser.thumbnail_state(i) for i in browser.series_ids()} == {"pending"}
+    browser.thumbnails_go.set()
+    wait_for_thumbnails(qtbot, browser)
+    assert {browser.thumbnail_state(i) for i in browser.series_ids()} == {"ready"}
+    # Held thumbnails do not keep a new scan (or closing) waiting.
+    browser.thumbnails_go.clear()
+    start = time.perf_counter()
+    browser.set_scan_result(sample_scan)
+    browser.set_scan_result(None)
+    assert time.perf_counter() - start < 1.0
+
+
 def test_thumbnail_is_the_middle_image_in_the_default_window(
     sample_scan: ScanResult, sample_data: Path
 ) -> None:

@@ -179,6 +179,7 @@ class _ThumbnailTask(QRunnable):
         series: SeriesInfo,
         signals: _ThumbnailSignals,
         stop: threading.Event,
+        go: threading.Event,
     ) -> None:
         super().__init__()
         # The pool owns and deletes the task, queued or run.
@@ -187,8 +188,13 @@ class _ThumbnailTask(QRunnable):
         self.series = series
         self._signals = signals
         self._stop = stop
+        self._go = go
 
     def run(self) -> None:
+        # The shown series loads first: a thumbnail waits until no load runs.
+        while not self._go.wait(0.05):
+            if self._stop.is_set():
+                return
         if self._stop.is_set():
             return
         image: QImage | None = None
@@ -245,6 +251,10 @@ class SeriesBrowserWidget(QWidget):
         self._signals = _ThumbnailSignals(self)
         self._signals.finished.connect(self._on_thumbnail_finished)
         self._stop = threading.Event()
+        self.thumbnails_go = threading.Event()
+        """Thumbnails are drawn while it is set; a window clears it while the
+        series it shows load, so that they are not slowed by thumbnails."""
+        self.thumbnails_go.set()
         self._generation = 0
         self._series: dict[str, SeriesInfo] = {}
         self._rows: dict[str, QPersistentModelIndex] = {}
@@ -522,7 +532,13 @@ class SeriesBrowserWidget(QWidget):
         self._stop = threading.Event()
         for info in series:
             self._pool.start(
-                _ThumbnailTask(self._generation, info, self._signals, self._stop)
+                _ThumbnailTask(
+                    self._generation,
+                    info,
+                    self._signals,
+                    self._stop,
+                    self.thumbnails_go,
+                )
             )
 
     def _cancel_thumbnails(self) -> None:
