@@ -204,8 +204,17 @@ def _burn_overlays(
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         texts = corner_text(viewport, include_patient=include_patient)
+        # Each corner has half the width, less room for the orientation letter
+        # in the middle of the edge: long lines end in "…".
+        room = max(1.0, width / 2 - 2 * margin - font_px)
+        elide = QtCore.Qt.TextElideMode.ElideRight
         for corner, lines in texts.items():
-            for n, text in enumerate(lines):
+            for n, full_text in enumerate(lines):
+                text = (
+                    full_text
+                    if metrics.horizontalAdvance(full_text) <= room
+                    else metrics.elidedText(full_text, elide, room)
+                )
                 if corner.startswith("top"):
                     baseline = margin + metrics.ascent() + n * line
                 else:

@@ -38,7 +38,7 @@ from imaging_viewer.ui.annotation_overlay import (
     visible_annotations,
 )
 from imaging_viewer.ui.graphics import pg
-from imaging_viewer.ui.text_blocks import TextBlockCache
+from imaging_viewer.ui.text_blocks import FittedLines, TextBlockCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -234,6 +234,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._letter_font.setBold(True)
         self._letter_metrics = QFontMetrics(self._letter_font, self.viewport())
         self._text_blocks = TextBlockCache(self.viewport())
+        self._fitted_lines = FittedLines(self.viewport())
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
         self._corner_text_key: tuple[int, float | None] | None = None
@@ -573,9 +574,13 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         margin = 6
         blocks = self._text_blocks
         blocks.check_resolution()
-        for corner, lines in self._corner_text().items():
-            if not lines:
+        # Each corner has half the width, less room for the edge's orientation
+        # letter in the middle: long lines end in "…".
+        room = max(1, width // 2 - 2 * margin - 12)
+        for corner, all_lines in self._corner_text().items():
+            if not all_lines:
                 continue
+            lines = self._fitted_lines.fit(tuple(all_lines), self._overlay_font, room)
             right = corner.endswith("right")
             if corner in _TOP_CORNERS:
                 # The series' lines: one block, one blit.

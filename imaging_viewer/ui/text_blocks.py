@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 
 if TYPE_CHECKING:
@@ -138,6 +138,43 @@ class TextBlockCache:
             if found.image is None:
                 assert self._resolution is not None
                 found.make_image(*self._resolution)
+        return found
+
+
+class FittedLines:
+    """Lines shortened with "…" to fit a width, remembered between frames.
+
+    Corner texts share the viewport's width: a long patient name or series
+    description must not run into the text of the opposite corner.
+    """
+
+    def __init__(self, device: QPaintDevice, size: int = 256) -> None:
+        self._device = device
+        self._size = size
+        self._fitted: OrderedDict[tuple[object, ...], tuple[str, ...]] = OrderedDict()
+        self._metrics: dict[str, QFontMetrics] = {}
+
+    def fit(self, lines: tuple[str, ...], font: QFont, width: int) -> tuple[str, ...]:
+        """``lines``, each elided on the right to at most ``width`` pixels."""
+        font_key = font.key()
+        key = (lines, font_key, width)
+        found = self._fitted.get(key)
+        if found is not None:
+            self._fitted.move_to_end(key)
+            return found
+        metrics = self._metrics.get(font_key)
+        if metrics is None:
+            metrics = self._metrics[font_key] = QFontMetrics(font, self._device)
+        elide = Qt.TextElideMode.ElideRight
+        found = tuple(
+            text
+            if metrics.horizontalAdvance(text) <= width
+            else metrics.elidedText(text, elide, max(width, 0))
+            for text in lines
+        )
+        self._fitted[key] = found
+        if len(self._fitted) > self._size:
+            self._fitted.popitem(last=False)
         return found
 
 

@@ -315,3 +315,50 @@ def test_copy_to_clipboard(qapp: QGuiApplication, ct_viewport: ViewportState) ->
     copied = QGuiApplication.clipboard().image()
     assert (copied.width(), copied.height()) == (512, 512)
     np.testing.assert_array_equal(rgb_of(copied), rgb_of(image))
+
+
+def test_long_corner_lines_end_in_an_ellipsis_before_the_middle(
+    qapp: QGuiApplication, make_series: MakeSeries
+) -> None:
+    # A black image: every bright pixel in the top rows is burned-in text.
+    long_name = "W" * 30 + "^" + "M" * 33  # PN: 64 characters at most
+    made = make_series(
+        shape=(3, 256, 256),
+        values=lambda i, j, k, t: 0 * i,
+        window=(100.0, 50.0),
+        tags={"PatientName": long_name, "SeriesDescription": "W" * 64},
+    )
+    series = scan_folder(made.folder).series[0]
+    viewport = ViewportState()
+    viewport.show(series, load_volume(series))
+    image = render_view_image(viewport, overlays=True)
+    rgb = rgb_of(image).astype(int)
+    white = (rgb[..., 0] > 150) & (rgb[..., 2] > 150)  # not the yellow letters
+    top = white[: image.height() // 6]
+    columns = np.nonzero(top.any(axis=0))[0]
+    half = image.width() / 2
+    left_text = columns[columns < half]
+    right_text = columns[columns >= half]
+    assert left_text.size > 0
+    assert right_text.size > 0
+    # Both corners stop short of the middle, where the "A" letter stands.
+    assert left_text.max() < half - 4
+    assert right_text.min() > half + 4
+
+
+def test_fitted_lines_keep_short_lines_and_shorten_long_ones(
+    qapp: QGuiApplication,
+) -> None:
+    from PySide6.QtGui import QFont, QFontMetrics, QImage
+
+    from imaging_viewer.ui.text_blocks import FittedLines
+
+    device = QImage(10, 10, QImage.Format.Format_RGB32)
+    font = QFont("DejaVu Sans", 9)
+    fitted = FittedLines(device)
+    lines = ("short", "a much longer line of text that cannot fit " * 3)
+    short, long = fitted.fit(lines, font, 120)
+    assert short == "short"
+    assert long.endswith("…")
+    assert QFontMetrics(font, device).horizontalAdvance(long) <= 120
+    assert fitted.fit(lines, font, 120) is fitted.fit(lines, font, 120)  # cached
