@@ -119,6 +119,13 @@ def command_scan(args: argparse.Namespace) -> int:
 _CONVERT_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
 
+def _cannot_write(output: Path, error: OSError) -> str:
+    """One line for a failed write (the writers' own messages name the file)."""
+    if error.strerror:
+        return f"{output}: cannot write ({error.strerror})"
+    return str(error)
+
+
 def _check_writable(output: Path) -> None:
     """Refuse an output path that cannot be written, before any work."""
     if output.is_dir():
@@ -160,9 +167,7 @@ def command_convert(args: argparse.Namespace) -> int:
     try:
         write_volume(volume, output)
     except OSError as error:
-        raise CommandError(
-            f"{output}: cannot write ({error.strerror or error})"
-        ) from error
+        raise CommandError(_cannot_write(output, error)) from error
     for warning in volume.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {output} ({_format_size(info)} voxels, series {info.id})")
@@ -282,18 +287,14 @@ def _set_plane(
 
 def _write_plane_image(viewport: ViewportState, output: Path, series_id: str) -> int:
     """The plane's modality values with its geometry (a one-slice volume)."""
-    import SimpleITK as sitk
-
-    from imaging_viewer.core.mpr import plane_to_sitk_image
+    from imaging_viewer.core.volume_io import write_plane
 
     current = viewport.current_slice()
     assert current is not None
-    image = plane_to_sitk_image(current)
     try:
-        sitk.WriteImage(image, str(output), useCompression=True)
-    except RuntimeError as error:
-        reason = str(error).splitlines()[0]
-        raise CommandError(f"{output}: cannot write ({reason})") from error
+        write_plane(current, output)
+    except OSError as error:
+        raise CommandError(_cannot_write(output, error)) from error
     rows, columns = current.pixels.shape[:2]
     print(
         f"wrote {output} ({columns}×{rows} pixels, series {series_id}, "

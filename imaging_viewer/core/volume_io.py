@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -9,8 +12,7 @@ import numpy as np
 from imaging_viewer.core.geometry import spacing_from_affine
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
+    from imaging_viewer.core.mpr import Slice
     from imaging_viewer.core.volume import Volume
 
 
@@ -40,12 +42,63 @@ def volume_to_sitk(volume: Volume) -> Any:
     return image
 
 
-def write_volume(volume: Volume, path: str | Path) -> None:
+VOLUME_SUFFIXES: tuple[str, ...] = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+"""File names :func:`write_volume` and :func:`write_plane` write, by format."""
+_ONE_FILE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".mha")
+
+
+def write_image(image: Any, path: str | os.PathLike[str]) -> None:
+    """Write a SimpleITK image, in the format its file name says.
+
+    One-file formats are written to a temporary file beside ``path`` and then
+    renamed, so a failed write leaves any earlier file whole; ``.mhd`` and
+    ``.nhdr`` (a header and a data file) are written in place.
+
+    Raises
+    ------
+    OSError
+        When SimpleITK cannot write the file (missing folder, no permission).
+    """
+    import SimpleITK as sitk
+
+    target = Path(path)
+    name = target.name.lower()
+    suffix = next((s for s in _ONE_FILE_SUFFIXES if name.endswith(s)), None)
+    try:
+        if suffix is None:
+            sitk.WriteImage(image, str(target), useCompression=True)
+            return
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=suffix, dir=target.parent
+        )
+        os.close(handle)
+        try:
+            sitk.WriteImage(image, temporary, useCompression=True)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except RuntimeError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise OSError(
+            f"{target}: cannot write ({reason or 'SimpleITK failed'})"
+        ) from error
+
+
+def write_volume(volume: Volume, path: str | os.PathLike[str]) -> None:
     """Write ``volume`` in modality units with its world geometry.
 
     The format follows the file name: ``.nii``/``.nii.gz`` (NIfTI, which stores
     RAS; SimpleITK converts), ``.nrrd`` or ``.mha``/``.mhd`` (MetaImage).
     """
-    import SimpleITK as sitk
+    write_image(volume_to_sitk(volume), path)
 
-    sitk.WriteImage(volume_to_sitk(volume), str(path), useCompression=True)
+
+def write_plane(slice: Slice, path: str | os.PathLike[str]) -> None:
+    """Write a slice or reformatted plane as a one-slice volume: its values in
+    modality units, with the origin, spacing and direction that place each
+    pixel in patient space (:func:`~imaging_viewer.core.mpr.plane_to_sitk_image`),
+    so that any tool can check where it lies."""
+    from imaging_viewer.core.mpr import plane_to_sitk_image
+
+    write_image(plane_to_sitk_image(slice), path)

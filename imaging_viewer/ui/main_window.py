@@ -71,13 +71,27 @@ ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
 """Annotation tools: (name, label, shortcut)."""
 # Axial, coronal, sagittal: the colour of each MPR view and of its line elsewhere.
 MPR_COLOURS = (QColor(230, 70, 70), QColor(80, 200, 90), QColor(235, 200, 60))
+EXPORT_FILTERS: tuple[str, ...] = (
+    "PNG image, as shown (*.png)",
+    "NIfTI, values and geometry (*.nii.gz *.nii)",
+    "NRRD, values and geometry (*.nrrd)",
+    "MetaImage, values and geometry (*.mha)",
+)
+"""What the view can be exported as (file dialog filters)."""
+_FILTER_SUFFIXES = dict(
+    zip(EXPORT_FILTERS, (".png", ".nii.gz", ".nrrd", ".mha"), strict=True)
+)
 WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+O / Ctrl+Shift+O / Ctrl+D", "open folder / file / DICOMDIR"),
     ("Ctrl+1 … Ctrl+4", "layout 1×1, 1×2, 2×1, 2×2"),
     ("L", "link / unlink scrolling of viewports in the same frame of reference"),
     ("M", "MPR on the active viewport's volume (again: back to one viewport)"),
     ("Ctrl+T", "DICOM tag browser"),
-    ("Ctrl+E / Ctrl+Shift+E", "export view as PNG with / without overlays"),
+    (
+        "Ctrl+E / Ctrl+Shift+E",
+        "export the view as PNG with / without overlays and annotations, or the "
+        "slice or plane as NIfTI, NRRD or MetaImage",
+    ),
     ("Ctrl+C", "copy the view to the clipboard"),
     ("Escape", "cancel loading, or the drawing in progress"),
     ("Alt+S/P/A/T", "annotate: select, point, arrow, text"),
@@ -425,12 +439,12 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("&Recent studies")
         file_menu.addSeparator()
         self.export_action = self._action(
-            "&Export view as PNG…", lambda: self.export_view(overlays=True), "Ctrl+E"
+            "&Export view…", lambda: self.export_view(overlays=True), "Ctrl+E"
         )
         file_menu.addAction(self.export_action)
         file_menu.addAction(
             self._action(
-                "Export image as PNG (no overlays)…",
+                "Export image without overlays…",
                 lambda: self.export_view(overlays=False),
                 "Ctrl+Shift+E",
             )
@@ -1491,30 +1505,52 @@ class MainWindow(QMainWindow):
         return folder if folder is not None and folder.is_dir() else Path.home()
 
     def export_view(self, overlays: bool) -> None:
-        """Save the active viewport's image as PNG (native resolution)."""
-        from imaging_viewer.ui.export import save_png
+        """Save the active viewport's slice or plane: as PNG (what the view
+        shows, native resolution), or as NIfTI, NRRD or MetaImage (its values
+        in modality units with its place in patient space)."""
+        from imaging_viewer.core.volume_io import VOLUME_SUFFIXES
 
         viewport = self.state.active
         if viewport.volume is None:
             return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
             self,
-            "Export PNG",
+            "Export the view",
             str(self._export_folder() / self.export_file_name()),
-            "PNG image (*.png)",
+            ";;".join(EXPORT_FILTERS),
         )
         if not path:
             return
-        self._last_export_folder = Path(path).parent
+        target = Path(path)
+        name = target.name.lower()
+        if not name.endswith((".png", *VOLUME_SUFFIXES)):
+            # No known suffix typed: the chosen type's.
+            suffix = _FILTER_SUFFIXES.get(chosen, ".png")
+            target = target.with_name(target.name + suffix)
+        self._last_export_folder = target.parent
         if self._remember:
             self._settings.setValue("export_folder", str(self._last_export_folder))
-        image = self.view_image(overlays)
         try:
-            save_png(image, Path(path))
-        except OSError as error:
-            QtWidgets.QMessageBox.warning(self, "Export failed", f"{path}: {error}")
+            if target.name.lower().endswith(VOLUME_SUFFIXES):
+                self._write_plane(target)
+            else:
+                from imaging_viewer.ui.export import save_png
+
+                save_png(self.view_image(overlays), target)
+        except (OSError, ValueError) as error:
+            QtWidgets.QMessageBox.warning(self, "Export failed", f"{target}: {error}")
             return
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.statusBar().showMessage(f"Saved {target}", 5000)
+
+    def _write_plane(self, target: Path) -> None:
+        from imaging_viewer.core.volume_io import write_plane
+
+        current = self.state.active.current_slice()
+        if current is None:
+            raise ValueError("the viewport shows no image")
+        if current.pixels.ndim != 2:
+            raise ValueError("colour images are exported as PNG only")
+        write_plane(current, target)
 
     def copy_view(self) -> None:
         """Copy the active viewport's image (with overlays) to the clipboard."""
