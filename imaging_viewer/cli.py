@@ -702,6 +702,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(error))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (``scan | head``): stop quietly, as the Python
+        # documentation advises, with nothing more written to the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except MemoryError:
         _fail("not enough memory for this series")
     return status

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
@@ -466,3 +467,19 @@ def test_bad_input_gives_one_line_and_a_nonzero_status(
 
     assert_one_line_error(done, case)
     assert done.stderr.startswith("imaging-viewer: "), done.stderr
+
+
+def test_scan_into_a_closed_pipe_stops_quietly(sample_data: Path) -> None:
+    # ``imaging-viewer scan PATH | head -1``: the reader leaves early.
+    shell = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m imaging_viewer scan "
+        f"{shlex.quote(str(sample_data))} | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert len(shell.stdout) == 10
+    assert "Traceback" not in shell.stderr
+    assert "BrokenPipe" not in shell.stderr

@@ -245,6 +245,11 @@ def _image_lines(viewport: ViewportState, volume: Volume) -> list[str]:
             # The grid's step along the slice normal; Slice Thickness is not
             # carried by SeriesInfo (PS3.3 C.7.6.2.1.1 positions give the step).
             lines.append(f"Sp {_number(math.hypot(sx, sy, sz))} mm")
+    geometry = series.geometry if series is not None else None
+    if geometry is not None and geometry.resample is not None:
+        # Not the acquired slices: say so where the image is read.
+        reasons = ", ".join(geometry.resample_reasons) or "regular grid"
+        lines.append(f"resampled: {reasons}")
     if viewport.slab_mm > 0.0 and not volume.is_projection:
         # A projection over a slab can hide or mimic findings: always say so.
         mode = _SLAB_NAMES.get(viewport.slab_mode, viewport.slab_mode)

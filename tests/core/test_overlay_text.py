@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -401,3 +402,25 @@ def test_a_volume_let_go_is_not_kept_by_cached_slices(make_series: MakeSeries) -
     del volume
     gc.collect()
     assert gone() is None
+
+
+def _bottom_left(make_series: MakeSeries, **kwargs: object) -> list[str]:
+    return corner_text(synthetic_viewport(make_series, **kwargs))["bottom_left"]
+
+
+def test_resampled_slices_say_why_in_the_corner(make_series: MakeSeries) -> None:
+    # The acquired slices were not shown as they are: the reader is told.
+    step = 2.5
+    tilt = [
+        (-40.0, -30.0 + k * step * math.tan(math.radians(20)), 20.0 + k * step)
+        for k in range(6)
+    ]
+    lines = _bottom_left(make_series, shape=(6, 6, 7), positions=tilt, folder="t")
+    assert lines[-1] == "resampled: tilt 20.0°"
+    lines = _bottom_left(make_series, shape=(6, 6, 7), missing=[2], folder="m")
+    assert lines[-1] == "resampled: 1 missing slice"
+    uneven = [(-40.0, -30.0, z) for z in (20.0, 22.5, 25.0, 28.1, 30.0, 32.5)]
+    lines = _bottom_left(make_series, shape=(6, 6, 7), positions=uneven, folder="u")
+    assert lines[-1] == "resampled: uneven spacing"
+    # An even, untilted stack says nothing of the kind.
+    assert not any(line.startswith("resampled") for line in _bottom_left(make_series))

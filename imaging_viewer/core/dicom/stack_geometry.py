@@ -56,6 +56,9 @@ class StackGeometry:
     resample: ResamplePlan | None
     warnings: tuple[str, ...]
     tilt_deg: float = 0.0
+    resample_reasons: tuple[str, ...] = ()
+    """Why the slices were resampled, briefly (``tilt 18.5°``, ``2 missing
+    slices``, ``uneven spacing``), for the image overlay."""
 
 
 def _fmt(value: float) -> str:
@@ -127,6 +130,7 @@ def plan_stack(
         return StackGeometry(affine, (count, rows, columns), None, (), tilt_deg)
 
     warnings: list[str] = []
+    reasons: list[str] = []
     spacing = median_step
     if not even:
         ratios = steps / median_step
@@ -134,6 +138,7 @@ def plan_stack(
         whole = bool(np.all(gaps)) and bool(np.all(np.round(ratios) >= 1))
         if whole:
             missing = int(np.sum(np.round(ratios) - 1))
+            reasons.append(f"{missing} missing slice{'s' if missing != 1 else ''}")
             where = [
                 f"{_fmt(float(distances[k]))}–{_fmt(float(distances[k + 1]))} mm"
                 for k in np.flatnonzero(np.round(ratios) > 1)[:5]
@@ -145,6 +150,7 @@ def plan_stack(
                 "filled by linear interpolation between the neighbouring slices"
             )
         else:
+            reasons.append("uneven spacing")
             spacing = float(np.min(steps))
             if extent / spacing + 1 > MAX_UPSAMPLING * count:
                 spacing = extent / (MAX_UPSAMPLING * count - 1)
@@ -166,6 +172,7 @@ def plan_stack(
     out_origin = origin + min_row * row_cosine + min_col * column_cosine
     affine = affine_from_axes(out_origin, column_step, row_step, normal * spacing)
     if tilted:
+        reasons.insert(0, f"tilt {tilt_deg:.1f}°")
         warnings.insert(
             0,
             f"gantry tilt of {tilt_deg:.2f}°: resampled to an orthogonal grid of "
@@ -190,7 +197,9 @@ def plan_stack(
         shift_j=shift_j,
         shape_kji=(n_out, out_rows, out_columns),
     )
-    return StackGeometry(affine, plan.shape_kji, plan, tuple(warnings), tilt_deg)
+    return StackGeometry(
+        affine, plan.shape_kji, plan, tuple(warnings), tilt_deg, tuple(reasons)
+    )
 
 
 def _shifted(
