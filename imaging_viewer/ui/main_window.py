@@ -92,6 +92,11 @@ WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
         "export the view as PNG with / without overlays and annotations, or the "
         "slice or plane as NIfTI, NRRD or MetaImage",
     ),
+    (
+        "Ctrl+Alt+E",
+        "export the view with its annotations and technical overlays but no "
+        "patient or study data (for slides)",
+    ),
     ("Ctrl+C", "copy the view to the clipboard"),
     ("Escape", "cancel loading, or the drawing in progress"),
     ("Alt+S/P/A/T", "annotate: select, point, arrow, text"),
@@ -447,6 +452,13 @@ class MainWindow(QMainWindow):
                 "Export image without overlays…",
                 lambda: self.export_view(overlays=False),
                 "Ctrl+Shift+E",
+            )
+        )
+        file_menu.addAction(
+            self._action(
+                "Export view without patient data…",
+                lambda: self.export_view(overlays=True, include_patient=False),
+                "Ctrl+Alt+E",
             )
         )
         file_menu.addAction(
@@ -1463,15 +1475,19 @@ class MainWindow(QMainWindow):
         self.tag_browser.show_file(ref.path, ref.frame_index)
 
     # ------------------------------------------------------------------ export
-    def view_image(self, overlays: bool) -> Any:
+    def view_image(self, overlays: bool, include_patient: bool = True) -> Any:
         """The active viewport's slice as a QImage at native resolution, in
         square pixels as on screen; with ``overlays``, its corner text,
-        letters, scale bar and the annotations it shows are burned in."""
+        letters, scale bar and the annotations it shows are burned in (without
+        the patient's and study's identifying lines unless ``include_patient``)."""
         from imaging_viewer.ui.export import render_view_image
 
         # As on screen: square pixels, whatever the grid's spacing.
         image = render_view_image(
-            self.state.active, overlays=overlays, correct_aspect=True
+            self.state.active,
+            overlays=overlays,
+            include_patient=include_patient,
+            correct_aspect=True,
         )
         if overlays:
             self.active_widget.burn_annotations(image)
@@ -1504,7 +1520,7 @@ class MainWindow(QMainWindow):
         folder = self._last_export_folder
         return folder if folder is not None and folder.is_dir() else Path.home()
 
-    def export_view(self, overlays: bool) -> None:
+    def export_view(self, overlays: bool, include_patient: bool = True) -> None:
         """Save the active viewport's slice or plane: as PNG (what the view
         shows, native resolution), or as NIfTI, NRRD or MetaImage (its values
         in modality units with its place in patient space)."""
@@ -1536,7 +1552,7 @@ class MainWindow(QMainWindow):
             else:
                 from imaging_viewer.ui.export import save_png
 
-                save_png(self.view_image(overlays), target)
+                save_png(self.view_image(overlays, include_patient), target)
         except (OSError, ValueError) as error:
             QtWidgets.QMessageBox.warning(self, "Export failed", f"{target}: {error}")
             return

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QAction, QImage
 
 from imaging_viewer.ui.first_look import first_look_file
 from imaging_viewer.ui.main_window import MainWindow
@@ -362,3 +362,40 @@ def test_thumbnails_are_held_until_the_shown_series_has_loaded(
         ),
         timeout=60_000,
     )
+
+
+def test_export_without_patient_data_burns_in_no_identifying_text(
+    window: MainWindow,
+    qtbot: QtBot,
+    make_series: MakeSeries,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6 import QtWidgets
+
+    # A black image: every bright pixel of a corner is burned-in text.
+    made = make_series(
+        shape=(3, 128, 128), values=lambda i, j, k, t: 0 * i, window=(100.0, 50.0)
+    )
+    window.open_path(made.folder)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    out = tmp_path / "slide.png"
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "")
+    )
+
+    def top_left_text() -> bool:
+        image = QImage(str(out)).convertToFormat(QImage.Format.Format_Grayscale8)
+        grey = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(
+            image.height(), image.bytesPerLine()
+        )
+        return bool((grey[: image.height() // 5, : image.width() // 3] > 128).any())
+
+    window.export_view(True)
+    assert top_left_text()  # the patient's name and ID
+    action = next(
+        a for a in window.findChildren(QAction) if a.text().endswith("patient data…")
+    )
+    assert action.shortcut().toString() == "Ctrl+Alt+E"
+    action.trigger()
+    assert not top_left_text()
