@@ -37,7 +37,13 @@ from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
+    from PySide6.QtGui import (
+        QCloseEvent,
+        QDragEnterEvent,
+        QDropEvent,
+        QImage,
+        QShowEvent,
+    )
 
     from imaging_viewer.core.annotations.serialize import Autosaver
     from imaging_viewer.core.dicom.scan import ScanResult
@@ -1475,7 +1481,7 @@ class MainWindow(QMainWindow):
         self.tag_browser.show_file(ref.path, ref.frame_index)
 
     # ------------------------------------------------------------------ export
-    def view_image(self, overlays: bool, include_patient: bool = True) -> Any:
+    def view_image(self, overlays: bool, include_patient: bool = True) -> QImage:
         """The active viewport's slice as a QImage at native resolution, in
         square pixels as on screen; with ``overlays``, its corner text,
         letters, scale bar and the annotations it shows are burned in (without

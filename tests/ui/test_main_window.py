@@ -344,17 +344,22 @@ def test_a_series_opened_from_the_browser_takes_the_keyboard(
 def test_thumbnails_are_held_until_the_shown_series_has_loaded(
     window: MainWindow, qtbot: QtBot, sample_data: Path
 ) -> None:
-    held: list[bool] = []
+    # Each time the window's loads change, thumbnails are held exactly while
+    # a load runs.
+    seen: list[tuple[bool, bool]] = []
+    changed = window._loads_changed
+
+    def record() -> None:
+        changed()
+        seen.append((bool(window._load_tasks), window._no_loads.is_set()))
+
+    window._loads_changed = record  # type: ignore[method-assign]
     window.open_path(sample_data)
-    qtbot.waitUntil(lambda: window.scan_result is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     browser = window.series_browser
     assert browser.thumbnails_go is window._no_loads
-    while window._load_tasks:
-        held.append(not browser.thumbnails_go.is_set())
-        qtbot.wait(5)
-    assert held
-    assert all(held)  # no thumbnail drawn while the shown series loaded
-    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    assert (True, False) in seen  # a load ran, with the thumbnails held
+    assert all(loading != released for loading, released in seen)
     assert browser.thumbnails_go.is_set()  # released once the loads are done
     qtbot.waitUntil(
         lambda: all(
