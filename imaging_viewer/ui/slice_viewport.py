@@ -674,9 +674,13 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         slice's plane and the volume; None where none are drawn (nothing shown,
         or a flipped or rotated view)."""
         annotations = self.annotations
+        if annotations is None or (
+            not len(annotations) and annotations.preview is None
+        ):
+            return None  # nothing to draw: spare every frame the plane's geometry
         plane = self.current_plane()
         volume = self.state.volume
-        if annotations is None or plane is None or volume is None:
+        if plane is None or volume is None:
             return None
         if self.state.flip_horizontal or self.state.flip_vertical:
             return None  # drawn on the unflipped grid only
