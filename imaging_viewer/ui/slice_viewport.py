@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -235,6 +235,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._letter_metrics = QFontMetrics(self._letter_font, self.viewport())
         self._text_blocks = TextBlockCache(self.viewport())
         self._fitted_lines = FittedLines(self.viewport())
+        self._scale_bar_key: tuple[float, float, int, int] | None = None
+        self._scale_bar: tuple[list[QLineF], str, float, float] = ([], "", 0.0, 0.0)
+        self._scale_bar_pen = QPen(QColor(230, 230, 230), 1.5)
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
         self._corner_text_key: tuple[int, float | None] | None = None
@@ -936,7 +939,21 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         view_rect = self.view_box.viewRect()
         if view_rect.width() <= 0:
             return
-        screen_per_mm = self.view_box.width() / view_rect.width()
+        key = (view_rect.width(), self.view_box.width(), width, height)
+        if self._scale_bar_key != key:
+            self._scale_bar_key = key
+            self._scale_bar = self._scale_bar_shape(
+                self.view_box.width() / view_rect.width(), width, height
+            )
+        lines, label, left, top = self._scale_bar
+        painter.setPen(self._scale_bar_pen)
+        painter.drawLines(lines)
+        self._text_blocks.block((label,), self._overlay_font).draw(painter, left, top)
+
+    def _scale_bar_shape(
+        self, screen_per_mm: float, width: int, height: int
+    ) -> tuple[list[QLineF], str, float, float]:
+        """The bar's lines, its label and where the label goes, for a zoom."""
         target_mm = (width * 0.2) / screen_per_mm
         length_mm = _nice_length(target_mm)
         length_px = length_mm * screen_per_mm
@@ -944,20 +961,20 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         x0 = width - 12
         y1 = height * 0.9 - 2 * self._letter_metrics.height()
         y0 = y1 - length_px
-        painter.setPen(QPen(QColor(230, 230, 230), 1.5))
-        painter.drawLine(QPointF(x0, y0), QPointF(x0, y1))
+        lines = [QLineF(x0, y0, x0, y1)]
         ticks = 5
         for n in range(ticks + 1):
             y = y0 + length_px * n / ticks
             tick = 6 if n in (0, ticks) else 3
-            painter.drawLine(QPointF(x0 - tick, y), QPointF(x0, y))
+            lines.append(QLineF(x0 - tick, y, x0, y))
         label = f"{length_mm:g} mm" if length_mm < 10 else f"{length_mm / 10:g} cm"
         block = self._text_blocks.block((label,), self._overlay_font)
         metrics = self._overlay_metrics
         # Baseline one line below the bar's end, as the label always sat.
         baseline = y1 + metrics.height()
-        block.draw(
-            painter,
+        return (
+            lines,
+            label,
             x0 - block.width - 8,
             baseline - metrics.height() + metrics.descent(),
         )
