@@ -15,7 +15,8 @@ Data (generated once, outside the repo, reused between runs):
 Each platform (``offscreen``; ``xcb`` on a private Xvfb via ``xvfb-run``) runs in
 its own process; every measurement runs in a fresh child process under it:
 
-- **frames**: a shown ``SliceViewportWidget`` of 1000×1000 px. A frame is the
+- **frames**: a shown ``SliceViewportWidget`` of 1000×1000 px, with an (empty)
+  annotation set as in the window. A frame is the
   state edit (``set_slice(k)`` for scroll, ``set_window(...)`` for window drag,
   with ``image_item.smooth = False`` as during a real drag) and a synchronous
   ``viewport().repaint()``: median and p95. The same edit followed by
@@ -289,6 +290,7 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
     from PySide6.QtTest import QTest
 
+    from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.load import load_volume
     from imaging_viewer.core.dicom.scan import scan_folder
     from imaging_viewer.core.render import render_slice
@@ -361,6 +363,8 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
         state = ViewportState()
         state.show(series, volume)
         widget = SliceViewportWidget(state)
+        # As the window sets it up: with the study's (here empty) annotations.
+        widget.set_annotations(AnnotationSet())
         widget.resize(VIEWPORT_PX, VIEWPORT_PX)
         widget.show()
         QTest.qWaitForWindowExposed(widget)
