@@ -47,6 +47,22 @@ VOLUME_SUFFIXES: tuple[str, ...] = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha",
 _ONE_FILE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".mha")
 
 
+def _umask() -> int:
+    """The process's file mode mask, read without changing it (Linux), else 022.
+
+    ``os.umask`` can only be read by setting it, which would race with other
+    threads creating files.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def write_image(image: Any, path: str | os.PathLike[str]) -> None:
     """Write a SimpleITK image, in the format its file name says.
 
@@ -68,12 +84,16 @@ def write_image(image: Any, path: str | os.PathLike[str]) -> None:
         if suffix is None:
             sitk.WriteImage(image, str(target), useCompression=True)
             return
+        # The file keeps the mode it had, or gets the one a new file would.
+        exists = target.exists()
+        mode = target.stat().st_mode & 0o7777 if exists else 0o666 & ~_umask()
         handle, temporary = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=suffix, dir=target.parent
         )
         os.close(handle)
         try:
             sitk.WriteImage(image, temporary, useCompression=True)
+            os.chmod(temporary, mode)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
