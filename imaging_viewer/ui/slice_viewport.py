@@ -573,17 +573,47 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._letters = state.orientation_letters()
         return self._letters
 
+    def _fitted_corners(self, width: int, margin: int) -> dict[str, tuple[str, ...]]:
+        """The corner texts, long lines ending in "…" where they would meet.
+
+        Two corners of an edge share its width: each may use what the other
+        leaves, and at least half. The line level with the edge's orientation
+        letter (a top corner's first, a bottom corner's last) stops before it.
+        """
+        texts = self._corner_text()
+        fitted, font = self._fitted_lines, self._overlay_font
+        total = max(1, width - 2 * margin - 16)
+        beside_letter = max(1, width // 2 - 2 * margin - 12)
+        natural = {
+            corner: fitted.natural_width(tuple(lines), font)
+            for corner, lines in texts.items()
+        }
+        result: dict[str, tuple[str, ...]] = {}
+        for corner, lines in texts.items():
+            if not lines:
+                result[corner] = ()
+                continue
+            side = "right" if corner.endswith("left") else "left"
+            other = natural.get(corner.rsplit("_", 1)[0] + "_" + side, 0)
+            if natural[corner] + other <= total:
+                room = total
+            else:
+                room = max(total // 2, total - other)
+            letter_row = 0 if corner.startswith("top") else len(lines) - 1
+            rooms = tuple(
+                min(room, beside_letter) if n == letter_row else room
+                for n in range(len(lines))
+            )
+            result[corner] = fitted.fit(tuple(lines), font, rooms)
+        return result
+
     def _draw_overlays(self, painter: QPainter, width: int, height: int) -> None:
         margin = 6
         blocks = self._text_blocks
         blocks.check_resolution()
-        # Each corner has half the width, less room for the edge's orientation
-        # letter in the middle: long lines end in "…".
-        room = max(1, width // 2 - 2 * margin - 12)
-        for corner, all_lines in self._corner_text().items():
-            if not all_lines:
+        for corner, lines in self._fitted_corners(width, margin).items():
+            if not lines:
                 continue
-            lines = self._fitted_lines.fit(tuple(all_lines), self._overlay_font, room)
             right = corner.endswith("right")
             if corner in _TOP_CORNERS:
                 # The series' lines: one block, one blit.

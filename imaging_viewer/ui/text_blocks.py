@@ -9,7 +9,7 @@ a transparent image the first time it is needed and then blitted.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
@@ -142,7 +142,7 @@ class TextBlockCache:
 
 
 class FittedLines:
-    """Lines shortened with "…" to fit a width, remembered between frames.
+    """Lines shortened with "…" to fit widths, remembered between frames.
 
     Corner texts share the viewport's width: a long patient name or series
     description must not run into the text of the opposite corner.
@@ -152,30 +152,57 @@ class FittedLines:
         self._device = device
         self._size = size
         self._fitted: OrderedDict[tuple[object, ...], tuple[str, ...]] = OrderedDict()
+        self._widths: OrderedDict[tuple[object, ...], int] = OrderedDict()
         self._metrics: dict[str, QFontMetrics] = {}
 
-    def fit(self, lines: tuple[str, ...], font: QFont, width: int) -> tuple[str, ...]:
-        """``lines``, each elided on the right to at most ``width`` pixels."""
+    def _metrics_of(self, font: QFont) -> tuple[str, QFontMetrics]:
         font_key = font.key()
-        key = (lines, font_key, width)
+        metrics = self._metrics.get(font_key)
+        if metrics is None:
+            metrics = self._metrics[font_key] = QFontMetrics(font, self._device)
+        return font_key, metrics
+
+    def natural_width(self, lines: tuple[str, ...], font: QFont) -> int:
+        """The widest of ``lines``, in pixels, before any shortening."""
+        font_key, metrics = self._metrics_of(font)
+        key = (lines, font_key)
+        found = self._widths.get(key)
+        if found is None:
+            found = max((metrics.horizontalAdvance(text) for text in lines), default=0)
+            self._remember(self._widths, key, found)
+        return found
+
+    def fit(
+        self, lines: tuple[str, ...], font: QFont, widths: int | tuple[int, ...]
+    ) -> tuple[str, ...]:
+        """``lines``, each elided on the right to at most its width in pixels
+        (one width for all lines, or one per line)."""
+        font_key, metrics = self._metrics_of(font)
+        key = (lines, font_key, widths)
         found = self._fitted.get(key)
         if found is not None:
             self._fitted.move_to_end(key)
             return found
-        metrics = self._metrics.get(font_key)
-        if metrics is None:
-            metrics = self._metrics[font_key] = QFontMetrics(font, self._device)
+        rooms = widths if isinstance(widths, tuple) else (widths,) * len(lines)
         elide = Qt.TextElideMode.ElideRight
         found = tuple(
             text
-            if metrics.horizontalAdvance(text) <= width
-            else metrics.elidedText(text, elide, max(width, 0))
-            for text in lines
+            if metrics.horizontalAdvance(text) <= room
+            else metrics.elidedText(text, elide, max(room, 0))
+            for text, room in zip(lines, rooms, strict=True)
         )
-        self._fitted[key] = found
-        if len(self._fitted) > self._size:
-            self._fitted.popitem(last=False)
+        self._remember(self._fitted, key, found)
         return found
+
+    def _remember(
+        self,
+        cache: OrderedDict[tuple[object, ...], Any],
+        key: tuple[object, ...],
+        value: Any,
+    ) -> None:
+        cache[key] = value
+        if len(cache) > self._size:
+            cache.popitem(last=False)
 
 
 def draw_shadowed_text(

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from pytestqt.qtbot import QtBot
 
+    from tests.conftest import MakeSeries
+
 
 @pytest.fixture(scope="module")
 def ct(sample_data: Path) -> tuple[object, object]:
@@ -282,3 +284,41 @@ def test_a_large_image_renders_coarsely_while_it_changes_then_in_full(
     widget.settle()
     np.testing.assert_array_equal(widget._buffer, expected)
     assert widget.image_item.smooth
+
+
+def test_corner_lines_share_the_edge_and_stop_before_its_letter(
+    qtbot: QtBot, make_series: MakeSeries
+) -> None:
+    # A short patient corner leaves room for a long series description on the
+    # right; only the line level with the "A" letter stops short of it.
+    made = make_series(
+        shape=(3, 32, 32),
+        tags={
+            "PatientName": "Doe^J",
+            "PatientID": "1",
+            "Manufacturer": "A manufacturer with a rather long name indeed",
+            "SeriesDescription": (
+                "Axial T1 post contrast fat saturated thin slices of the femur"
+            ),
+        },
+    )
+    series = scan_folder(made.folder).series[0]
+    widget = _shown_viewport(qtbot, series, load_volume(series))
+    widget.resize(560, 400)
+    qtbot.waitUntil(lambda: widget.viewport().width() == 560, timeout=5000)
+    width, margin = widget.viewport().width(), 6
+    corners = widget._fitted_corners(width, margin)
+    full = widget._corner_text()
+    metrics = widget._overlay_metrics
+    left = max(metrics.horizontalAdvance(t) for t in corners["top_left"])
+    right = corners["top_right"]
+    # Not cut: the description fits beside the short left corner.
+    description = next(t for t in full["top_right"] if "Axial T1" in t)
+    assert description in right
+    assert metrics.horizontalAdvance(description) > width // 2  # past the middle
+    # The first line, level with the letter, ends before the middle.
+    assert right[0].endswith("…")
+    assert metrics.horizontalAdvance(right[0]) <= width // 2 - 2 * margin - 12
+    # The corners never meet.
+    widest_right = max(metrics.horizontalAdvance(t) for t in right)
+    assert left + widest_right <= width - 2 * margin
