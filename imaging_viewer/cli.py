@@ -115,10 +115,6 @@ def command_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-# SimpleITK picks the writer from the file name (NIfTI, NRRD, MetaImage).
-_CONVERT_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
-
-
 def _cannot_write(output: Path, error: OSError) -> str:
     """One line for a failed write (the writers' own messages name the file)."""
     if error.strerror:
@@ -149,13 +145,12 @@ def _find_series(path: str, selector: str) -> SeriesInfo:
 def command_convert(args: argparse.Namespace) -> int:
     """``imaging-viewer convert PATH --series SEL -o OUT``."""
     from imaging_viewer.core.dicom.load import load_volume
-    from imaging_viewer.core.volume_io import write_volume
+    from imaging_viewer.core.volume_io import VOLUME_SUFFIXES, write_volume
 
     output = Path(args.output)
-    if not output.name.lower().endswith(_CONVERT_SUFFIXES):
+    if not output.name.lower().endswith(VOLUME_SUFFIXES):
         raise CommandError(
-            f"{output}: unknown output format; use one of "
-            + ", ".join(_CONVERT_SUFFIXES)
+            f"{output}: unknown output format; use one of " + ", ".join(VOLUME_SUFFIXES)
         )
     _check_writable(output)
     info = _find_series(args.path, args.series)
@@ -309,9 +304,10 @@ def command_export(args: argparse.Namespace) -> int:
     [--window C,W | --preset NAME] [--overlays] -o OUT.png``."""
     from imaging_viewer.core.dicom.load import load_volume
     from imaging_viewer.core.viewer_state import ViewportState
+    from imaging_viewer.core.volume_io import VOLUME_SUFFIXES
 
     output = Path(args.output)
-    as_image = output.name.lower().endswith(_CONVERT_SUFFIXES)
+    as_image = output.name.lower().endswith(VOLUME_SUFFIXES)
     if output.suffix.lower() != ".png" and not as_image:
         raise CommandError(
             f"{output}: export writes PNG, or a plane as NIfTI/NRRD/MetaImage "
