@@ -1,0 +1,474 @@
+"""The workspace: every study open in the viewer, their volumes and annotations.
+
+Qt-free. It scans and loads through a :class:`TaskRunner` it is given and tells
+what happened through psygnal events; the window subscribes and draws. Nothing
+here assumes one study: opening may add to what is open or replace it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from psygnal import Signal, SignalGroup
+
+from imaging_viewer.core.workspace.study import Study
+from imaging_viewer.core.workspace.tasks import run_synchronously
+from imaging_viewer.core.workspace.volume_cache import VolumeCache
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable
+
+    from imaging_viewer.core.annotations.model import AnnotationSet
+    from imaging_viewer.core.dicom.scan import ScanResult
+    from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.dicom.structured_report import DicomImport
+    from imaging_viewer.core.volume import Volume
+    from imaging_viewer.core.workspace.tasks import TaskHandle, TaskRunner
+
+PREVIEW_MIN_FRAMES = 8
+"""Series with fewer frames than this load whole at once, without a preview."""
+
+
+class WorkspaceEvents(SignalGroup):
+    """What the workspace tells its observers (on the thread its runner
+    delivers results on: the GUI thread in the application)."""
+
+    progress = Signal(str, int, int)
+    """(what, done, total) of the scan or load under way; total 0: unknown."""
+    idle = Signal()
+    """No scan or load runs any more."""
+    opened = Signal(object)
+    """A scan ended: the :class:`ScanResult` just added (or opened in place)."""
+    volume_loaded = Signal(str, object)
+    """(series id, :class:`Volume`): a series' volume is ready (and cached)."""
+    failed = Signal(str, str)
+    """(what, message) of a scan or load that failed; "cancelled" when it was."""
+    problem = Signal(str, str, str)
+    """(severity, where, message) to show beside the scan's own problems."""
+
+
+def merged_scan_results(first: ScanResult, second: ScanResult) -> ScanResult:
+    """One scan result holding both, the series of ``second`` after those of
+    ``first`` (a series already in ``first`` is not repeated)."""
+    known = {s.id for s in first.series}
+    return dataclasses.replace(
+        first,
+        series=[*first.series, *(s for s in second.series if s.id not in known)],
+        skipped=[*first.skipped, *second.skipped],
+        warnings=[*first.warnings, *second.warnings],
+        files_examined=first.files_examined + second.files_examined,
+    )
+
+
+def main_series(series: list[SeriesInfo]) -> SeriesInfo:
+    """The series to show first: the largest cross-sectional one (a localizer
+    or scout is rarely what a reader wants first), else the first series."""
+    volumes = [s for s in series if not s.is_projection and s.shape_kji[0] > 1]
+    if not volumes:
+        return series[0]
+    return max(volumes, key=lambda s: (s.shape_kji[0], s.n_time_points))
+
+
+def single_frame_series(series: SeriesInfo, k: int) -> SeriesInfo:
+    """``series`` reduced to its acquired slice ``k`` (first time point)."""
+    affine = series.ijk_to_lps.copy()
+    affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
+    return dataclasses.replace(
+        series,
+        frames=((series.frames[0][k],),),
+        shape_kji=(1, series.acquired_rows, series.acquired_columns),
+        ijk_to_lps=affine,
+        geometry=None,
+    )
+
+
+class Workspace:
+    """Studies of patients (patient → study → series), grouped from what was
+    opened, with a volume cache, load tasks and per-study annotations.
+
+    Parameters
+    ----------
+    run : TaskRunner
+        Starts slow work (default: at once, in the caller's thread).
+    cache : VolumeCache, optional
+        Where loaded volumes are kept (default: the default memory budget).
+    autosave : bool
+        Save each study's annotations a moment after they change, to
+        ``sidecar(study_uid)``, and reload them when the study is opened.
+    sidecar : callable, optional
+        Study UID → autosave file (default
+        :func:`~imaging_viewer.core.annotations.serialize.sidecar_path`).
+    autosave_delay_s : float
+        Quiet time after the last change before an autosave.
+    """
+
+    def __init__(
+        self,
+        run: TaskRunner = run_synchronously,
+        *,
+        cache: VolumeCache | None = None,
+        autosave: bool = True,
+        sidecar: Callable[[str], Path] | None = None,
+        autosave_delay_s: float = 2.0,
+    ) -> None:
+        self.events = WorkspaceEvents()
+        self._run = run
+        self.cache = cache if cache is not None else VolumeCache()
+        self._autosave = autosave
+        self._sidecar = sidecar
+        self._autosave_delay_s = autosave_delay_s
+        self.studies: dict[str, Study] = {}
+        """Open studies by Study Instance UID, in the order they were opened."""
+        self.scan_result: ScanResult | None = None
+        """Everything opened, as one scan result (series in opening order)."""
+        self._series: dict[str, SeriesInfo] = {}
+        self._scan: TaskHandle | None = None
+        self._scan_path: Path | None = None
+        self._loads: dict[str, _Load] = {}
+        self.no_loads = threading.Event()
+        """Set while no series load runs (thumbnails wait for it)."""
+        self.no_loads.set()
+
+    # ------------------------------------------------------------------ opening
+    def open(self, path: str | os.PathLike[str], *, replace: bool = True) -> None:
+        """Scan ``path`` (folder, file or DICOMDIR) and add its studies, or put
+        them in place of everything open (``replace``); :attr:`events`
+        ``opened`` follows, or ``failed``."""
+        from imaging_viewer.core.dicom.scan import scan_folder
+
+        self.cancel_scan()
+        where = Path(path)
+        label = f"Scanning {where.name or where}…"
+        self.events.progress.emit(label, 0, 0)
+        self._scan_path = where
+
+        def done(result: ScanResult) -> None:
+            self._scan = None
+            self.add_scan_result(result, replace=replace)
+            self._emit_idle_if_idle()
+
+        def failed(message: str) -> None:
+            self._scan = None
+            self.events.failed.emit(f"Scanning {where}", message)
+            self._emit_idle_if_idle()
+
+        self._scan = self._run(
+            lambda progress, cancel: scan_folder(where, progress, cancel),
+            on_done=done,
+            on_failed=failed,
+            on_progress=lambda n, total: self.events.progress.emit(label, n, total),
+        )
+
+    def add_scan_result(self, result: ScanResult, *, replace: bool = True) -> None:
+        """Add the studies of a finished scan (or put them in place of all)."""
+        if replace or self.scan_result is None:
+            self.close_all()
+            self.scan_result = result
+        else:
+            self.scan_result = merged_scan_results(self.scan_result, result)
+        for series in result.series:
+            if series.id in self._series:
+                continue  # opened before
+            self._series[series.id] = series
+            study = self.studies.get(series.study_uid)
+            if study is None:
+                study = self.studies[series.study_uid] = Study.of_series(series)
+            study.series.append(series)
+            if result.root not in study.roots:
+                study.roots.append(result.root)
+        self.events.opened.emit(result)
+
+    def close_all(self) -> None:
+        """Close every study: loads stop, autosaves are written, volumes go."""
+        self.cancel_loads()
+        for study in self.studies.values():
+            if study.autosaver is not None:
+                study.autosaver.close()
+                study.autosaver = None
+        self.studies.clear()
+        self._series.clear()
+        self.cache.clear()
+        self.scan_result = None
+
+    # ------------------------------------------------------------------ lookup
+    def series(self, series_id: str) -> SeriesInfo | None:
+        """A series of an open study by its id."""
+        return self._series.get(series_id)
+
+    def study_of(self, series_id: str) -> Study | None:
+        """The study a series belongs to."""
+        series = self._series.get(series_id)
+        return None if series is None else self.studies.get(series.study_uid)
+
+    @property
+    def patients(self) -> list[tuple[str, str]]:
+        """(Patient ID, Patient's Name) of the open studies, in opening order."""
+        return list(dict.fromkeys(study.patient_key for study in self.studies.values()))
+
+    # ------------------------------------------------------------------ volumes
+    def volume(self, series_id: str) -> Volume | None:
+        """The loaded volume of a series, if cached."""
+        return self.cache.get(series_id)
+
+    def is_loading(self, series_id: str) -> bool:
+        """True while the series' volume loads."""
+        return series_id in self._loads
+
+    @property
+    def busy(self) -> bool:
+        """True while a scan or a load runs."""
+        return self._scan is not None or bool(self._loads)
+
+    def load(self, series_id: str) -> Volume | None:
+        """The series' volume if cached; otherwise start loading it (once, however
+        often asked) and return None: ``volume_loaded`` or ``failed`` follows."""
+        cached = self.cache.get(series_id)
+        if cached is not None or series_id in self._loads:
+            return cached
+        series = self._series.get(series_id)
+        if series is None:
+            return None
+        from imaging_viewer.core.dicom.load import load_volume
+
+        label = f"Loading {series.modality} {series.description or series.id}"
+        self.events.progress.emit(label, 0, 0)
+        load = _Load()
+
+        def done(volume: Volume) -> None:
+            if load.stopped.is_set():
+                return  # cancelled meanwhile: nothing of it is kept
+            self._end_load(series_id, load)
+            self.cache.put(series_id, volume)
+            for warning in volume.warnings:
+                if warning not in series.warnings:
+                    self.events.problem.emit("warning", series.id, warning)
+            self.events.volume_loaded.emit(series_id, volume)
+            self._emit_idle_if_idle()
+
+        def failed(message: str) -> None:
+            if load.stopped.is_set():
+                return
+            self._end_load(series_id, load)
+            self.events.failed.emit(f"Loading series {series_id}", message)
+            self._emit_idle_if_idle()
+
+        def work(
+            progress: Callable[[int, int], None], cancel: Callable[[], bool]
+        ) -> Volume:
+            return load_volume(
+                series,
+                progress,
+                lambda: load.stopped.is_set() or cancel(),
+                resample_ready=True,
+            )
+
+        self.no_loads.clear()
+        self._loads[series_id] = load
+
+        def progress(done_count: int, total: int) -> None:
+            if not load.stopped.is_set():
+                self.events.progress.emit(label, done_count, total)
+
+        load.handle = self._run(
+            work, on_done=done, on_failed=failed, on_progress=progress
+        )
+        return self.cache.get(series_id)
+
+    def load_preview(
+        self, series_id: str, on_done: Callable[[SeriesInfo, Volume], None]
+    ) -> bool:
+        """Decode the middle image of a series alone, so something shows while
+        the whole series loads; ``on_done(series, volume)`` gets it. False (and
+        nothing started) for small series and those resampled on load."""
+        series = self._series.get(series_id)
+        if series is None:
+            return False
+        if series.geometry is not None and series.geometry.resample is not None:
+            return False
+        if len(series.frames[0]) * series.n_time_points < PREVIEW_MIN_FRAMES:
+            return False
+        from imaging_viewer.core.dicom.load import load_volume
+
+        single = single_frame_series(series, len(series.frames[0]) // 2)
+        self._run(
+            lambda progress, cancel: load_volume(single, None, cancel),
+            on_done=lambda volume: on_done(series, volume),
+        )
+        return True
+
+    def cancel_load(self, series_id: str) -> None:
+        """Stop loading one series (nothing of it is kept)."""
+        load = self._loads.pop(series_id, None)
+        if load is not None:
+            load.stopped.set()
+            if load.handle is not None:
+                load.handle.cancel()
+        self._update_no_loads()
+        self._emit_idle_if_idle()
+
+    def cancel_loads(self) -> None:
+        """Stop every load."""
+        for series_id in list(self._loads):
+            self.cancel_load(series_id)
+
+    def cancel_scan(self) -> None:
+        """Stop the scan under way."""
+        scan, self._scan = self._scan, None
+        if scan is not None:
+            scan.cancel()
+
+    def cancel_all(self) -> None:
+        """Stop the scan and every load."""
+        self.cancel_scan()
+        self.cancel_loads()
+
+    def pin(self, series_ids: Iterable[str]) -> None:
+        """The series shown in viewports: their volumes stay cached."""
+        self.cache.pin(series_ids)
+
+    def _end_load(self, series_id: str, load: _Load) -> None:
+        if self._loads.get(series_id) is load:
+            del self._loads[series_id]
+        self._update_no_loads()
+
+    def _update_no_loads(self) -> None:
+        if self._loads:
+            self.no_loads.clear()
+        else:
+            self.no_loads.set()
+
+    def _emit_idle_if_idle(self) -> None:
+        if not self.busy:
+            self.events.idle.emit()
+
+    # ------------------------------------------------------------------ annotations
+    def annotations(self, study_uid: str) -> AnnotationSet:
+        """The lesions and annotations of a study, made on first use with its
+        autosaved annotations reloaded, and autosaved from then on."""
+        from imaging_viewer.core.annotations.model import AnnotationSet
+
+        study = self.studies.get(study_uid)
+        if study is None:
+            raise KeyError(f"no open study {study_uid!r}")
+        if study.annotations is not None:
+            return study.annotations
+        annotations = study.annotations = AnnotationSet()
+        self._reload_autosaved(study, annotations)
+        if self._autosave:
+            from imaging_viewer.core.annotations.serialize import Autosaver
+
+            if self._sidecar is not None:
+                study.autosaver = Autosaver(self._sidecar, self._autosave_delay_s)
+            else:
+                study.autosaver = Autosaver(delay_s=self._autosave_delay_s)
+            study.autosaver.watch(annotations, study.uid, study.frame_of_reference_uids)
+        return annotations
+
+    def _sidecar_of(self, study_uid: str) -> Path:
+        from imaging_viewer.core.annotations.serialize import sidecar_path
+
+        return (self._sidecar or sidecar_path)(study_uid)
+
+    def _reload_autosaved(self, study: Study, annotations: AnnotationSet) -> None:
+        if not self._autosave:
+            return
+        from imaging_viewer.core.annotations.serialize import AnnotationFileError, load
+
+        path = self._sidecar_of(study.uid)
+        if not path.exists():
+            return
+        try:
+            loaded = load(path, study.uid)
+        except AnnotationFileError as error:
+            self.events.problem.emit("error", str(path), str(error))
+            return
+        with annotations.macro("load annotations"):
+            for lesion in loaded.lesions:
+                annotations.add_lesion(lesion)
+        annotations.clear_history()
+
+    def save_annotations(self, study_uid: str, path: str | os.PathLike[str]) -> None:
+        """Write a study's annotations to ``path`` (atomically).
+
+        Raises OSError when it cannot be written.
+        """
+        from imaging_viewer.core.annotations.serialize import save_atomic, to_json
+
+        study = self.studies[study_uid]
+        save_atomic(
+            path,
+            to_json(
+                self.annotations(study_uid), study_uid, study.frame_of_reference_uids
+            ),
+        )
+
+    def open_annotations(self, study_uid: str, path: str | os.PathLike[str]) -> int:
+        """Put the annotations of the file at ``path`` in place of a study's
+        (one undoable step); returns the number of lesions.
+
+        Raises AnnotationFileError or OSError with the reason.
+        """
+        from imaging_viewer.core.annotations.serialize import load
+
+        loaded = load(path, study_uid)
+        annotations = self.annotations(study_uid)
+        with annotations.macro("open annotations"):
+            annotations.clear()
+            for lesion in loaded.lesions:
+                annotations.add_lesion(lesion)
+        return len(loaded.lesions)
+
+    def import_annotations(
+        self, study_uid: str, path: str | os.PathLike[str]
+    ) -> DicomImport:
+        """Add the lesions of a TID 1500 SR or a GSPS drawn on images of the
+        open studies to a study's annotations (a lesion already there is
+        replaced by the file's); its warnings are emitted as problems.
+
+        Raises
+        ------
+        InterchangeImportError
+            The file is no readable SR or presentation state.
+        """
+        from imaging_viewer.core.dicom.interchange_import import (
+            read_interchange_annotations,
+        )
+
+        series = self.scan_result.series if self.scan_result else []
+        imported = read_interchange_annotations(path, series)
+        annotations = self.annotations(study_uid)
+        with annotations.macro(f"import {Path(path).name}"):
+            for lesion in imported.annotation_set.lesions:
+                if annotations.has_lesion(lesion.id):
+                    annotations.remove_lesion(lesion.id)  # the file's version wins
+                annotations.add_lesion(lesion)
+        for warning in imported.warnings:
+            self.events.problem.emit("warning", str(path), warning)
+        return imported
+
+    def flush_autosaves(self) -> None:
+        """Write every pending autosave now."""
+        for study in self.studies.values():
+            if study.autosaver is not None:
+                study.autosaver.flush()
+
+    def close(self) -> None:
+        """Stop all work and write what is pending (at exit)."""
+        self.cancel_all()
+        for study in self.studies.values():
+            if study.autosaver is not None:
+                study.autosaver.close()
+                study.autosaver = None
+
+
+class _Load:
+    """A load under way: its handle, and the flag that stops it (set on cancel,
+    also when the runner's handle is not there yet)."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.handle: TaskHandle | None = None
