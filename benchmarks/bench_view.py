@@ -770,7 +770,11 @@ def child_switch(args: argparse.Namespace) -> dict[str, Any]:
     def switch(name: str, cached: bool) -> None:
         series_id = by_folder[name]
         if not cached:
-            window._volumes.pop(series_id, None)  # private: forget the loaded volume
+            workspace = getattr(window, "workspace", None)
+            if workspace is not None:
+                workspace.cache.discard(series_id)  # forget the loaded volume
+            else:  # the window before the workspace (for A/B runs)
+                window._volumes.pop(series_id, None)
         settle()
         target.update(id=series_id, at=None)
         timer = QTimer()

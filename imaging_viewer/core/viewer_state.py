@@ -450,6 +450,12 @@ class ViewerState:
             self._annotations = AnnotationSet()
         return self._annotations
 
+    @annotations.setter
+    def annotations(self, annotation_set: AnnotationSet) -> None:
+        """Edit another set (another study's); whoever draws it is told by the
+        caller (the window re-points its viewports and panel)."""
+        self._annotations = annotation_set
+
     @property
     def grid(self) -> tuple[int, int]:
         """(rows, columns) of the layout."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -33,6 +31,8 @@ from PySide6.QtWidgets import (
 from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
+from imaging_viewer.core.workspace import Workspace
+from imaging_viewer.core.workspace.workspace import main_series
 from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
@@ -45,10 +45,11 @@ if TYPE_CHECKING:
         QShowEvent,
     )
 
-    from imaging_viewer.core.annotations.serialize import Autosaver
+    from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.volume import Volume
+    from imaging_viewer.core.workspace import Study
     from imaging_viewer.ui.first_look_view import FirstLookView
     from imaging_viewer.ui.slice_viewport import SliceViewportWidget
     from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
@@ -169,27 +170,23 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("imaging_viewer")
         self.setAcceptDrops(True)
         self.state = ViewerState()
-        self.scan_result: ScanResult | None = None
+        self.workspace = Workspace(run_in_background, autosave=remember_settings)
+        """The open studies, their volumes and annotations (the window draws them)."""
         self._remember = remember_settings
         self._last_export_folder: Path | None = None
         self._settings = QSettings()
-        self._scan_task: BackgroundTask | None = None
+        self._replace_on_open = True
+        """The scan under way replaces what is open (else it adds a study)."""
         self._first_look_task: BackgroundTask | None = None
         self._first_look: str | None = None
         """The file shown before the scan ended (until its series replaces it)."""
-        self._load_tasks: dict[int, BackgroundTask] = {}
-        self._no_loads = threading.Event()
-        """Set while no series load runs: thumbnails wait for it."""
-        self._no_loads.set()
-        self._volumes: dict[str, Volume] = {}
-        self._series_by_id: dict[str, SeriesInfo] = {}
+        self._wanted: dict[int, tuple[str, int | None]] = {}
+        """Viewport index -> (series id, slice to open on) of the loads it waits for."""
         self._pending_selector: str | None = None
         self.first_image_shown_at: float | None = None
         self.mpr_when_loaded = False
         """Enter MPR once the first viewport's volume has loaded (--layout mpr)."""
         self._docks_built = False
-        self._autosaver: Autosaver | None = None
-        self._annotation_study_uid = ""
         self._viewports_ready = not defer_viewports
         self._first_look_view: FirstLookView | None = None
         self._scan_after_first_paint: Path | None = None
@@ -197,6 +194,14 @@ class MainWindow(QMainWindow):
         self._build_viewports()
         self._build_status_bar()
         self._build_actions()
+        events = self.workspace.events
+        events.progress.connect(self._show_progress)
+        events.opened.connect(self._on_scanned)
+        events.volume_loaded.connect(self._on_volume_loaded)
+        events.failed.connect(self._on_task_failed)
+        events.load_failed.connect(self._on_load_failed)
+        events.problem.connect(self._on_problem)
+        events.idle.connect(self._on_idle)
         self.state.events.layout.connect(self._on_layout_changed)
         self.state.events.active_index.connect(self._on_active_changed)
         self.state.events.show_overlays.connect(self._on_overlays_changed)
@@ -311,7 +316,7 @@ class MainWindow(QMainWindow):
         from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
 
         series_browser = self._series_browser = SeriesBrowserWidget(self)
-        series_browser.thumbnails_go = self._no_loads
+        series_browser.thumbnails_go = self.workspace.no_loads
         series_browser.series_activated.connect(self._on_series_activated)
         series_dock = self._series_dock = self._dock(
             "Series", series_browser, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
@@ -752,94 +757,67 @@ class MainWindow(QMainWindow):
         self.state.sync_linked(self.state.active_index)
 
     # ------------------------------------------------------------------ annotations
-    def _study_frames(self) -> tuple[str, list[str]]:
-        result = self.scan_result
-        viewport = self.state.viewports[0]
-        series = viewport.series or (
-            result.series[0] if result and result.series else None
-        )
-        if series is None or result is None:
-            return "", []
-        frames = sorted(
-            {
-                s.frame_of_reference_uid
-                for s in result.series
-                if s.study_uid == series.study_uid
-            }
-            - {""}
-        )
-        return series.study_uid, frames
+    @property
+    def scan_result(self) -> ScanResult | None:
+        """Everything open, as one scan result (the workspace's)."""
+        return self.workspace.scan_result
+
+    def annotation_study(self) -> Study | None:
+        """The study the annotations belong to: that of the first viewport's
+        series, else the first study open."""
+        series = self.state.viewports[0].series
+        if series is not None and series.study_uid in self.workspace.studies:
+            return self.workspace.studies[series.study_uid]
+        return next(iter(self.workspace.studies.values()), None)
 
     def _start_annotations(self) -> None:
-        """Reload the study's autosaved annotations and keep saving them."""
-        from imaging_viewer.core.annotations.serialize import (
-            AnnotationFileError,
-            Autosaver,
-            load,
-            sidecar_path,
-        )
+        """Show and edit the annotations of the annotation study (reloaded
+        from its autosave, and autosaved by the workspace)."""
+        study = self.annotation_study()
+        if study is not None and study.uid:
+            self.use_annotations(self.workspace.annotations(study.uid))
 
-        if self._autosaver is not None:
-            self._autosaver.close()
-            self._autosaver = None
-        annotations = self.state.annotations
-        annotations.clear()
-        annotations.clear_history()
-        study_uid, frames = self._study_frames()
-        self._annotation_study_uid = study_uid
-        if not study_uid:
+    def use_annotations(self, annotations: AnnotationSet) -> None:
+        """Draw and edit ``annotations`` in every viewport and the Lesions panel."""
+        if annotations is self.state.annotations:
             return
-        path = sidecar_path(study_uid)
-        if path.exists():
-            try:
-                loaded = load(path, study_uid)
-            except AnnotationFileError as error:
-                self.problems_panel.add_problem("error", str(path), str(error))
-            else:
-                with annotations.macro("load annotations"):
-                    for lesion in loaded.lesions:
-                        annotations.add_lesion(lesion)
-                annotations.clear_history()
-        if self._remember:
-            self._autosaver = Autosaver(delay_s=2.0)
-            self._autosaver.watch(annotations, study_uid, frames)
+        self.state.annotations = annotations
+        self.state.active_lesion_id = None
+        for widget in self.viewport_widgets:
+            widget.set_annotations(annotations)
+        if self._docks_built:
+            self.lesions_panel.set_annotations(annotations)
 
     def _on_save_annotations(self) -> None:
-        from imaging_viewer.core.annotations.serialize import save_atomic, to_json
-
-        study_uid, frames = self._study_frames()
-        if not study_uid:
+        study = self.annotation_study()
+        if study is None or not study.uid:
             return
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Save annotations", "annotations.json", "Annotations (*.json)"
         )
         if path:
             try:
-                save_atomic(path, to_json(self.state.annotations, study_uid, frames))
+                self.workspace.save_annotations(study.uid, path)
             except OSError as error:
                 QtWidgets.QMessageBox.warning(self, "Save failed", f"{path}: {error}")
                 return
             self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def _on_open_annotations(self) -> None:
-        from imaging_viewer.core.annotations.serialize import AnnotationFileError, load
+        from imaging_viewer.core.annotations.serialize import AnnotationFileError
 
-        study_uid, _ = self._study_frames()
+        study = self.annotation_study()
+        if study is None or not study.uid:
+            return
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open annotations", "", "Annotations (*.json)"
         )
         if not path:
             return
         try:
-            loaded = load(path, study_uid)
+            self.workspace.open_annotations(study.uid, path)
         except (AnnotationFileError, OSError) as error:
             QtWidgets.QMessageBox.warning(self, "Cannot open annotations", str(error))
-            return
-        annotations = self.state.annotations
-        with annotations.macro("open annotations"):
-            annotations.clear()
-            for lesion in loaded.lesions:
-                annotations.add_lesion(lesion)
 
     def export_teaching(self) -> None:
         """Ask for the case text and a folder, then write the de-identified case."""
@@ -961,41 +939,19 @@ class MainWindow(QMainWindow):
     def import_dicom_annotations(self, path: str) -> bool:
         """Add the lesions of a TID 1500 measurement report or of a Grayscale
         Softcopy Presentation State (drawn on images of the open study)."""
-        import pydicom
-        import pydicom.errors
-
-        from imaging_viewer.core.dicom.presentation_state import (
-            presentation_state_onto,
-        )
-        from imaging_viewer.core.dicom.structured_report import (
-            import_measurement_report,
+        from imaging_viewer.core.dicom.interchange_import import (
+            InterchangeImportError,
         )
 
-        try:
-            dataset = pydicom.dcmread(path)
-        except (OSError, pydicom.errors.InvalidDicomError) as error:
-            QtWidgets.QMessageBox.warning(
-                self, "Cannot import", f"{path}: not a readable DICOM file ({error})"
-            )
+        study = self.annotation_study()
+        if study is None or not study.uid:
+            QtWidgets.QMessageBox.warning(self, "Cannot import", "Open a study first.")
             return False
-        sop_class = str(dataset.get("SOPClassUID", ""))
         try:
-            if sop_class == pydicom.uid.GrayscaleSoftcopyPresentationStateStorage:
-                series = self.scan_result.series if self.scan_result else []
-                imported = presentation_state_onto(dataset, series)
-            else:
-                imported = import_measurement_report(dataset)
-        except ValueError as error:
-            QtWidgets.QMessageBox.warning(self, "Cannot import", f"{path}: {error}")
+            imported = self.workspace.import_annotations(study.uid, path)
+        except InterchangeImportError as error:
+            QtWidgets.QMessageBox.warning(self, "Cannot import", str(error))
             return False
-        annotations = self.state.annotations
-        with annotations.macro(f"import {Path(path).name}"):
-            for lesion in imported.annotation_set.lesions:
-                if annotations.has_lesion(lesion.id):
-                    annotations.remove_lesion(lesion.id)  # the file's version wins
-                annotations.add_lesion(lesion)
-        for warning in imported.warnings:
-            self.problems_panel.add_problem("warning", path, warning)
         count = len(imported.annotation_set.lesions)
         self.statusBar().showMessage(
             f"Imported {count} lesion{'s' if count != 1 else ''} from {path}", 10000
@@ -1134,6 +1090,14 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
+    def add_study(self, path: Path) -> None:
+        """Scan ``path`` and add its studies to those open (the viewports keep
+        what they show; empty ones get its series)."""
+        self.workspace.cancel_scan()
+        self._replace_on_open = False
+        self._make_viewports()
+        self._start_scan(path)
+
     def open_path(
         self,
         path: Path,
@@ -1150,6 +1114,7 @@ class MainWindow(QMainWindow):
         read ahead (``first_look.prefetch``).
         """
         self.cancel_loading()
+        self._replace_on_open = True
         self._pending_selector = series_selector
         self._current_path = path
         self._first_look = None
@@ -1206,39 +1171,34 @@ class MainWindow(QMainWindow):
         self._first_look_task = run_in_background(look, on_done=shown, on_failed=failed)
 
     def _start_scan(self, path: Path) -> None:
-        from imaging_viewer.core.dicom.scan import scan_folder
-
-        self._scan_task = run_in_background(
-            lambda progress, cancel: scan_folder(path, progress, cancel),
-            on_done=self._on_scanned,
-            on_failed=lambda message: self._on_task_failed(f"Scanning {path}", message),
-            on_progress=lambda done, total: self._show_progress(
-                f"Scanning {path.name or path}…", done, total
-            ),
-        )
+        self.workspace.open(path, replace=self._replace_on_open)
 
     def _on_scanned(self, result: ScanResult) -> None:
-        self._scan_task = None
+        replaced, self._replace_on_open = self._replace_on_open, True
         self._hide_progress()
-        self.scan_result = result
-        self._series_by_id = {s.id: s for s in result.series}
-        self._volumes.clear()
+        everything = self.workspace.scan_result
+        self.series_browser.set_scan_result(everything)
+        self.problems_panel.set_scan_result(everything)
+        self._add_recent(Path(result.root))
+        if not replaced:
+            self._fill_empty_viewports()
+            self.statusBar().showMessage(
+                f"Added {len(result.series)} series from {result.root}", 10000
+            )
+            return
         for index, viewport in enumerate(self.state.viewports):
             if index == 0 and self._first_look is not None:
                 continue  # stays on screen until its series takes its place
             viewport.series = None
             viewport.volume = None
-        self.series_browser.set_scan_result(result)
-        self.problems_panel.set_scan_result(result)
-        self._start_annotations()
-        self._add_recent(Path(result.root))
         self.setWindowTitle(f"imaging_viewer — {Path(result.root).name}")
         if not result.series:
+            self._start_annotations()
             self.statusBar().showMessage(
                 f"No DICOM images found in {result.root}", 10000
             )
             return
-        first = _main_series(result.series)
+        first = main_series(result.series)
         if self._pending_selector is not None:
             try:
                 first = result.find_series(self._pending_selector)
@@ -1249,6 +1209,7 @@ class MainWindow(QMainWindow):
             if index < len(order):
                 self.show_series(order[index].id, index)
         self.state.active_index = 0
+        self._start_annotations()
         if self._first_look is not None:
             # Its series was not chosen for the first viewport: show that one.
             self._first_look = None
@@ -1265,34 +1226,50 @@ class MainWindow(QMainWindow):
         self.active_widget.setFocus()
 
     def show_series(self, series_id: str, index: int) -> None:
-        """Show a series of the scan in viewport ``index`` (loads it if needed)."""
-        series = self._series_by_id.get(series_id)
+        """Show a series of the workspace in viewport ``index`` (loads it if
+        needed; a preview of its middle image shows meanwhile)."""
+        series = self.workspace.series(series_id)
         if series is None:
             return
         viewport = self.state.viewports[index]
-        previous = self._load_tasks.pop(index, None)
-        if previous is not None:
-            previous.cancel()
-            self._loads_changed()
-        cached = self._volumes.get(series_id)
+        self._release_load(index)
+        cached = self.workspace.volume(series_id)
         if cached is not None:
             viewport.loading = False
             viewport.show(series, cached)
+            self._pin_shown()
             self._note_first_image()
             return
+        # The first look may show a slice of it already: that stays until the
+        # whole series is loaded, which then opens on it.
         start = self._first_look_slice(series, index)
-        if start is not None:
-            # The first look shows this slice already: keep it until the
-            # whole series is loaded, then stay on it.
-            viewport.loading = True
-            viewport.series = series
-            self._load_full(series, index, start)
-            return
-        viewport.series = series
-        viewport.volume = None
+        self._wanted[index] = (series_id, start)
         viewport.loading = True
-        self._load_preview(series, index)
-        self._load_full(series, index)
+        viewport.series = series
+        if start is None:
+            viewport.volume = None
+            self.workspace.load_preview(
+                series_id, lambda shown, volume: self._on_preview(index, shown, volume)
+            )
+        self._pin_shown()
+        self.workspace.load(series_id)
+
+    def _release_load(self, index: int) -> None:
+        """Viewport ``index`` no longer waits for its load; the load stops
+        when no other viewport waits for it."""
+        previous = self._wanted.pop(index, None)
+        if previous is None:
+            return
+        if all(wanted != previous[0] for wanted, _ in self._wanted.values()):
+            self.workspace.cancel_load(previous[0])
+
+    def _pin_shown(self) -> None:
+        """The volumes the viewports show stay in the workspace's cache."""
+        self.workspace.pin(
+            viewport.series.id
+            for viewport in self.state.viewports
+            if viewport.series is not None
+        )
 
     def _first_look_slice(self, series: SeriesInfo, index: int) -> int | None:
         """The slice of ``series`` the first look shows (None: it shows none).
@@ -1322,92 +1299,52 @@ class MainWindow(QMainWindow):
             return viewport.slice_index  # the series is that multi-frame file
         return None
 
-    def _load_preview(self, series: SeriesInfo, index: int) -> None:
-        """Decode the middle image alone first, so something shows at once."""
-        from imaging_viewer.core.dicom.load import load_volume
+    def _on_preview(self, index: int, series: SeriesInfo, volume: Volume) -> None:
+        viewport = self.state.viewports[index]
+        if (
+            viewport.loading
+            and viewport.series is not None
+            and viewport.series.id == series.id
+        ):
+            viewport.show(series, volume)
+            self._note_first_image()
 
-        if series.geometry is not None and series.geometry.resample is not None:
-            return
-        if len(series.frames[0]) * series.n_time_points < 8:
-            return
-        middle = len(series.frames[0]) // 2
-        single = dataclasses.replace(
-            series,
-            frames=((series.frames[0][middle],),),
-            shape_kji=(1, series.acquired_rows, series.acquired_columns),
-            ijk_to_lps=_shift_to_slice(series, middle),
-            geometry=None,
-        )
-
-        def shown(volume: Volume) -> None:
+    def _on_volume_loaded(self, series_id: str, volume: Volume) -> None:
+        """Show a loaded volume in every viewport that waits for it."""
+        for index, (wanted, start) in list(self._wanted.items()):
+            if wanted != series_id:
+                continue
+            del self._wanted[index]
             viewport = self.state.viewports[index]
-            if (
-                viewport.loading
-                and viewport.series is not None
-                and viewport.series.id == series.id
-            ):
-                viewport.show(series, volume)
-                self._note_first_image()
-
-        run_in_background(
-            lambda progress, cancel: load_volume(single, None, cancel), on_done=shown
-        )
-
-    def _load_full(
-        self, series: SeriesInfo, index: int, start: int | None = None
-    ) -> None:
-        from imaging_viewer.core.dicom.load import load_volume
-
-        label = f"Loading {series.modality} {series.description or series.id}"
-        self._show_progress(label, 0, 0)
-
-        def done(volume: Volume) -> None:
-            self._load_tasks.pop(index, None)
-            self._loads_changed()
-            self._volumes[series.id] = volume
-            viewport = self.state.viewports[index]
-            if viewport.series is None or viewport.series.id != series.id:
-                return
+            series = viewport.series
+            if series is None or series.id != series_id:
+                continue
             had_preview = viewport.volume is not None
             viewport.loading = False
             viewport.show(series, volume)
             if had_preview:
                 viewport.set_slice(volume.shape_kji[0] // 2 if start is None else start)
-            for warning in volume.warnings:
-                if warning not in series.warnings:
-                    self.problems_panel.add_problem("warning", series.id, warning)
             self._note_first_image()
             if self.mpr_when_loaded and index == 0:
                 self.mpr_when_loaded = False
                 self.toggle_mpr(True)
-            if not self._load_tasks and self._scan_task is None:
-                self._hide_progress()
-            self.state.sync_linked(self.state.active_index)
+        self._pin_shown()
+        if not self.is_busy:
+            self._hide_progress()
+        self.state.sync_linked(self.state.active_index)
 
-        def failed(message: str) -> None:
-            self._load_tasks.pop(index, None)
-            self._loads_changed()
-            self.state.viewports[index].loading = False
-            self._on_task_failed(f"Loading series {series.id}", message)
+    def _on_load_failed(self, series_id: str, _message: str) -> None:
+        for index, (wanted, _) in list(self._wanted.items()):
+            if wanted == series_id:
+                del self._wanted[index]
+                self.state.viewports[index].loading = False
 
-        self._load_tasks[index] = run_in_background(
-            lambda progress, cancel: load_volume(
-                series, progress, cancel, resample_ready=True
-            ),
-            on_done=done,
-            on_failed=failed,
-            on_progress=lambda done_count, total: self._show_progress(
-                label, done_count, total
-            ),
-        )
-        self._loads_changed()
+    def _on_problem(self, severity: str, where: str, message: str) -> None:
+        self.problems_panel.add_problem(severity, where, message)
 
-    def _loads_changed(self) -> None:
-        """Hold the thumbnails while a shown series loads; release them after."""
-        if self._load_tasks:
-            self._no_loads.clear()
-        else:
-            self._no_loads.set()
+    def _on_idle(self) -> None:
+        if not self.is_busy:
+            self._hide_progress()
 
     def _note_first_image(self) -> None:
         if self.first_image_shown_at is None:
@@ -1419,13 +1356,8 @@ class MainWindow(QMainWindow):
         if self._first_look_task is not None:
             self._first_look_task.cancel()
             self._first_look_task = None
-        if self._scan_task is not None:
-            self._scan_task.cancel()
-            self._scan_task = None
-        for task in self._load_tasks.values():
-            task.cancel()
-        self._load_tasks.clear()
-        self._loads_changed()
+        self.workspace.cancel_all()
+        self._wanted.clear()
         for viewport in self.state.viewports:
             viewport.loading = False
         self._hide_progress()
@@ -1433,14 +1365,9 @@ class MainWindow(QMainWindow):
     @property
     def is_busy(self) -> bool:
         """True while a scan or load runs."""
-        return (
-            self._scan_task is not None
-            or self._first_look_task is not None
-            or bool(self._load_tasks)
-        )
+        return self.workspace.busy or self._first_look_task is not None
 
     def _on_task_failed(self, what: str, message: str) -> None:
-        self._scan_task = None if what.startswith("Scanning") else self._scan_task
         if not self.is_busy:
             self._hide_progress()
         if message == "cancelled":
@@ -1663,6 +1590,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry, docks and layout; stop background work."""
         self.cancel_loading()
+        self.workspace.close()
         self.build_docks()
         if self._remember:
             self._settings.setValue("geometry", self.saveGeometry())
@@ -1765,18 +1693,3 @@ def _safe_name(title: str) -> str:
     """A folder name from a case title (letters, digits, - and _)."""
     kept = "".join(c if c.isalnum() or c in "-_" else "_" for c in title.strip())
     return kept.strip("_")[:60]
-
-
-def _main_series(series: list[SeriesInfo]) -> SeriesInfo:
-    """The series to show first: the largest cross-sectional one (a localizer or
-    scout is rarely what a reader wants first), else the first series."""
-    volumes = [s for s in series if not s.is_projection and s.shape_kji[0] > 1]
-    if not volumes:
-        return series[0]
-    return max(volumes, key=lambda s: (s.shape_kji[0], s.n_time_points))
-
-
-def _shift_to_slice(series: SeriesInfo, k: int) -> Any:
-    affine = series.ijk_to_lps.copy()
-    affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
-    return affine

@@ -659,7 +659,16 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     # ------------------------------------------------------------------ lesions
     def set_annotations(self, annotations: AnnotationSet) -> None:
         """Draw (and edit) this set; repaint whenever it changes."""
+        previous = getattr(self, "annotations", None)
+        if previous is not None:
+            for signal in (
+                previous.changed,
+                previous.preview_changed,
+                previous.selection_changed,
+            ):
+                signal.disconnect(self._on_annotations_changed)
         self.annotations = annotations
+        self.viewport().update()
         for signal in (
             annotations.changed,
             annotations.preview_changed,

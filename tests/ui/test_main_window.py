@@ -347,17 +347,28 @@ def test_thumbnails_are_held_until_the_shown_series_has_loaded(
     # Each time the window's loads change, thumbnails are held exactly while
     # a load runs.
     seen: list[tuple[bool, bool]] = []
-    changed = window._loads_changed
+    workspace = window.workspace
+    changed = workspace._update_no_loads
 
     def record() -> None:
         changed()
-        seen.append((bool(window._load_tasks), window._no_loads.is_set()))
+        seen.append(
+            (workspace.busy and bool(workspace._loads), workspace.no_loads.is_set())
+        )
 
-    window._loads_changed = record  # type: ignore[method-assign]
+    workspace._update_no_loads = record  # type: ignore[method-assign]
+    original_load = workspace.load
+
+    def load(series_id: str) -> object:
+        result = original_load(series_id)
+        seen.append((bool(workspace._loads), workspace.no_loads.is_set()))
+        return result
+
+    workspace.load = load  # type: ignore[method-assign]
     window.open_path(sample_data)
     qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     browser = window.series_browser
-    assert browser.thumbnails_go is window._no_loads
+    assert browser.thumbnails_go is workspace.no_loads
     assert (True, False) in seen  # a load ran, with the thumbnails held
     assert all(loading != released for loading, released in seen)
     assert browser.thumbnails_go.is_set()  # released once the loads are done

@@ -21,9 +21,9 @@ class TaskHandle(Protocol):
 
 
 class TaskRunner(Protocol):
-    """Starts ``work(progress=, cancel=)`` and reports how it ended.
+    """Starts ``fn(progress=, cancel=)`` and reports how it ended.
 
-    ``work`` calls ``progress(done, total)`` as it goes and stops early when
+    ``fn`` calls ``progress(done, total)`` as it goes and stops early when
     ``cancel()`` returns True. Exactly one of ``on_done(result)`` and
     ``on_failed(message)`` is called once the work ends; a cancelled task ends
     with ``on_failed("cancelled")``.
@@ -31,7 +31,7 @@ class TaskRunner(Protocol):
 
     def __call__(
         self,
-        work: Callable[..., Any],
+        fn: Callable[..., Any],
         on_done: Callable[[Any], None],
         on_failed: Callable[[str], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
@@ -51,7 +51,7 @@ class SynchronousTask:
 
 
 def run_synchronously(
-    work: Callable[..., Any],
+    fn: Callable[..., Any],
     on_done: Callable[[Any], None],
     on_failed: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -67,7 +67,7 @@ def run_synchronously(
         return task.cancelled
 
     try:
-        result = work(progress=progress, cancel=cancel)
+        result = fn(progress=progress, cancel=cancel)
     except Exception as error:  # reported, as the threaded runner does
         if on_failed is not None:
             on_failed("cancelled" if task.cancelled else f"{error}")

@@ -47,6 +47,8 @@ class WorkspaceEvents(SignalGroup):
     """(series id, :class:`Volume`): a series' volume is ready (and cached)."""
     failed = Signal(str, str)
     """(what, message) of a scan or load that failed; "cancelled" when it was."""
+    load_failed = Signal(str, str)
+    """(series id, message) of a load that failed (after ``failed``)."""
     problem = Signal(str, str, str)
     """(severity, where, message) to show beside the scan's own problems."""
 
@@ -98,7 +100,9 @@ class Workspace:
         Where loaded volumes are kept (default: the default memory budget).
     autosave : bool
         Save each study's annotations a moment after they change, to
-        ``sidecar(study_uid)``, and reload them when the study is opened.
+        ``sidecar(study_uid)``.
+    reload_autosaved : bool
+        Reload a study's autosaved annotations when they are first asked for.
     sidecar : callable, optional
         Study UID → autosave file (default
         :func:`~imaging_viewer.core.annotations.serialize.sidecar_path`).
@@ -112,6 +116,7 @@ class Workspace:
         *,
         cache: VolumeCache | None = None,
         autosave: bool = True,
+        reload_autosaved: bool = True,
         sidecar: Callable[[str], Path] | None = None,
         autosave_delay_s: float = 2.0,
     ) -> None:
@@ -119,6 +124,7 @@ class Workspace:
         self._run = run
         self.cache = cache if cache is not None else VolumeCache()
         self._autosave = autosave
+        self._reload_autosaved_files = reload_autosaved
         self._sidecar = sidecar
         self._autosave_delay_s = autosave_delay_s
         self.studies: dict[str, Study] = {}
@@ -254,6 +260,7 @@ class Workspace:
                 return
             self._end_load(series_id, load)
             self.events.failed.emit(f"Loading series {series_id}", message)
+            self.events.load_failed.emit(series_id, message)
             self._emit_idle_if_idle()
 
         def work(
@@ -374,7 +381,7 @@ class Workspace:
         return (self._sidecar or sidecar_path)(study_uid)
 
     def _reload_autosaved(self, study: Study, annotations: AnnotationSet) -> None:
-        if not self._autosave:
+        if not self._reload_autosaved_files:
             return
         from imaging_viewer.core.annotations.serialize import AnnotationFileError, load
 

@@ -87,6 +87,14 @@ class LesionsPanelWidget(QWidget):
         annotations.changed.connect(self._on_changed)
         self.refresh()
 
+    def set_annotations(self, annotations: AnnotationSet) -> None:
+        """List and edit another set (another study's)."""
+        self.annotations.changed.disconnect(self._on_changed)
+        self.annotations = annotations
+        self._active_lesion = None
+        annotations.changed.connect(self._on_changed)
+        self.refresh()
+
     @property
     def active_lesion_id(self) -> str | None:
         """The lesion that new annotations join."""
