@@ -163,26 +163,7 @@ class TagBrowserWidget(QWidget):
         self.status_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
-        self.tree = _TagTreeWidget(self)
-        self.tree.setObjectName("tagTreeWidget")
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setUniformRowHeights(True)
-        self.tree.setAlternatingRowColors(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tree.setIndentation(14)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
-        header = self.tree.header()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        metrics = self.tree.fontMetrics()
-        # Room for the tag of a row four levels deep (sequence, item, sequence, item).
-        tag_width = metrics.horizontalAdvance("(0000,0000)") + 4 * 14 + 32
-        self.tree.setColumnWidth(TAG_COLUMN, tag_width)
-        name_width = metrics.horizontalAdvance("Media Storage SOP Instance UID")
-        self.tree.setColumnWidth(NAME_COLUMN, name_width)
-        self.tree.setColumnWidth(VR_COLUMN, metrics.horizontalAdvance("VR__") + 8)
+        self.tree = self._make_tree()
 
         self._copy_value_action = QAction("Copy value", self.tree)
         self._copy_value_action.triggered.connect(self._on_copy_requested)
@@ -217,6 +198,31 @@ class TagBrowserWidget(QWidget):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._on_about_to_quit)
+
+    def _make_tree(self) -> _TagTreeWidget:
+        """The tag tree: columns sized for a tag four sequences deep and the
+        longest common attribute names."""
+        tree = _TagTreeWidget(self)
+        tree.setObjectName("tagTreeWidget")
+        tree.setColumnCount(len(COLUMNS))
+        tree.setHeaderLabels(list(COLUMNS))
+        tree.setUniformRowHeights(True)
+        tree.setAlternatingRowColors(True)
+        tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        tree.setIndentation(14)
+        tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = tree.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        metrics = tree.fontMetrics()
+        # Room for the tag of a row four levels deep (sequence, item, sequence, item).
+        tag_width = metrics.horizontalAdvance("(0000,0000)") + 4 * 14 + 32
+        tree.setColumnWidth(TAG_COLUMN, tag_width)
+        name_width = metrics.horizontalAdvance("Media Storage SOP Instance UID")
+        tree.setColumnWidth(NAME_COLUMN, name_width)
+        tree.setColumnWidth(VR_COLUMN, metrics.horizontalAdvance("VR__") + 8)
+        return tree
 
     # ------------------------------------------------------------------ public
     @property
