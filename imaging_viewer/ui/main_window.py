@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -32,6 +31,7 @@ from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
 from imaging_viewer.core.workspace import Workspace
+from imaging_viewer.core.workspace.viewport_loading import ViewportLoader
 from imaging_viewer.core.workspace.workspace import main_series
 from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
@@ -172,16 +172,15 @@ class MainWindow(QMainWindow):
         self.state = ViewerState()
         self.workspace = Workspace(run_in_background, autosave=remember_settings)
         """The open studies, their volumes and annotations (the window draws them)."""
+        self.loader = ViewportLoader(self.workspace, self.state)
+        self.loader.image_shown.connect(lambda _index: self._note_first_image())
+        self.loader.volume_shown.connect(self._on_volume_shown)
         self._remember = remember_settings
         self._last_export_folder: Path | None = None
         self._settings = QSettings()
         self._replace_on_open = True
         """The scan under way replaces what is open (else it adds a study)."""
         self._first_look_task: BackgroundTask | None = None
-        self._first_look: str | None = None
-        """The file shown before the scan ended (until its series replaces it)."""
-        self._wanted: dict[int, tuple[str, int | None]] = {}
-        """Viewport index -> (series id, slice to open on) of the loads it waits for."""
         self._pending_selector: str | None = None
         self.first_image_shown_at: float | None = None
         self.mpr_when_loaded = False
@@ -197,9 +196,7 @@ class MainWindow(QMainWindow):
         events = self.workspace.events
         events.progress.connect(self._show_progress)
         events.opened.connect(self._on_scanned)
-        events.volume_loaded.connect(self._on_volume_loaded)
         events.failed.connect(self._on_task_failed)
-        events.load_failed.connect(self._on_load_failed)
         events.problem.connect(self._on_problem)
         events.idle.connect(self._on_idle)
         self.state.events.layout.connect(self._on_layout_changed)
@@ -1117,7 +1114,7 @@ class MainWindow(QMainWindow):
         self._replace_on_open = True
         self._pending_selector = series_selector
         self._current_path = path
-        self._first_look = None
+        self.loader.first_look = None
         self._show_progress(f"Scanning {path.name or path}…", 0, 0)
         if prefetched is not None and (
             prefetched.path != path or series_selector is not None
@@ -1142,7 +1139,7 @@ class MainWindow(QMainWindow):
             viewport = self.state.viewports[0]
             if result is not None and not viewport.is_mpr:
                 viewport.show(*result)
-                self._first_look = candidate
+                self.loader.first_look = candidate
                 self._note_first_image()
             view = self._first_look_view
             if view is not None:
@@ -1187,7 +1184,7 @@ class MainWindow(QMainWindow):
             )
             return
         for index, viewport in enumerate(self.state.viewports):
-            if index == 0 and self._first_look is not None:
+            if index == 0 and self.loader.first_look is not None:
                 continue  # stays on screen until its series takes its place
             viewport.series = None
             viewport.volume = None
@@ -1210,9 +1207,9 @@ class MainWindow(QMainWindow):
                 self.show_series(order[index].id, index)
         self.state.active_index = 0
         self._start_annotations()
-        if self._first_look is not None:
+        if self.loader.first_look is not None:
             # Its series was not chosen for the first viewport: show that one.
-            self._first_look = None
+            self.loader.first_look = None
             viewport = self.state.viewports[0]
             if viewport.volume is not None and not viewport.loading:
                 viewport.series = None
@@ -1226,118 +1223,15 @@ class MainWindow(QMainWindow):
         self.active_widget.setFocus()
 
     def show_series(self, series_id: str, index: int) -> None:
-        """Show a series of the workspace in viewport ``index`` (loads it if
-        needed; a preview of its middle image shows meanwhile)."""
-        series = self.workspace.series(series_id)
-        if series is None:
-            return
-        viewport = self.state.viewports[index]
-        self._release_load(index)
-        cached = self.workspace.volume(series_id)
-        if cached is not None:
-            viewport.loading = False
-            viewport.show(series, cached)
-            self._pin_shown()
-            self._note_first_image()
-            return
-        # The first look may show a slice of it already: that stays until the
-        # whole series is loaded, which then opens on it.
-        start = self._first_look_slice(series, index)
-        self._wanted[index] = (series_id, start)
-        viewport.loading = True
-        viewport.series = series
-        if start is None:
-            viewport.volume = None
-            self.workspace.load_preview(
-                series_id, lambda shown, volume: self._on_preview(index, shown, volume)
-            )
-        self._pin_shown()
-        self.workspace.load(series_id)
+        """Show a series of the workspace in viewport ``index``."""
+        self.loader.show_series(series_id, index)
 
-    def _release_load(self, index: int) -> None:
-        """Viewport ``index`` no longer waits for its load; the load stops
-        when no other viewport waits for it."""
-        previous = self._wanted.pop(index, None)
-        if previous is None:
-            return
-        if all(wanted != previous[0] for wanted, _ in self._wanted.values()):
-            self.workspace.cancel_load(previous[0])
-
-    def _pin_shown(self) -> None:
-        """The volumes the viewports show stay in the workspace's cache."""
-        self.workspace.pin(
-            viewport.series.id
-            for viewport in self.state.viewports
-            if viewport.series is not None
-        )
-
-    def _first_look_slice(self, series: SeriesInfo, index: int) -> int | None:
-        """The slice of ``series`` the first look shows (None: it shows none).
-
-        The series then opens on that slice rather than its middle: the image
-        on screen stays put. The first look is the middle file by name, which
-        need not be the middle slice by position.
-        """
-        path, self._first_look = self._first_look, None
-        viewport = self.state.viewports[index]
-        if path is None or index != 0 or viewport.volume is None:
-            return None
-        if series.geometry is not None and series.geometry.resample is not None:
-            return None
-        if series.n_time_points != 1:
-            return None
-        absolute = os.path.abspath(path)
-        frames = series.frames[0]
-        shown = [
-            k
-            for k, frame in enumerate(frames)
-            if frame.path == path or os.path.abspath(frame.path) == absolute
-        ]
-        if len(shown) == 1:
-            return shown[0]  # a single-frame file
-        if len(shown) == len(frames) == viewport.volume.shape_kji[0]:
-            return viewport.slice_index  # the series is that multi-frame file
-        return None
-
-    def _on_preview(self, index: int, series: SeriesInfo, volume: Volume) -> None:
-        viewport = self.state.viewports[index]
-        if (
-            viewport.loading
-            and viewport.series is not None
-            and viewport.series.id == series.id
-        ):
-            viewport.show(series, volume)
-            self._note_first_image()
-
-    def _on_volume_loaded(self, series_id: str, volume: Volume) -> None:
-        """Show a loaded volume in every viewport that waits for it."""
-        for index, (wanted, start) in list(self._wanted.items()):
-            if wanted != series_id:
-                continue
-            del self._wanted[index]
-            viewport = self.state.viewports[index]
-            series = viewport.series
-            if series is None or series.id != series_id:
-                continue
-            had_preview = viewport.volume is not None
-            viewport.loading = False
-            viewport.show(series, volume)
-            if had_preview:
-                viewport.set_slice(volume.shape_kji[0] // 2 if start is None else start)
-            self._note_first_image()
-            if self.mpr_when_loaded and index == 0:
-                self.mpr_when_loaded = False
-                self.toggle_mpr(True)
-        self._pin_shown()
+    def _on_volume_shown(self, index: int) -> None:
+        if self.mpr_when_loaded and index == 0:
+            self.mpr_when_loaded = False
+            self.toggle_mpr(True)
         if not self.is_busy:
             self._hide_progress()
-        self.state.sync_linked(self.state.active_index)
-
-    def _on_load_failed(self, series_id: str, _message: str) -> None:
-        for index, (wanted, _) in list(self._wanted.items()):
-            if wanted == series_id:
-                del self._wanted[index]
-                self.state.viewports[index].loading = False
 
     def _on_problem(self, severity: str, where: str, message: str) -> None:
         self.problems_panel.add_problem(severity, where, message)
@@ -1356,10 +1250,8 @@ class MainWindow(QMainWindow):
         if self._first_look_task is not None:
             self._first_look_task.cancel()
             self._first_look_task = None
-        self.workspace.cancel_all()
-        self._wanted.clear()
-        for viewport in self.state.viewports:
-            viewport.loading = False
+        self.workspace.cancel_scan()
+        self.loader.cancel()
         self._hide_progress()
 
     @property
