@@ -168,9 +168,14 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.state.events.layout.connect(self._on_layout_changed)
         self.state.events.active_index.connect(self._on_active_changed)
-        for name in ("layout", "left_tool", "show_overlays", "show_crosshair"):
+        for name in (
+            "layout",
+            "left_tool",
+            "show_overlays",
+            "show_crosshair",
+            "link_scrolling",
+        ):
             getattr(self.state.events, name).connect(self.refresh_checks)
-        self.state.events.link_scrolling.connect(self.refresh_checks)
         self._restore_settings()
         self._on_layout_changed()
         self._on_active_changed()
