@@ -406,7 +406,7 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
             if interaction == "scroll" and n_slices == 1:
                 continue
             widget.image_item.smooth = smooth
-            widget.show_overlays = overlays
+            widget.viewer.show_overlays = overlays
             step = steps[interaction]
             for n in range(10):  # warm-up: LUT caches, first paints
                 step(n)
@@ -422,7 +422,7 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
             state.set_slice(k_mid)
             state.reset_window()
         widget.image_item.smooth = True
-        widget.show_overlays = True
+        widget.viewer.show_overlays = True
         case["zoom_factor"] = widget.zoom_factor()
         widget.close()
         widget.deleteLater()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,6 +22,8 @@ from imaging_viewer.core.mpr import (
 from imaging_viewer.core.render import CT_PRESETS, auto_window, window_from_voi_lut
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from numpy.typing import NDArray
 
     from imaging_viewer.core.annotations.model import AnnotationSet
@@ -113,7 +116,20 @@ class ViewportState:
         return self.volume.n_time_points if self.volume is not None else 1
 
     def show(self, series: SeriesInfo | None, volume: Volume | None) -> None:
-        """Show a volume (or a preview) from its middle slice, in its default window."""
+        """Show a volume (or a preview) from its middle slice, in its default window.
+
+        Not a scroll: linked viewports stay where they are.
+        """
+        object.__setattr__(self, "_showing", True)
+        try:
+            self._show(series, volume)
+        finally:
+            object.__setattr__(self, "_showing", False)
+
+    _showing = False
+    """True while :meth:`show` sets the slice of a newly shown volume."""
+
+    def _show(self, series: SeriesInfo | None, volume: Volume | None) -> None:
         # Same series again (a preview replaced by the full volume): keep the
         # reader's slice and window; anything else starts afresh.
         keep_position = (
@@ -268,6 +284,16 @@ class ViewportState:
         self.cursor_lps = (float(cursor[0]), float(cursor[1]), float(cursor[2]))
         self.slice_index = index
 
+    def place_cursor(self, position_lps: NDArray[np.float64]) -> None:
+        """Put this MPR view's 3D cursor at ``position_lps``; the viewer moves
+        the other views of the volume along (:meth:`ViewerState.sync_linked`)."""
+        self.cursor_lps = (
+            float(position_lps[0]),
+            float(position_lps[1]),
+            float(position_lps[2]),
+        )
+        self.sync_index_to_cursor()
+
     def sync_index_to_cursor(self) -> None:
         """After the cursor moved elsewhere: the slice number of this MPR view."""
         if self.is_mpr:
@@ -398,7 +424,13 @@ class ViewportState:
 
 @dataclass
 class ViewerState:
-    """The viewer: a grid of viewports, which is active, and how they are linked."""
+    """The viewer: a grid of viewports, which is active, and how they are linked.
+
+    The only home of view state: keys, menus and tool bar write it, viewport
+    widgets read it when they paint. When a shown viewport's slice or 3D cursor
+    changes, the viewer itself brings the linked viewports along
+    (:meth:`sync_linked`).
+    """
 
     events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
     """One psygnal signal per field, emitted when it changes."""
@@ -407,6 +439,12 @@ class ViewerState:
     active_index: int = 0
     link_scrolling: bool = True
     show_overlays: bool = True
+    """Corner text, orientation letters and scale bar over each image."""
+    show_crosshair: bool = True
+    """The coloured plane lines of the other MPR views."""
+    left_tool: str = "window"
+    """What left-drag does: ``window``, ``pan``, ``zoom``, ``crosshair`` or an
+    annotation tool (``ruler``, ``arrow``, ...)."""
     viewports: tuple[ViewportState, ...] = field(
         default_factory=lambda: tuple(ViewportState() for _ in range(4))
     )
@@ -415,11 +453,51 @@ class ViewerState:
 
     def __post_init__(self) -> None:
         self._annotations: AnnotationSet | None = None
-        for viewport in self.viewports:
+        self._linking = 0
+        """Above 0 while viewports are being brought along (or must stay)."""
+        for index, viewport in enumerate(self.viewports):
             for name in SHARED_BY_MPR_VIEWS:
                 getattr(viewport.events, name).connect(
                     partial(self._share_with_mpr_views, viewport, name)
                 )
+            viewport.events.slice_index.connect(partial(self._on_viewport_moved, index))
+            viewport.events.cursor_lps.connect(partial(self._on_viewport_moved, index))
+        self.events.link_scrolling.connect(self._on_link_scrolling)
+
+    def _on_viewport_moved(self, index: int, *_: object) -> None:
+        """A shown viewport went to another slice or cursor: the others follow
+        (not while they are being brought along, nor for a newly shown volume)."""
+        if self._linking or index >= self.visible_count:
+            return
+        if self.viewports[index]._showing:
+            return
+        self.sync_linked(index)
+
+    def _on_link_scrolling(self, linked: bool) -> None:
+        if linked:
+            self.sync_linked(self.active_index)
+
+    @contextmanager
+    def unlinked(self) -> Iterator[None]:
+        """Slice and cursor changes made inside move no other viewport (a
+        series opening on its own slice, say)."""
+        self._linking += 1
+        try:
+            yield
+        finally:
+            self._linking -= 1
+
+    def toggle_overlays(self) -> None:
+        """Show or hide the overlays of every viewport."""
+        self.show_overlays = not self.show_overlays
+
+    def toggle_crosshair(self) -> None:
+        """Show or hide the MPR plane lines."""
+        self.show_crosshair = not self.show_crosshair
+
+    def toggle_link(self) -> None:
+        """Link or unlink scrolling (linking brings the others to the active one)."""
+        self.link_scrolling = not self.link_scrolling
 
     def _share_with_mpr_views(self, source: ViewportState, name: str) -> None:
         """Give the other MPR views of the source's volume its new ``name``."""
@@ -480,6 +558,10 @@ class ViewerState:
         slice nearest the source's position (PS3.3 C.7.4.1.1.1: positions are
         comparable only within one frame of reference).
         """
+        with self.unlinked():
+            self._sync_linked(source_index)
+
+    def _sync_linked(self, source_index: int) -> None:
         source = self.viewports[source_index]
         if source.is_mpr and source.cursor_lps is not None:
             self.set_cursor(np.asarray(source.cursor_lps), source_index)
@@ -524,7 +606,12 @@ class ViewerState:
         The cursor starts at the centre of the slice the source shows. Returns
         False where there is no volume to reformat (nothing, or one image).
         """
-        index = self.active_index if source_index is None else source_index
+        with self.unlinked():
+            return self._enter_mpr(
+                self.active_index if source_index is None else source_index
+            )
+
+    def _enter_mpr(self, index: int) -> bool:
         source = self.viewports[index]
         volume, series = source.volume, source.series
         if volume is None or volume.is_projection or volume.shape_kji[0] < 2:

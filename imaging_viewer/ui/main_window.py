@@ -12,7 +12,7 @@ import numpy as np
 # whole Qt namespace (93 of them, ~25 ms) on first access, after the first paint.
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import QByteArray, QSettings, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -23,20 +23,27 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
-    QToolBar,
     QWidget,
 )
 
-from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
 from imaging_viewer.core.workspace import Workspace
 from imaging_viewer.core.workspace.viewport_loading import ViewportLoader
 from imaging_viewer.core.workspace.workspace import main_series
+from imaging_viewer.ui.actions import (
+    BuiltActions,
+    apply_icons,
+    bind_dock_toggles,
+    build_actions,
+    help_rows,
+    refresh_checks,
+)
 from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QChildEvent
     from PySide6.QtGui import (
         QCloseEvent,
         QDragEnterEvent,
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
         QImage,
         QShowEvent,
     )
+    from PySide6.QtWidgets import QToolBar
 
     from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.scan import ScanResult
@@ -63,19 +71,6 @@ MAX_RECENT = 10
 _FIRST_LOOK_PATIENCE_MS = 500
 """Deferred viewports are made this long after the first look at the latest,
 should the window not be painted (hidden, minimised)."""
-ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
-    ("select", "Select", "Alt+S"),
-    ("marker", "Point", "Alt+P"),
-    ("arrow", "Arrow", "Alt+A"),
-    ("text", "Text", "Alt+T"),
-    ("ruler", "Ruler", "Alt+R"),
-    ("angle", "Angle", "Alt+G"),
-    ("cobb", "Cobb", "Alt+C"),
-    ("ellipse", "Ellipse", "Alt+E"),
-    ("polygon", "Polygon", "Alt+F"),
-    ("bidirectional", "Bidirectional", "Alt+B"),
-)
-"""Annotation tools: (name, label, shortcut)."""
 # Axial, coronal, sagittal: the colour of each MPR view and of its line elsewhere.
 MPR_COLOURS = (QColor(230, 70, 70), QColor(80, 200, 90), QColor(235, 200, 60))
 EXPORT_FILTERS: tuple[str, ...] = (
@@ -87,34 +82,6 @@ EXPORT_FILTERS: tuple[str, ...] = (
 """What the view can be exported as (file dialog filters)."""
 _FILTER_SUFFIXES = dict(
     zip(EXPORT_FILTERS, (".png", ".nii.gz", ".nrrd", ".mha"), strict=True)
-)
-WINDOW_SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Ctrl+O / Ctrl+Shift+O / Ctrl+D", "open folder / file / DICOMDIR"),
-    ("Ctrl+1 … Ctrl+4", "layout 1×1, 1×2, 2×1, 2×2"),
-    ("L", "link / unlink scrolling of viewports in the same frame of reference"),
-    ("M", "MPR on the active viewport's volume (again: back to one viewport)"),
-    ("Ctrl+T", "DICOM tag browser"),
-    (
-        "Ctrl+E / Ctrl+Shift+E",
-        "export the view as PNG with / without overlays and annotations, or the "
-        "slice or plane as NIfTI, NRRD or MetaImage",
-    ),
-    (
-        "Ctrl+Alt+E",
-        "export the view with its annotations and technical overlays but no "
-        "patient or study data (for slides)",
-    ),
-    ("Ctrl+C", "copy the view to the clipboard"),
-    ("Escape", "cancel loading, or the drawing in progress"),
-    ("Alt+S/P/A/T", "annotate: select, point, arrow, text"),
-    ("Alt+R/G/C/E/F/B", "measure: ruler, angle, Cobb, ellipse, polygon, bidirectional"),
-    (
-        "Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y / Delete",
-        "undo / redo / delete selected annotation",
-    ),
-    ("Ctrl+S", "save annotations (they are also autosaved)"),
-    ("Ctrl+Shift+T", "export a teaching case (de-identified images and lesions)"),
-    ("F1", "this list"),
 )
 
 
@@ -150,6 +117,8 @@ class MainWindow(QMainWindow):
     restored then.
     """
 
+    state: ViewerState
+    """What the window shows and how: layout, viewports, tool, flags."""
     series_browser: _DockPart[SeriesBrowserWidget] = _DockPart()
     problems_panel: _DockPart[ProblemsPanelWidget] = _DockPart()
     tag_browser: _DockPart[TagBrowserWidget] = _DockPart()
@@ -201,10 +170,18 @@ class MainWindow(QMainWindow):
         events.idle.connect(self._on_idle)
         self.state.events.layout.connect(self._on_layout_changed)
         self.state.events.active_index.connect(self._on_active_changed)
-        self.state.events.show_overlays.connect(self._on_overlays_changed)
+        for name in (
+            "layout",
+            "left_tool",
+            "show_overlays",
+            "show_crosshair",
+            "link_scrolling",
+        ):
+            getattr(self.state.events, name).connect(self.refresh_checks)
         self._restore_settings()
         self._on_layout_changed()
         self._on_active_changed()
+        self._focus_active_viewport()
 
     # ------------------------------------------------------------------ building
     def _build_viewports(self) -> None:
@@ -244,15 +221,16 @@ class MainWindow(QMainWindow):
             view.deleteLater()
         self._on_layout_changed()
         self._on_active_changed()
-        self._on_overlays_changed()
+        self._focus_active_viewport()
         self._build_docks_after_paint()
 
     def _add_viewports(self, count: int) -> None:
         """Make the widgets of the first ``count`` viewports, if not made yet.
 
-        The viewports a layout does not show wait until one does; a new one
-        takes the window's tool, crosshair and overlay settings. Nothing is
-        made while the viewports are deferred (see ``defer_viewports``).
+        The viewports a layout does not show wait until one does; they all
+        read the tool, crosshair and overlay settings from the window's state.
+        Nothing is made while the viewports are deferred (see
+        ``defer_viewports``).
         """
         if not self._viewports_ready:
             return
@@ -261,19 +239,13 @@ class MainWindow(QMainWindow):
         while len(self.viewport_widgets) < min(count, len(self.state.viewports)):
             index = len(self.viewport_widgets)
             state = self.state.viewports[index]
-            widget = SliceViewportWidget(state, self._central)
+            widget = SliceViewportWidget(state, self._central, viewer=self.state)
             widget.activated.connect(
                 lambda index=index: self._on_viewport_activated(index)
             )
             widget.probed.connect(self._on_probed)
             widget.series_dropped.connect(
                 lambda series_id, index=index: self.show_series(series_id, index)
-            )
-            widget.slice_changed.connect(
-                lambda index=index: self._on_slice_scrolled(index)
-            )
-            widget.cursor_moved.connect(
-                lambda point, index=index: self._on_cursor_moved(index, point)
             )
             widget.siblings = lambda index=index: self._mpr_siblings(index)
             # The other MPR views draw this plane's line across their whole
@@ -285,12 +257,6 @@ class MainWindow(QMainWindow):
             widget.active_lesion = lambda: self.state.active_lesion_id
             widget.ask_text = self._ask_label_text
             widget.colour = MPR_COLOURS[index] if index < len(MPR_COLOURS) else None
-            if self.viewport_widgets:
-                first = self.viewport_widgets[0]
-                widget.left_tool = first.left_tool
-                widget.show_crosshair = self.crosshair_action.isChecked()
-                widget.show_overlays = self.state.show_overlays
-                widget.active = index == self.state.active_index
             widget.hide()
             self.viewport_widgets.append(widget)
             if state.volume is not None:  # shown before its widget was made
@@ -340,15 +306,18 @@ class MainWindow(QMainWindow):
         )
         tags_dock.visibilityChanged.connect(self._on_tags_visibility)
 
-        self._view_menu.addAction(series_dock.toggleViewAction())
-        self._view_menu.addAction(problems_dock.toggleViewAction())
-        tags = tags_dock.toggleViewAction()
-        tags.setShortcut(QKeySequence("Ctrl+T"))
-        tags.triggered.connect(self._on_tags_toggled)
-        self._view_menu.addAction(tags)
-        self._annotate_menu.insertAction(
-            self._lesions_toggle_before, lesions_dock.toggleViewAction()
-        )
+        docks = {
+            "series": series_dock,
+            "problems": problems_dock,
+            "tags": tags_dock,
+            "lesions": lesions_dock,
+        }
+        bind_dock_toggles(self, self._actions, docks)
+        apply_icons(self._actions)
+        for control in (self.slab_spin, self.slab_mode_box):
+            # Only a click gives them the keyboard (not the start, not Tab):
+            # the first arrow key scrolls the image, not the slab.
+            control.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
         self.resizeDocks([series_dock], [340], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([problems_dock], [160], QtCore.Qt.Orientation.Vertical)
         if self._remember:
@@ -417,118 +386,30 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_loading)
         status.addPermanentWidget(self.cancel_button)
 
-    def _action(
-        self,
-        text: str,
-        slot: Any,
-        shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
-        checkable: bool = False,
-    ) -> QAction:
-        # QAction(parent), then the text: resolving QAction(text, parent) among
-        # its overloads builds QIcon's enums (about 2 ms) before the first paint.
-        action = QAction(self)
-        action.setText(text)
-        if shortcut is not None:
-            # setShortcuts, not setShortcut: resolving setShortcut's overloads
-            # builds every enum of the Qt namespace, before the first paint.
-            action.setShortcuts([QKeySequence(shortcut)])
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
     def _build_actions(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(
-            self._action("Open &folder…", self._on_open_folder, "Ctrl+O")
-        )
-        file_menu.addAction(
-            self._action("Open f&ile…", self._on_open_file, "Ctrl+Shift+O")
-        )
-        file_menu.addAction(
-            self._action("Open &DICOMDIR…", self._on_open_dicomdir, "Ctrl+D")
-        )
-        self.recent_menu = file_menu.addMenu("&Recent studies")
-        file_menu.addSeparator()
-        self.export_action = self._action(
-            "&Export view…", lambda: self.export_view(overlays=True), "Ctrl+E"
-        )
-        file_menu.addAction(self.export_action)
-        file_menu.addAction(
-            self._action(
-                "Export image without overlays…",
-                lambda: self.export_view(overlays=False),
-                "Ctrl+Shift+E",
-            )
-        )
-        file_menu.addAction(
-            self._action(
-                "Export view without patient data…",
-                lambda: self.export_view(overlays=True, include_patient=False),
-                "Ctrl+Alt+E",
-            )
-        )
-        file_menu.addAction(
-            self._action("&Copy view", self.copy_view, QKeySequence.StandardKey.Copy)
-        )
-        file_menu.addSeparator()
-        file_menu.addAction(
-            self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        )
+        """Menus, tool bars and keys, from the action table (ui/actions.py)."""
+        built = self._actions = build_actions(self, {"mpr": self._add_slab_controls})
+        self.recent_menu = built.submenus["recent"]
+        self.custom_presets_menu = built.submenus["custom_presets"]
+        self.mpr_action = built.actions["mpr"]
+        self.link_action = built.actions["link"]
+        self.overlays_action = built.actions["overlays"]
+        self.crosshair_action = built.actions["crosshair_lines"]
+        self.undo_action = built.actions["undo"]
+        self.redo_action = built.actions["redo"]
+        self.export_action = built.actions["export_view"]
+        self.refresh_checks()
 
-        view_menu = menu.addMenu("&View")
-        toolbar = QToolBar("Tools", self)
-        toolbar.setObjectName("toolbar_tools")
-        self.addToolBar(toolbar)
-        layout_group = QActionGroup(self)
-        self.layout_actions: dict[str, QAction] = {}
-        for n, name in enumerate((name for name in LAYOUTS if name != "mpr"), start=1):
-            rows, columns = LAYOUTS[name]
-            action = self._action(
-                f"Layout {rows}×{columns}",
-                lambda _=False, name=name: self.set_layout(name),
-                f"Ctrl+{n}",
-                checkable=True,
-            )
-            layout_group.addAction(action)
-            view_menu.addAction(action)
-            toolbar.addAction(action)
-            self.layout_actions[name] = action
-        toolbar.addSeparator()
-        tool_group = QActionGroup(self)
-        self.tool_actions: dict[str, QAction] = {}
-        for name, text in (
-            ("window", "W/L"),
-            ("pan", "Pan"),
-            ("zoom", "Zoom"),
-            ("crosshair", "Crosshair"),
-        ):
-            action = self._action(
-                text,
-                lambda _=False, name=name: self.set_left_tool(name),
-                checkable=True,
-            )
-            action.setToolTip(f"Left-drag: {text}")
-            tool_group.addAction(action)
-            toolbar.addAction(action)
-            self.tool_actions[name] = action
-        self.tool_actions["window"].setChecked(True)
-        toolbar.addSeparator()
-        self.mpr_action = self._action("MPR", self.toggle_mpr, "M", checkable=True)
-        self.mpr_action.setToolTip(
-            "Axial, coronal and sagittal views with a 3D cursor (M)"
-        )
-        toolbar.addAction(self.mpr_action)
-        view_menu.addAction(self.mpr_action)
-        reset_planes = self._action("Reset planes", self._on_reset_planes, "Ctrl+R")
-        view_menu.addAction(reset_planes)
-        toolbar.addAction(reset_planes)
-        self.crosshair_action = self._action(
-            "Crosshair lines", self._on_crosshair_toggled, checkable=True
-        )
-        self.crosshair_action.setChecked(True)
-        view_menu.addAction(self.crosshair_action)
+    @property
+    def actions_built(self) -> BuiltActions:
+        """The QActions, menus and tool bars made from the action table."""
+        return self._actions
+
+    def refresh_checks(self, *_: object) -> None:
+        """Check the tool bar and menu entries as the state says."""
+        refresh_checks(self, self._actions)
+
+    def _add_slab_controls(self, toolbar: QToolBar) -> None:
         toolbar.addWidget(QLabel(" Slab "))
         self.slab_spin = QDoubleSpinBox()
         self.slab_spin.setRange(0.0, 300.0)
@@ -542,128 +423,21 @@ class MainWindow(QMainWindow):
             self.slab_mode_box.addItem(label, mode)
         self.slab_mode_box.currentIndexChanged.connect(self._on_slab_changed)
         toolbar.addWidget(self.slab_mode_box)
-        toolbar.addSeparator()
-        self.link_action = self._action(
-            "Link", self._on_link_toggled, "L", checkable=True
-        )
-        self.link_action.setChecked(self.state.link_scrolling)
-        self.link_action.setToolTip(
-            "Scroll viewports of the same frame of reference together"
-        )
-        toolbar.addAction(self.link_action)
-        view_menu.addAction(self.link_action)
-        self.overlays_action = self._action(
-            "Overlays", self._on_overlays_toggled, checkable=True
-        )
-        self.overlays_action.setChecked(True)
-        toolbar.addAction(self.overlays_action)
-        view_menu.addAction(self.overlays_action)
-        view_menu.addSeparator()
-        self._view_menu = view_menu  # the docks' toggles follow (build_docks)
-        toolbar.addSeparator()
-        for text, slot in (
-            ("Fit", lambda: self.active_widget.fit()),
-            ("1:1", lambda: self.active_widget.actual_size()),
-            ("Invert", lambda: self._toggle("invert")),
-            ("Flip H", lambda: self._toggle("flip_horizontal")),
-            ("Flip V", lambda: self._toggle("flip_vertical")),
-            ("Rotate", self._rotate),
-            ("Cine", lambda: self.active_widget.toggle_cine()),
-        ):
-            toolbar.addAction(self._action(text, slot))
 
-        window_menu = menu.addMenu("&Window")
-        window_menu.addAction(
-            self._action(
-                "Header window (next)", lambda: self.state.active.cycle_header_window()
-            )
-        )
-        window_menu.addAction(
-            self._action("Auto window", lambda: self.state.active.apply_auto_window())
-        )
-        window_menu.addAction(
-            self._action("Reset window", lambda: self.state.active.reset_window())
-        )
-        window_menu.addSeparator()
-        for n, name in enumerate(CT_PRESETS, start=1):
-            preset = CT_PRESETS[name]
-            window_menu.addAction(
-                self._action(
-                    f"CT {name} ({preset.width:g}/{preset.center:g})  [{n}]",
-                    lambda _=False, name=name: self.state.active.apply_preset(name),
-                )
-            )
-        window_menu.addSeparator()
-        self.custom_presets_menu = window_menu.addMenu("Custom presets")
-        window_menu.addAction(
-            self._action("Save current window as preset…", self._on_save_preset)
-        )
+    def _focus_active_viewport(self, *_: object) -> None:
+        """The keyboard goes to the active viewport (at start, after dialogs)."""
+        if self._viewports_ready and self.viewport_widgets:
+            index = min(self.state.active_index, len(self.viewport_widgets) - 1)
+            self.viewport_widgets[index].setFocus()
 
-        annotate_menu = menu.addMenu("&Annotate")
-        annotate_bar = QToolBar("Annotate", self)
-        annotate_bar.setObjectName("toolbar_annotate")
-        self.addToolBar(annotate_bar)  # the top area
-        for name, text, key in ANNOTATION_TOOLS:
-            action = self._action(
-                text, lambda _=False, name=name: self.set_left_tool(name), key, True
-            )
-            action.setToolTip(f"{text} ({key})")
-            tool_group.addAction(action)
-            annotate_bar.addAction(action)
-            annotate_menu.addAction(action)
-            self.tool_actions[name] = action
-        annotate_menu.addSeparator()
-        self.undo_action = self._action(
-            "Undo", lambda: self.state.annotations.undo(), QKeySequence.StandardKey.Undo
-        )
-        self.redo_action = self._action(
-            "Redo", lambda: self.state.annotations.redo(), QKeySequence.StandardKey.Redo
-        )
-        delete = self._action(
-            "Delete selected annotation",
-            self._delete_selected,
-            QKeySequence.StandardKey.Delete,
-        )
-        for action in (self.undo_action, self.redo_action, delete):
-            annotate_menu.addAction(action)
-        annotate_bar.addAction(self.undo_action)
-        annotate_bar.addAction(self.redo_action)
-        annotate_menu.addSeparator()
-        self._annotate_menu = annotate_menu  # the lesions toggle goes in (build_docks)
-        file_menu.insertAction(
-            self.export_action,
-            self._action("Save annotations as…", self._on_save_annotations, "Ctrl+S"),
-        )
-        file_menu.insertAction(
-            self.export_action,
-            self._action("Open annotations…", self._on_open_annotations),
-        )
-        teach = self._action(
-            "Export teaching case…", self.export_teaching, "Ctrl+Shift+T"
-        )
-        teach.setToolTip(
-            "De-identified case folder: annotated and clean PNGs, DICOM key images, "
-            "SR, presentation state and a case sheet"
-        )
-        annotate_menu.addAction(teach)
-        self._lesions_toggle_before = teach
-        file_menu.insertAction(self.export_action, teach)
-        dicom_out = self._action(
-            "Export annotations as DICOM SR and presentation state…", self.export_dicom
-        )
-        dicom_in = self._action(
-            "Import DICOM SR or presentation state…", self.import_report
-        )
-        for action in (dicom_out, dicom_in):
-            annotate_menu.addAction(action)
-            file_menu.insertAction(self.export_action, action)
-
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(
-            self._action("Keyboard and mouse", self.show_shortcuts, "F1")
-        )
-        help_menu.addAction(self._action("About", self._on_about))
-        self._action("Cancel", self._on_escape, "Escape")
+    def childEvent(self, event: QChildEvent) -> None:
+        """Dialogs of the window give the keyboard back to the active viewport
+        when they close (Help, a label's text, a message)."""
+        super().childEvent(event)
+        if event.polished():
+            child = event.child()
+            if isinstance(child, QtWidgets.QDialog):
+                child.finished.connect(self._focus_active_viewport)
 
     # ------------------------------------------------------------------ state
     @property
@@ -694,7 +468,7 @@ class MainWindow(QMainWindow):
         elif self.state.layout == "mpr":
             self.state.exit_mpr()
             self.set_left_tool("window")
-        self.mpr_action.setChecked(self.state.layout == "mpr")
+        self.refresh_checks()
 
     def _mpr_siblings(self, index: int) -> list[tuple[Any, QColor]]:
         state = self.state.viewports[index]
@@ -712,10 +486,6 @@ class MainWindow(QMainWindow):
         for widget in self.viewport_widgets:
             if any(widget.state is state for state in siblings):
                 widget.viewport().update()
-
-    def _on_cursor_moved(self, index: int, point: Any) -> None:
-        self.state.set_cursor(point, index)
-        self.state.sync_linked(index)
 
     def _on_escape(self) -> None:
         for widget in self.viewport_widgets:
@@ -958,29 +728,14 @@ class MainWindow(QMainWindow):
     def _on_reset_planes(self) -> None:
         self.state.reset_planes()
 
-    def _on_crosshair_toggled(self, checked: bool) -> None:
-        for widget in self.viewport_widgets:
-            widget.show_crosshair = bool(checked)
-            widget.viewport().update()
-
     def _on_slab_changed(self, *_: object) -> None:
         state = self.state.active
         state.slab_mm = float(self.slab_spin.value())
         state.slab_mode = str(self.slab_mode_box.currentData())
 
     def set_left_tool(self, name: str) -> None:
-        """What left-drag does: window, pan or zoom."""
-        for widget in self.viewport_widgets:
-            widget.left_tool = name
-        self.tool_actions[name].setChecked(True)
-
-    def _toggle(self, name: str) -> None:
-        state = self.state.active
-        setattr(state, name, not getattr(state, name))
-
-    def _rotate(self) -> None:
-        state = self.state.active
-        state.rotation_quarters = (state.rotation_quarters + 1) % 4
+        """What left-drag does: window, pan, zoom, crosshair or an annotation tool."""
+        self.state.left_tool = name
 
     def _on_layout_changed(self, *_: object) -> None:
         rows, columns = self.state.grid
@@ -998,11 +753,7 @@ class MainWindow(QMainWindow):
                 widget.hide()
         if self.state.active_index >= rows * columns:
             self.state.active_index = 0
-        if self.state.layout in self.layout_actions:
-            self.layout_actions[self.state.layout].setChecked(True)
-        mpr = self.state.layout == "mpr"
-        self.mpr_action.setChecked(mpr)
-        if not mpr:
+        if self.state.layout != "mpr":
             self._fill_empty_viewports()
 
     def _fill_empty_viewports(self) -> None:
@@ -1016,9 +767,6 @@ class MainWindow(QMainWindow):
                 self.show_series(unshown.pop(0).id, index)
 
     def _on_active_changed(self, *_: object) -> None:
-        for index, widget in enumerate(self.viewport_widgets):
-            widget.active = index == self.state.active_index
-            widget.viewport().update()
         active = self.state.active
         for control in (self.slab_spin, self.slab_mode_box):
             control.blockSignals(True)
@@ -1032,22 +780,6 @@ class MainWindow(QMainWindow):
 
     def _on_viewport_activated(self, index: int) -> None:
         self.state.active_index = index
-
-    def _on_slice_scrolled(self, index: int) -> None:
-        self.state.sync_linked(index)
-
-    def _on_link_toggled(self, checked: bool) -> None:
-        self.state.link_scrolling = bool(checked)
-        if checked:
-            self.state.sync_linked(self.state.active_index)
-
-    def _on_overlays_toggled(self, checked: bool) -> None:
-        self.state.show_overlays = bool(checked)
-
-    def _on_overlays_changed(self, *_: object) -> None:
-        for widget in self.viewport_widgets:
-            widget.show_overlays = self.state.show_overlays
-            widget.viewport().update()
 
     def _on_probed(self, text: str) -> None:
         self.probe_label.setText(text)
@@ -1506,13 +1238,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:
-        """A table of every key and mouse action."""
+        """A table of every key and mouse action (from the action table)."""
         dialog = QtWidgets.QDialog(self)
         dialog.setWindowTitle("Keyboard and mouse")
         layout = QtWidgets.QVBoxLayout(dialog)
-        from imaging_viewer.ui.slice_viewport import SHORTCUTS
-
-        rows = SHORTCUTS + WINDOW_SHORTCUTS
+        rows = help_rows()
         table = QtWidgets.QTableWidget(len(rows), 2, dialog)
         table.setHorizontalHeaderLabels(["Key / mouse", "Action"])
         for row, (keys, action) in enumerate(rows):

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import QGraphicsView
 from imaging_viewer.core.annotations.model import Lesion
 from imaging_viewer.core.geometry import rotation_about
 from imaging_viewer.core.overlay_text import corner_text
-from imaging_viewer.core.render import CT_PRESETS, render_slice
+from imaging_viewer.core.render import render_slice
 from imaging_viewer.core.tools.pointer import DragSession, ImageRef, PointerEvent
 from imaging_viewer.core.tools.window_level import drag_window
+from imaging_viewer.core.viewer_state import ViewerState
+from imaging_viewer.ui.actions import viewport_action
 from imaging_viewer.ui.annotation_overlay import (
     draw_annotations,
     plane_of_slice,
@@ -89,10 +91,6 @@ COARSE_MIN_PIXELS = 1 << 21
 they change, for fluent window drags on large radiographs; full when settled."""
 _PREVIEW_LESION = Lesion(label="new lesion", colour="#ffd54f")
 _LETTER_COLOUR = QColor(255, 220, 120)
-PRESET_KEYS: dict[int, str] = {
-    int(getattr(Qt.Key, f"Key_{n}").value): name
-    for n, name in enumerate(CT_PRESETS, start=1)
-}
 
 
 class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
@@ -162,28 +160,35 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
 
     Mouse: wheel scrolls slices, Ctrl+wheel zooms, right-drag (or left-drag with
     the window tool) sets window width (horizontal) and level (vertical),
-    middle-drag pans (left-drag with the pan tool). Keys are listed in
-    :data:`SHORTCUTS`.
+    middle-drag pans (left-drag with the pan tool). Its one-key shortcuts are
+    the viewport keys of :data:`imaging_viewer.ui.actions.ACTIONS`.
+
+    What it shows comes from ``state`` (slice, window, flips) and ``viewer``
+    (tool, overlays, crosshair lines, which viewport is active): it repaints
+    when they change. Alone (no ``viewer``), it is a viewer of one viewport.
     """
 
+    state: ViewportState
+    """What this viewport shows: series, slice, window, flips."""
+    viewer: ViewerState
+    """The viewer it belongs to: tool, overlays, crosshair, active viewport."""
     activated = Signal()
     """The user clicked or focused this viewport."""
     probed = Signal(str)
     """Status text for the pixel under the cursor (value and LPS position)."""
     series_dropped = Signal(str)
     """A series id was dropped here from the series browser."""
-    slice_changed = Signal()
-    """The user scrolled to another slice (for linked viewports)."""
-    cursor_moved = Signal(object)
-    """The user put the 3D cursor at this LPS point (numpy array, mm)."""
 
-    def __init__(self, state: ViewportState, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        state: ViewportState,
+        parent: QWidget | None = None,
+        viewer: ViewerState | None = None,
+    ) -> None:
         self._closing = False
         super().__init__(parent, background=QColor(0, 0, 0))
         self.state = state
-        self.left_tool = "window"
-        self.show_overlays = True
-        self.show_crosshair = True
+        self.viewer = viewer if viewer is not None else ViewerState(viewports=(state,))
         self.siblings: Callable[[], list[tuple[ViewportState, QColor]]] | None = None
         """The other MPR views (state, colour) whose planes cross this one."""
         self.colour: QColor | None = None
@@ -195,7 +200,6 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.ask_text: Callable[[], str | None] = lambda: None
         """Asks the user for a text label's words (None: cancelled)."""
         self._session: DragSession | None = None
-        self.active = False
         self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view_box.setMouseEnabled(False, False)
         # The view paints the black around the image; nothing paints under it.
@@ -262,6 +266,28 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         state.events.orientation.connect(self._on_geometry_changed)
         for name in ("flip_horizontal", "flip_vertical", "rotation_quarters"):
             getattr(state.events, name).connect(self._on_geometry_changed)
+        for name in ("show_overlays", "show_crosshair", "active_index"):
+            getattr(self.viewer.events, name).connect(self._on_view_flag_changed)
+
+    @property
+    def left_tool(self) -> str:
+        """What left-drag does (the viewer's tool)."""
+        return self.viewer.left_tool
+
+    @property
+    def show_overlays(self) -> bool:
+        """Whether corner text, letters and scale bar are drawn (the viewer's)."""
+        return self.viewer.show_overlays
+
+    @property
+    def show_crosshair(self) -> bool:
+        """Whether MPR plane lines are drawn (the viewer's)."""
+        return self.viewer.show_crosshair
+
+    @property
+    def active(self) -> bool:
+        """True for the viewer's active viewport (keys and tools act on it)."""
+        return self.viewer.active is self.state
 
     def _on_any_state_edit(self, *_: object) -> None:
         self._state_generation += 1
@@ -287,6 +313,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.state.events.disconnect(self._on_state_changed)
         self.state.events.disconnect(self._on_geometry_changed)
         self.state.events.all.disconnect(self._on_any_state_edit)
+        self.viewer.events.disconnect(self._on_view_flag_changed)
         result: bool = super().close()
         return result
 
@@ -294,6 +321,10 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     def _on_state_changed(self, *_: object) -> None:
         if not self._closing:
             self.refresh()
+
+    def _on_view_flag_changed(self, *_: object) -> None:
+        if not self._closing:
+            self.viewport().update()
 
     def _on_geometry_changed(self, *_: object) -> None:
         if self._closing:
@@ -945,7 +976,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     def _move_cursor(self, position: QPointF) -> None:
         point = self.lps_at(position)
         if point is not None:
-            self.cursor_moved.emit(point)
+            self.state.place_cursor(point)  # the viewer moves the other views
 
     def _drag_crosshair(self, position: QPointF) -> None:
         if self._rotating is None:
@@ -1029,15 +1060,14 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         event.accept()
 
     def _scroll(self, steps: int) -> None:
+        """Move ``steps`` slices (time points when there is one slice); linked
+        viewports follow (the viewer's doing)."""
         if self.state.volume is None:
             return
-        before = self.state.slice_index
         if self.state.n_slices == 1 and self.state.n_time_points > 1:
             self.state.set_time(self.state.time_index + steps)
         else:
             self.state.scroll(steps)
-        if self.state.slice_index != before:
-            self.slice_changed.emit()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """Start a drag: window (right, or left with the window tool), pan or zoom."""
@@ -1158,62 +1188,14 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         return column, row
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Radiology keys: see :data:`SHORTCUTS`."""
-        key = int(event.key())
-        state = self.state
-        steps = {
-            Qt.Key.Key_Up.value: -1,
-            Qt.Key.Key_Down.value: 1,
-            Qt.Key.Key_PageUp.value: -10,
-            Qt.Key.Key_PageDown.value: 10,
-        }
-        if key in steps:
-            self._scroll(steps[key])
-        elif key == Qt.Key.Key_Home.value:
-            state.set_slice(0)
-            self.slice_changed.emit()
-        elif key == Qt.Key.Key_End.value:
-            state.set_slice(state.n_slices - 1)
-            self.slice_changed.emit()
-        elif key == Qt.Key.Key_Left.value and state.n_time_points > 1:
-            state.set_time(state.time_index - 1)
-        elif key == Qt.Key.Key_Right.value and state.n_time_points > 1:
-            state.set_time(state.time_index + 1)
-        elif (
-            key in PRESET_KEYS
-            and state.volume is not None
-            and state.volume.modality == "CT"
-        ):
-            state.apply_preset(PRESET_KEYS[key])
-        elif key in PRESET_KEYS or key == Qt.Key.Key_W.value:
-            state.cycle_header_window()
-        elif key == Qt.Key.Key_A.value:
-            state.apply_auto_window()
-        elif key == Qt.Key.Key_0.value:
-            state.reset_window()
-        elif key == Qt.Key.Key_I.value:
-            state.invert = not state.invert
-        elif key == Qt.Key.Key_H.value:
-            state.flip_horizontal = not state.flip_horizontal
-        elif key == Qt.Key.Key_V.value:
-            state.flip_vertical = not state.flip_vertical
-        elif key == Qt.Key.Key_R.value:
-            state.rotation_quarters = (state.rotation_quarters + 1) % 4
-        elif key == Qt.Key.Key_F.value:
-            self.fit()
-        elif key == Qt.Key.Key_N.value:
-            self.actual_size()
-        elif key == Qt.Key.Key_Space.value:
-            self.toggle_cine()
-        elif key == Qt.Key.Key_X.value:
-            self.show_crosshair = not self.show_crosshair
-            self.viewport().update()
-        elif key == Qt.Key.Key_O.value:
-            self.show_overlays = not self.show_overlays
-            self.viewport().update()
-        else:
+        """The viewport keys of the action table, pressed without a modifier
+        (Alt+A is an annotation tool, not A); others go to the view."""
+        modifiers = int(event.modifiers().value) & ~_KEYPAD
+        action = None if modifiers else viewport_action(int(event.key()))
+        if action is None or action.on_viewport is None:
             super().keyPressEvent(event)
             return
+        action.on_viewport(self)
         event.accept()
 
     def toggle_cine(self) -> None:
@@ -1236,7 +1218,6 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             state.set_time(state.time_index + 1)
         else:
             state.set_slice((state.slice_index + 1) % state.n_slices)
-            self.slice_changed.emit()
 
     def focusInEvent(self, event: Any) -> None:
         """Focus makes this the active viewport."""
@@ -1276,34 +1257,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         super().paintEvent(event)
 
 
-SHORTCUTS: tuple[tuple[str, str], ...] = (
-    (
-        "Wheel, ↑/↓, Page Up/Down, Home/End",
-        "previous/next slice, 10 slices, first/last",
-    ),
-    ("←/→", "previous/next time point or cine frame"),
-    (
-        "Right-drag (or left-drag, W/L tool)",
-        "window: horizontal = width, vertical = level",
-    ),
-    (
-        "1 … 9",
-        "CT presets " + ", ".join(CT_PRESETS) + "; other modalities: header windows",
-    ),
-    ("W", "next window from the header (Window Center/Width, VOI LUT)"),
-    ("A / 0", "auto window from the shown image / back to the header window"),
-    ("I", "invert grey scale"),
-    ("Ctrl+wheel, zoom tool", "zoom"),
-    ("Middle-drag, pan tool", "pan"),
-    ("F / N", "fit to window / 1:1 (one screen pixel per image pixel)"),
-    ("H / V / R", "flip horizontal / vertical, rotate 90° clockwise"),
-    ("Space", "play/stop cine"),
-    ("O", "show/hide overlays"),
-    ("MPR: left-click/drag (crosshair tool)", "move the 3D cursor; all views follow"),
-    ("MPR: drag a coloured line away from its centre", "rotate that plane (oblique)"),
-    ("X / Ctrl+R", "hide/show crosshair lines / reset oblique planes"),
-)
-"""Viewport shortcuts as listed under Help."""
+_KEYPAD: Final = int(Qt.KeyboardModifier.KeypadModifier.value)
+"""Digits of the number pad are the same keys."""
 
 
 _TOP_CORNERS: Final = ("top_left", "top_right")

@@ -107,7 +107,6 @@ def test_viewports_in_one_frame_of_reference_scroll_together(
     assert left.volume.shape_kji[0] != right.volume.shape_kji[0]
     left_widget = window.viewport_widgets[0]
     left.set_slice(0)
-    left_widget.slice_changed.emit()
     for _ in range(8):
         left_widget._scroll(1)
 

@@ -54,7 +54,7 @@ def test_docks_follow_the_first_look_with_their_menu_entries(
     qtbot.waitUntil(lambda: window.docks_built, timeout=10_000)
     view = _menu(window, "&View")
     assert view[-3:] == ["Series", "Problems", "DICOM tags"]
-    annotate = _menu(window, "&Annotate")
+    annotate = _menu(window, "A&nnotate")
     lesions = annotate.index("Lesions")
     assert annotate[lesions + 1] == "Export teaching case…"
     # Docks added to a shown window show on the next turn of events.

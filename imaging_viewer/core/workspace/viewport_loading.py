@@ -143,9 +143,11 @@ class ViewportLoader:
                 continue
             had_preview = viewport.volume is not None
             viewport.loading = False
-            viewport.show(series, volume)
-            if had_preview:
-                viewport.set_slice(volume.shape_kji[0] // 2 if start is None else start)
+            with self.state.unlinked():  # opening on its slice is no scroll
+                viewport.show(series, volume)
+                if had_preview:
+                    start_at = volume.shape_kji[0] // 2 if start is None else start
+                    viewport.set_slice(start_at)
             shown.append(index)
         self.pin_shown()
         self.state.sync_linked(self.state.active_index)

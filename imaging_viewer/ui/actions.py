@@ -1,0 +1,875 @@
+"""The window's actions, declared once: menus, tool bars, viewport keys and the
+Help list are all built from :data:`ACTIONS` (as napari's app-model does)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QToolBar
+
+from imaging_viewer.core.render import CT_PRESETS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from PySide6.QtWidgets import QDockWidget, QMenu
+
+    from imaging_viewer.ui.main_window import MainWindow
+    from imaging_viewer.ui.slice_viewport import SliceViewportWidget
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing the user can do, and every way to reach it."""
+
+    id: str
+    text: str
+    """Menu text (``&`` marks the mnemonic inside its menu)."""
+    run: Callable[[MainWindow], object] | None = None
+    """What it does, given the window (menu, tool bar, window shortcut). None:
+    :attr:`on_viewport` on the active viewport."""
+    on_viewport: Callable[[SliceViewportWidget], object] | None = None
+    """What its viewport key does to the viewport that has the focus."""
+    menus: tuple[str, ...] = ()
+    """Menus it is in (keys of :data:`MENUS`), in the order of :data:`ACTIONS`."""
+    section: str = ""
+    """A menu puts a separator where the section changes."""
+    toolbar: str | None = None
+    """Tool bar group (see :data:`TOOLBARS`)."""
+    icon: str | None = None
+    """Freedesktop icon name; an icon the theme lacks means no icon."""
+    shortcuts: tuple[str, ...] = ()
+    """Keys, in QKeySequence's portable text (``Ctrl+Shift+O``, ``PgUp``)."""
+    viewport_key: bool = False
+    """The keys are one-key shortcuts of the focused viewport, not of the
+    window: they work while a viewport has the focus, and leave typing in
+    fields alone."""
+    checkable: bool = False
+    checked: Callable[[MainWindow], bool] | None = None
+    """Whether it shows checked, read from the window's state."""
+    label: str = ""
+    """Shorter text for the tool bar (default: :attr:`text`)."""
+    tip: str = ""
+    help: str = ""
+    """What the Help list says (default: the text)."""
+    dock: str | None = None
+    """The show/hide toggle of this dock, made with the docks (after the
+    first paint); the entry keeps its place in the menu."""
+    submenu: bool = False
+    """A menu filled by the window (recent studies, custom presets)."""
+
+    @property
+    def plain_text(self) -> str:
+        """The text without its mnemonic mark."""
+        return self.text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+    @property
+    def keys_text(self) -> str:
+        """The keys as the Help list and the menus show them."""
+        return " or ".join(self.shortcuts)
+
+
+MENUS: dict[str, str] = {
+    "file": "F&ile",
+    "view": "&View",
+    "window": "&Window",
+    "annotate": "A&nnotate",
+    "help": "&Help",
+}
+"""Menu-bar menus and their titles. Alt+letter belongs to the annotation tools
+(Alt+A arrow, Alt+F polygon...): the titles' mnemonics use other letters."""
+TOOLBARS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Tools", "toolbar_tools", ("layout", "drag", "mpr", "link", "view")),
+    ("Annotate", "toolbar_annotate", ("annotate",)),
+)
+"""Tool bars: (title, object name for saved positions, groups with a separator
+between them)."""
+MOUSE_BINDINGS: tuple[tuple[str, str], ...] = (
+    ("Wheel", "previous/next slice"),
+    (
+        "Right-drag (or left-drag, W/L tool)",
+        "window: horizontal = width, vertical = level",
+    ),
+    ("Ctrl+wheel, zoom tool", "zoom"),
+    ("Middle-drag, pan tool", "pan"),
+    ("MPR: left-click/drag (crosshair tool)", "move the 3D cursor; all views follow"),
+    ("MPR: drag a coloured line away from its centre", "rotate that plane (oblique)"),
+)
+"""Mouse bindings of the viewports, as listed under Help."""
+
+
+# ---------------------------------------------------------------- viewport keys
+def _time_step(steps: int) -> Callable[[SliceViewportWidget], None]:
+    def step(widget: SliceViewportWidget) -> None:
+        state = widget.state
+        if state.n_time_points > 1:
+            state.set_time(state.time_index + steps)
+
+    return step
+
+
+def _slice_step(steps: int) -> Callable[[SliceViewportWidget], None]:
+    return lambda widget: widget._scroll(steps)
+
+
+def _last_slice(widget: SliceViewportWidget) -> None:
+    widget.state.set_slice(widget.state.n_slices - 1)
+
+
+def _preset_key(name: str) -> Callable[[SliceViewportWidget], None]:
+    def apply(widget: SliceViewportWidget) -> None:
+        state = widget.state
+        if state.volume is not None and state.volume.modality == "CT":
+            state.apply_preset(name)
+        else:  # other modalities: the header's windows
+            state.cycle_header_window()
+
+    return apply
+
+
+def _toggle(name: str) -> Callable[[SliceViewportWidget], None]:
+    def toggle(widget: SliceViewportWidget) -> None:
+        state = widget.state
+        setattr(state, name, not getattr(state, name))
+
+    return toggle
+
+
+def _rotate(widget: SliceViewportWidget) -> None:
+    state = widget.state
+    state.rotation_quarters = (state.rotation_quarters + 1) % 4
+
+
+def _key(
+    action_id: str,
+    text: str,
+    key: str,
+    on_viewport: Callable[[SliceViewportWidget], object],
+) -> Action:
+    """A viewport key without a menu entry."""
+    return Action(
+        action_id, text, on_viewport=on_viewport, shortcuts=(key,), viewport_key=True
+    )
+
+
+# ---------------------------------------------------------------- window handlers
+def _set_layout(name: str) -> Callable[[MainWindow], None]:
+    return lambda window: window.set_layout(name)
+
+
+def _layout_is(name: str) -> Callable[[MainWindow], bool]:
+    return lambda window: window.state.layout == name
+
+
+def _use_tool(name: str) -> Callable[[MainWindow], None]:
+    return lambda window: window.set_left_tool(name)
+
+
+def _tool_is(name: str) -> Callable[[MainWindow], bool]:
+    return lambda window: window.state.left_tool == name
+
+
+def _apply_preset(name: str) -> Callable[[MainWindow], None]:
+    return lambda window: window.state.active.apply_preset(name)
+
+
+# ---------------------------------------------------------------- the table
+def _layouts() -> list[Action]:
+    return [
+        Action(
+            f"layout_{name}",
+            f"Layout {name[0]}×{name[2]}",
+            run=_set_layout(name),
+            menus=("view",),
+            section="layout",
+            toolbar="layout",
+            icon=f"view-grid-{name}",
+            shortcuts=(f"Ctrl+{n}",),
+            checkable=True,
+            checked=_layout_is(name),
+            help=f"layout {name[0]}×{name[2]}",
+        )
+        for n, name in enumerate(("1x1", "1x2", "2x1", "2x2"), start=1)
+    ]
+
+
+def _drag_tools() -> list[Action]:
+    return [
+        Action(
+            f"tool_{name}",
+            text,
+            run=_use_tool(name),
+            toolbar="drag",
+            icon=icon,
+            checkable=True,
+            checked=_tool_is(name),
+            tip=f"Left-drag: {text}",
+        )
+        for name, text, icon in (
+            ("window", "W/L", "contrast"),
+            ("pan", "Pan", "transform-move"),
+            ("zoom", "Zoom", "zoom-in"),
+            ("crosshair", "Crosshair", "crosshairs"),
+        )
+    ]
+
+
+ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
+    ("select", "Select", "S"),
+    ("marker", "Point", "P"),
+    ("arrow", "Arrow", "A"),
+    ("text", "Text", "T"),
+    ("ruler", "Ruler", "R"),
+    ("angle", "Angle", "G"),
+    ("cobb", "Cobb", "C"),
+    ("ellipse", "Ellipse", "E"),
+    ("polygon", "Polygon", "F"),
+    ("bidirectional", "Bidirectional", "B"),
+)
+"""Annotation tools: (name, label, letter of their Alt+letter shortcut)."""
+
+
+def _annotation_tools() -> list[Action]:
+    return [
+        Action(
+            f"tool_{name}",
+            text,
+            run=_use_tool(name),
+            menus=("annotate",),
+            section="tools",
+            toolbar="annotate",
+            icon=f"draw-{name}",
+            shortcuts=(f"Alt+{letter}",),
+            checkable=True,
+            checked=_tool_is(name),
+            tip=f"{text} (Alt+{letter})",
+            help=f"annotate: {text.lower()}",
+        )
+        for name, text, letter in ANNOTATION_TOOLS
+    ]
+
+
+def _presets() -> list[Action]:
+    return [
+        Action(
+            f"preset_{name}",
+            f"CT {name} ({preset.width:g}/{preset.center:g})",
+            run=_apply_preset(name),
+            on_viewport=_preset_key(name),
+            menus=("window",),
+            section="presets",
+            shortcuts=(str(n),),
+            viewport_key=True,
+            help=f"CT {name} window (other modalities: next header window)",
+        )
+        for n, (name, preset) in enumerate(CT_PRESETS.items(), start=1)
+    ]
+
+
+ACTIONS: tuple[Action, ...] = (
+    # File
+    Action(
+        "open_folder",
+        "Open &folder…",
+        run=lambda w: w._on_open_folder(),
+        menus=("file",),
+        section="open",
+        icon="folder-open",
+        shortcuts=("Ctrl+O",),
+    ),
+    Action(
+        "open_file",
+        "Open f&ile…",
+        run=lambda w: w._on_open_file(),
+        menus=("file",),
+        section="open",
+        icon="document-open",
+        shortcuts=("Ctrl+Shift+O",),
+    ),
+    Action(
+        "open_dicomdir",
+        "Open &DICOMDIR…",
+        run=lambda w: w._on_open_dicomdir(),
+        menus=("file",),
+        section="open",
+        shortcuts=("Ctrl+D",),
+    ),
+    Action("recent", "&Recent studies", menus=("file",), section="open", submenu=True),
+    # View
+    *_layouts(),
+    *_drag_tools(),
+    Action(
+        "mpr",
+        "MPR",
+        run=lambda w: w.toggle_mpr(),
+        menus=("view",),
+        section="mpr",
+        toolbar="mpr",
+        icon="view-split-left-right",
+        shortcuts=("M",),
+        checkable=True,
+        checked=lambda w: w.state.layout == "mpr",
+        tip="Axial, coronal and sagittal views with a 3D cursor (M)",
+        help="MPR on the active viewport's volume (again: back to one viewport)",
+    ),
+    Action(
+        "reset_planes",
+        "Reset planes",
+        run=lambda w: w.state.reset_planes(),
+        menus=("view",),
+        section="mpr",
+        toolbar="mpr",
+        icon="edit-undo",
+        shortcuts=("Ctrl+R",),
+        help="reset oblique MPR planes",
+    ),
+    Action(
+        "crosshair_lines",
+        "Crosshair lines",
+        run=lambda w: w.state.toggle_crosshair(),
+        on_viewport=lambda widget: widget.viewer.toggle_crosshair(),
+        menus=("view",),
+        section="mpr",
+        shortcuts=("X",),
+        viewport_key=True,
+        checkable=True,
+        checked=lambda w: w.state.show_crosshair,
+        help="show/hide the MPR crosshair lines",
+    ),
+    Action(
+        "link",
+        "Link",
+        run=lambda w: w.state.toggle_link(),
+        menus=("view",),
+        section="mpr",
+        toolbar="link",
+        icon="link",
+        shortcuts=("L",),
+        checkable=True,
+        checked=lambda w: w.state.link_scrolling,
+        tip="Scroll viewports of the same frame of reference together (L)",
+        help="link / unlink scrolling of viewports in the same frame of reference",
+    ),
+    Action(
+        "overlays",
+        "Overlays",
+        run=lambda w: w.state.toggle_overlays(),
+        on_viewport=lambda widget: widget.viewer.toggle_overlays(),
+        menus=("view",),
+        section="mpr",
+        toolbar="link",
+        icon="view-visible",
+        shortcuts=("O",),
+        viewport_key=True,
+        checkable=True,
+        checked=lambda w: w.state.show_overlays,
+        help="show/hide overlays",
+    ),
+    Action(
+        "fit",
+        "Fit to window",
+        on_viewport=lambda widget: widget.fit(),
+        menus=("view",),
+        section="image",
+        toolbar="view",
+        icon="zoom-fit-best",
+        shortcuts=("F",),
+        viewport_key=True,
+        label="Fit",
+    ),
+    Action(
+        "actual_size",
+        "Actual size",
+        on_viewport=lambda widget: widget.actual_size(),
+        menus=("view",),
+        section="image",
+        toolbar="view",
+        icon="zoom-original",
+        shortcuts=("N",),
+        viewport_key=True,
+        label="1:1",
+        help="1:1 (one screen pixel per image pixel)",
+    ),
+    Action(
+        "invert",
+        "Invert grey scale",
+        on_viewport=_toggle("invert"),
+        menus=("view",),
+        section="image",
+        toolbar="view",
+        icon="color-invert",
+        shortcuts=("I",),
+        viewport_key=True,
+        label="Invert",
+    ),
+    Action(
+        "flip_horizontal",
+        "Flip horizontally",
+        on_viewport=_toggle("flip_horizontal"),
+        menus=("view",),
+        section="image",
+        toolbar="view",
+        icon="object-flip-horizontal",
+        shortcuts=("H",),
+        viewport_key=True,
+        label="Flip H",
+    ),
+    Action(
+        "flip_vertical",
+        "Flip vertically",
+        on_viewport=_toggle("flip_vertical"),
+        menus=("view",),
+        section="image",
+        toolbar="view",
+        icon="object-flip-vertical",
+        shortcuts=("V",),
+        viewport_key=True,
+        label="Flip V",
+    ),
+    Action(
+        "rotate",
+        "Rotate 90° clockwise",
+        on_viewport=_rotate,
+        menus=("view",),
+        section="image",
+        toolbar="view",
+        icon="object-rotate-right",
+        shortcuts=("R",),
+        viewport_key=True,
+        label="Rotate",
+    ),
+    Action(
+        "cine",
+        "Play or stop cine",
+        on_viewport=lambda widget: widget.toggle_cine(),
+        menus=("view",),
+        section="image",
+        toolbar="view",
+        icon="media-playback-start",
+        shortcuts=("Space",),
+        viewport_key=True,
+        label="Cine",
+        help="play/stop cine (time points, else slices)",
+    ),
+    # Viewport keys without a menu entry
+    _key("previous_slice", "previous slice", "Up", _slice_step(-1)),
+    _key("next_slice", "next slice", "Down", _slice_step(1)),
+    _key("back_ten", "10 slices back", "PgUp", _slice_step(-10)),
+    _key("ahead_ten", "10 slices ahead", "PgDown", _slice_step(10)),
+    _key("first_slice", "first slice", "Home", lambda w: w.state.set_slice(0)),
+    _key("last_slice", "last slice", "End", _last_slice),
+    _key("previous_time", "previous time point or cine frame", "Left", _time_step(-1)),
+    _key("next_time", "next time point or cine frame", "Right", _time_step(1)),
+    # Window
+    Action(
+        "header_window",
+        "Header window (next)",
+        on_viewport=lambda widget: widget.state.cycle_header_window(),
+        menus=("window",),
+        section="windows",
+        shortcuts=("W",),
+        viewport_key=True,
+        help="next window from the header (Window Center/Width, VOI LUT)",
+    ),
+    Action(
+        "auto_window",
+        "Auto window",
+        on_viewport=lambda widget: widget.state.apply_auto_window(),
+        menus=("window",),
+        section="windows",
+        shortcuts=("A",),
+        viewport_key=True,
+        help="auto window from the shown image",
+    ),
+    Action(
+        "reset_window",
+        "Reset window",
+        on_viewport=lambda widget: widget.state.reset_window(),
+        menus=("window",),
+        section="windows",
+        shortcuts=("0",),
+        viewport_key=True,
+        help="back to the header window",
+    ),
+    *_presets(),
+    Action(
+        "custom_presets",
+        "Custom presets",
+        menus=("window",),
+        section="custom",
+        submenu=True,
+    ),
+    Action(
+        "save_preset",
+        "Save current window as preset…",
+        run=lambda w: w._on_save_preset(),
+        menus=("window",),
+        section="custom",
+    ),
+    # Annotate
+    *_annotation_tools(),
+    Action(
+        "undo",
+        "Undo",
+        run=lambda w: w.state.annotations.undo(),
+        menus=("annotate",),
+        section="edit",
+        toolbar="annotate",
+        icon="edit-undo",
+        shortcuts=("Ctrl+Z",),
+        help="undo (annotations)",
+    ),
+    Action(
+        "redo",
+        "Redo",
+        run=lambda w: w.state.annotations.redo(),
+        menus=("annotate",),
+        section="edit",
+        toolbar="annotate",
+        icon="edit-redo",
+        shortcuts=("Ctrl+Shift+Z", "Ctrl+Y"),
+        help="redo (annotations)",
+    ),
+    Action(
+        "delete",
+        "Delete selected annotation",
+        run=lambda w: w._delete_selected(),
+        menus=("annotate",),
+        section="edit",
+        icon="edit-delete",
+        shortcuts=("Del",),
+    ),
+    Action(
+        "save_annotations",
+        "Save annotations as…",
+        run=lambda w: w._on_save_annotations(),
+        menus=("file",),
+        section="annotations",
+        icon="document-save-as",
+        shortcuts=("Ctrl+S",),
+        help="save annotations (they are also autosaved)",
+    ),
+    Action(
+        "open_annotations",
+        "Open annotations…",
+        run=lambda w: w._on_open_annotations(),
+        menus=("file",),
+        section="annotations",
+    ),
+    Action(
+        "lesions", "Lesions", menus=("annotate",), section="annotations", dock="lesions"
+    ),
+    Action(
+        "teaching_case",
+        "Export teaching case…",
+        run=lambda w: w.export_teaching(),
+        menus=("file", "annotate"),
+        section="annotations",
+        shortcuts=("Ctrl+Shift+T",),
+        tip=(
+            "De-identified case folder: annotated and clean PNGs, DICOM key images, "
+            "SR, presentation state and a case sheet"
+        ),
+        help="export a teaching case (de-identified images and lesions)",
+    ),
+    Action(
+        "export_dicom",
+        "Export annotations as DICOM SR and presentation state…",
+        run=lambda w: w.export_dicom(),
+        menus=("file", "annotate"),
+        section="annotations",
+    ),
+    Action(
+        "import_dicom",
+        "Import DICOM SR or presentation state…",
+        run=lambda w: w.import_report(),
+        menus=("file", "annotate"),
+        section="annotations",
+    ),
+    Action(
+        "export_view",
+        "&Export view…",
+        run=lambda w: w.export_view(overlays=True),
+        menus=("file",),
+        section="export",
+        icon="document-export",
+        shortcuts=("Ctrl+E",),
+        help=(
+            "export the view as PNG with overlays and annotations, or the slice or "
+            "plane as NIfTI, NRRD or MetaImage"
+        ),
+    ),
+    Action(
+        "export_plain",
+        "Export image without overlays…",
+        run=lambda w: w.export_view(overlays=False),
+        menus=("file",),
+        section="export",
+        shortcuts=("Ctrl+Shift+E",),
+    ),
+    Action(
+        "export_anonymous",
+        "Export view without patient data…",
+        run=lambda w: w.export_view(overlays=True, include_patient=False),
+        menus=("file",),
+        section="export",
+        shortcuts=("Ctrl+Alt+E",),
+        help=(
+            "export the view with its annotations and technical overlays but no "
+            "patient or study data (for slides)"
+        ),
+    ),
+    Action(
+        "copy_view",
+        "&Copy view",
+        run=lambda w: w.copy_view(),
+        menus=("file",),
+        section="export",
+        icon="edit-copy",
+        shortcuts=("Ctrl+C",),
+        help="copy the view to the clipboard",
+    ),
+    Action(
+        "quit",
+        "&Quit",
+        run=lambda w: w.close(),
+        menus=("file",),
+        section="quit",
+        icon="application-exit",
+        shortcuts=("Ctrl+Q",),
+    ),
+    # Docks (View, last)
+    Action("series", "Series", menus=("view",), section="docks", dock="series"),
+    Action("problems", "Problems", menus=("view",), section="docks", dock="problems"),
+    Action(
+        "tags",
+        "DICOM tags",
+        run=lambda w: w._on_tags_toggled(not w.tags_dock.isHidden()),
+        menus=("view",),
+        section="docks",
+        shortcuts=("Ctrl+T",),
+        dock="tags",
+        help="DICOM tag browser",
+    ),
+    # Help
+    Action(
+        "shortcuts",
+        "Keyboard and mouse",
+        run=lambda w: w.show_shortcuts(),
+        menus=("help",),
+        icon="help-keyboard-shortcuts",
+        shortcuts=("F1",),
+        help="this list",
+    ),
+    Action("about", "About", run=lambda w: w._on_about(), menus=("help",)),
+    Action(
+        "cancel",
+        "Cancel",
+        run=lambda w: w._on_escape(),
+        shortcuts=("Escape",),
+        help="cancel loading, or the drawing in progress",
+    ),
+)
+"""Every action of the window, in menu order."""
+
+
+# ---------------------------------------------------------------- building
+@dataclass
+class BuiltActions:
+    """What :func:`build_actions` made for a window."""
+
+    actions: dict[str, QAction] = field(default_factory=dict)
+    menus: dict[str, QMenu] = field(default_factory=dict)
+    submenus: dict[str, QMenu] = field(default_factory=dict)
+    toolbars: dict[str, QToolBar] = field(default_factory=dict)
+    dock_places: dict[str, list[tuple[QMenu, QAction | None]]] = field(
+        default_factory=dict
+    )
+    """Where each dock's toggle goes: (menu, the entry it goes before)."""
+
+
+def build_actions(
+    window: MainWindow,
+    toolbar_extras: Mapping[str, Callable[[QToolBar], object]] | None = None,
+) -> BuiltActions:
+    """Make the window's QActions, menus and tool bars from :data:`ACTIONS`.
+
+    ``toolbar_extras``: widgets a tool bar group ends with (by group name).
+    Before the first paint: no icons (see :func:`apply_icons`), and only calls
+    that build no PySide6 enums.
+    """
+    built = BuiltActions()
+    menu_bar = window.menuBar()
+    built.menus = {key: menu_bar.addMenu(title) for key, title in MENUS.items()}
+    sections: dict[str, str] = {}
+    waiting: dict[str, list[str]] = {}  # dock toggles waiting for the next entry
+    for spec in ACTIONS:
+        if spec.submenu:
+            for key in spec.menus:
+                _separate(built.menus[key], sections, key, spec.section)
+                built.submenus[spec.id] = built.menus[key].addMenu(spec.text)
+                _place_docks(built, waiting, key, built.submenus[spec.id].menuAction())
+            continue
+        if spec.dock is not None:
+            for key in spec.menus:
+                _separate(built.menus[key], sections, key, spec.section)
+                waiting.setdefault(key, []).append(spec.dock)
+            continue
+        action = built.actions[spec.id] = _make_action(window, spec)
+        for key in spec.menus:
+            _separate(built.menus[key], sections, key, spec.section)
+            _place_docks(built, waiting, key, action)
+            built.menus[key].addAction(action)
+    for key, docks in waiting.items():
+        for dock in docks:
+            built.dock_places.setdefault(dock, []).append((built.menus[key], None))
+    extras = toolbar_extras or {}
+    for title, name, groups in TOOLBARS:
+        toolbar = built.toolbars[name] = QToolBar(title, window)
+        toolbar.setObjectName(name)
+        window.addToolBar(toolbar)
+        for n, group in enumerate(groups):
+            if n:
+                toolbar.addSeparator()
+            for spec in ACTIONS:
+                if spec.toolbar == group:
+                    toolbar.addAction(built.actions[spec.id])
+            if group in extras:
+                extras[group](toolbar)
+    return built
+
+
+def _separate(menu: QMenu, sections: dict[str, str], key: str, section: str) -> None:
+    """A separator where the section of menu ``key`` changes."""
+    previous = sections.get(key)
+    if previous is not None and previous != section:
+        menu.addSeparator()
+    sections[key] = section
+
+
+def _place_docks(
+    built: BuiltActions, waiting: dict[str, list[str]], key: str, before: QAction
+) -> None:
+    for dock in waiting.pop(key, []):
+        built.dock_places.setdefault(dock, []).append((built.menus[key], before))
+
+
+def _make_action(window: MainWindow, spec: Action) -> QAction:
+    # QAction(parent), then the text: resolving QAction(text, parent) among
+    # its overloads builds QIcon's enums (about 2 ms) before the first paint.
+    action = QAction(window)
+    if spec.viewport_key:
+        # Shown beside the text (after a tab, as menus show shortcuts), bound
+        # by the viewports: typing in a field must not reach them.
+        action.setText(f"{spec.text}\t{spec.keys_text}")
+        action.setIconText(spec.label or spec.plain_text)
+    else:
+        action.setText(spec.text)
+        if spec.label:
+            action.setIconText(spec.label)
+    if spec.shortcuts and not spec.viewport_key:
+        # setShortcuts, not setShortcut: resolving setShortcut's overloads
+        # builds every enum of the Qt namespace, before the first paint.
+        action.setShortcuts([QKeySequence(key) for key in spec.shortcuts])
+    if spec.tip:
+        action.setToolTip(spec.tip)
+    elif spec.toolbar is not None and spec.shortcuts:
+        action.setToolTip(f"{spec.label or spec.plain_text} ({spec.keys_text})")
+    action.setCheckable(spec.checkable)
+    action.triggered.connect(functools.partial(_trigger, window, spec))
+    window.addAction(action)
+    return action
+
+
+def _trigger(window: MainWindow, spec: Action, *_: object) -> None:
+    if spec.run is not None:
+        spec.run(window)
+    elif spec.on_viewport is not None:
+        spec.on_viewport(window.active_widget)
+    # A click on a checked entry unchecks it; the state decides.
+    window.refresh_checks()
+
+
+def refresh_checks(window: MainWindow, built: BuiltActions) -> None:
+    """Check the checkable actions as the window's state says."""
+    for spec in ACTIONS:
+        action = built.actions.get(spec.id)
+        if action is not None and spec.checked is not None:
+            checked = bool(spec.checked(window))
+            if action.isChecked() != checked:
+                action.setChecked(checked)
+
+
+def bind_dock_toggles(
+    window: MainWindow, built: BuiltActions, docks: Mapping[str, QDockWidget]
+) -> None:
+    """Give each dock's show/hide toggle its table entry: text, keys, place."""
+    for spec in ACTIONS:
+        if spec.dock is None or spec.dock not in docks:
+            continue
+        toggle = docks[spec.dock].toggleViewAction()
+        toggle.setText(spec.text)
+        if spec.shortcuts:
+            toggle.setShortcuts([QKeySequence(key) for key in spec.shortcuts])
+        if spec.run is not None:
+            toggle.triggered.connect(functools.partial(_run_only, window, spec))
+        built.actions[spec.id] = toggle
+        for menu, before in built.dock_places.get(spec.dock, []):
+            if before is None:
+                menu.addAction(toggle)
+            else:
+                menu.insertAction(before, toggle)
+
+
+def _run_only(window: MainWindow, spec: Action, *_: object) -> None:
+    if spec.run is not None:
+        spec.run(window)
+
+
+def apply_icons(built: BuiltActions) -> None:
+    """Theme icons for the actions that name one (after the first paint: QIcon
+    builds its enums). A name the theme lacks leaves the action without."""
+    from PySide6.QtGui import QIcon
+
+    for spec in ACTIONS:
+        action = built.actions.get(spec.id)
+        if action is None or spec.icon is None or not QIcon.hasThemeIcon(spec.icon):
+            continue
+        action.setIcon(QIcon.fromTheme(spec.icon))
+
+
+# ---------------------------------------------------------------- keys and Help
+@functools.cache
+def _viewport_keys() -> dict[int, Action]:
+    """Viewport actions by Qt key code."""
+    keys: dict[int, Action] = {}
+    for spec in ACTIONS:
+        if spec.viewport_key:
+            for key in spec.shortcuts:
+                combination = QKeySequence(key)[0]  # type: ignore[index]
+                keys[int(combination.key().value)] = spec
+    return keys
+
+
+def viewport_action(key: int) -> Action | None:
+    """The viewport action of an unmodified key (a Qt key code), if any."""
+    return _viewport_keys().get(key)
+
+
+def viewport_key_names() -> tuple[str, ...]:
+    """Every key the viewports bind, in QKeySequence's portable text."""
+    return tuple(key for spec in ACTIONS if spec.viewport_key for key in spec.shortcuts)
+
+
+def help_rows() -> list[tuple[str, str]]:
+    """(keys or mouse, what they do) for the Help list: every key of
+    :data:`ACTIONS`, then the mouse bindings."""
+    rows = [
+        (spec.keys_text, spec.help or spec.plain_text)
+        for spec in ACTIONS
+        if spec.shortcuts
+    ]
+    return rows + list(MOUSE_BINDINGS)
