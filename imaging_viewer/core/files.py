@@ -89,14 +89,16 @@ def _replacing(target: Path, suffix: str) -> Iterator[tuple[int, Path]]:
     _fsync_directory(target.parent)
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+def write_bytes_atomic(
+    path: str | os.PathLike[str], data: bytes | bytearray | memoryview
+) -> Path:
     """Write ``data`` to ``path`` whole or not at all (see the module docstring).
 
     Parameters
     ----------
     path : path-like
         The file to create or replace; its folder must exist.
-    data : bytes
+    data : bytes, bytearray or memoryview
         The whole content.
 
     Returns
