@@ -20,10 +20,10 @@ from imaging_viewer.cli.options import (
 if TYPE_CHECKING:
     import argparse
 
+    from imaging_viewer.cli.options import Subparsers
 
-def add_parser(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``convert`` to the command line."""
     parser = subparsers.add_parser(
         "convert", help="write one series as NIfTI, NRRD or MetaImage"

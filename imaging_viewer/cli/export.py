@@ -24,12 +24,11 @@ from imaging_viewer.cli.options import (
 if TYPE_CHECKING:
     import argparse
 
+    from imaging_viewer.cli.options import Subparsers
     from imaging_viewer.core.viewer_state import ViewportState
 
 
-def add_parser(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``export`` to the command line."""
     parser = subparsers.add_parser(
         "export",

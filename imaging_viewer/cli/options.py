@@ -11,7 +11,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 if TYPE_CHECKING:
     import argparse
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.volume import Window
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What each subcommand's ``add_parser`` adds its parser to."""
 
 PATH_HELP = "folder, file or DICOMDIR"
 SERIES_HELP = "series index (from scan), id or Series Instance UID"

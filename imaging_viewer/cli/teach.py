@@ -22,12 +22,11 @@ from imaging_viewer.cli.options import (
 if TYPE_CHECKING:
     import argparse
 
+    from imaging_viewer.cli.options import Subparsers
     from imaging_viewer.core.dicom.scan import ScanResult
 
 
-def add_parser(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``teach`` to the command line."""
     parser = subparsers.add_parser(
         "teach",
