@@ -7,15 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imaging_viewer.cli.options import (
-    SERIES_HELP,
-    CommandError,
-    add_path_argument,
-    cannot_write,
-    check_writable,
-    find_series,
-    format_size,
-)
+from imaging_viewer.cli import options
+from imaging_viewer.cli.options import CommandError
 
 if TYPE_CHECKING:
     import argparse
@@ -28,8 +21,8 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "convert", help="write one series as NIfTI, NRRD or MetaImage"
     )
-    add_path_argument(parser)
-    parser.add_argument("--series", required=True, help=SERIES_HELP)
+    options.add_path_argument(parser)
+    parser.add_argument("--series", required=True, help=options.SERIES_HELP)
     parser.add_argument(
         "-o", "--output", required=True, help="output file: .nii, .nii.gz, .nrrd, .mha"
     )
@@ -46,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{output}: unknown output format; use one of " + ", ".join(VOLUME_SUFFIXES)
         )
-    check_writable(output)
-    info = find_series(args.path, args.series)
+    options.check_writable(output)
+    info = options.find_series(args.path, args.series)
     volume = load_volume(info)
     if volume.is_rgb:
         raise CommandError(
@@ -56,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_volume(volume, output)
     except OSError as error:
-        raise CommandError(cannot_write(output, error)) from error
+        raise CommandError(options.cannot_write(output, error)) from error
     for warning in volume.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"wrote {output} ({format_size(info)} voxels, series {info.id})")
+    print(f"wrote {output} ({options.format_size(info)} voxels, series {info.id})")
     return 0

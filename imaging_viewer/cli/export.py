@@ -8,18 +8,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imaging_viewer.cli import options
 from imaging_viewer.cli.headless_gui import start_headless_gui
-from imaging_viewer.cli.options import (
-    SERIES_HELP,
-    CommandError,
-    add_path_argument,
-    add_window_options,
-    cannot_write,
-    check_writable,
-    find_series,
-    parse_index,
-    window_of,
-)
+from imaging_viewer.cli.options import CommandError
 
 if TYPE_CHECKING:
     import argparse
@@ -34,8 +25,10 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "export",
         help="write one slice as PNG, one pixel per DICOM pixel, overlays optional",
     )
-    add_path_argument(parser)
-    parser.add_argument("--series", default="0", help=f"{SERIES_HELP}; default 0")
+    options.add_path_argument(parser)
+    parser.add_argument(
+        "--series", default="0", help=f"{options.SERIES_HELP}; default 0"
+    )
     parser.add_argument(
         "--slice", metavar="K", help="slice index, from 0; default the middle slice"
     )
@@ -44,7 +37,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="T",
         help="time point (or cine frame) index, from 0; default 0",
     )
-    add_window_options(
+    options.add_window_options(
         parser,
         window_help="window in modality units (HU for CT), e.g. 40,400; a negative "
         "centre as --window=-600,1500. Default: the header's first window, else its "
@@ -135,7 +128,7 @@ def _write_plane_image(viewport: ViewportState, output: Path, series_id: str) ->
     try:
         write_plane(current, output)
     except OSError as error:
-        raise CommandError(cannot_write(output, error)) from error
+        raise CommandError(options.cannot_write(output, error)) from error
     rows, columns = current.pixels.shape[:2]
     print(
         f"wrote {output} ({columns}×{rows} pixels, series {series_id}, "
@@ -166,9 +159,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("give either --slice or --position-lps, not both")
     if args.slab_mm is not None and args.plane is None:
         raise CommandError("--slab-mm works on a --plane")
-    window, preset = window_of(args)
-    check_writable(output)
-    info = find_series(args.path, args.series)
+    window, preset = options.window_of(args)
+    options.check_writable(output)
+    info = options.find_series(args.path, args.series)
     try:
         volume = load_volume(info)
     except (OSError, ValueError, RuntimeError) as error:
@@ -177,8 +170,8 @@ def run(args: argparse.Namespace) -> int:
     viewport.show(info, volume)
     if args.plane is not None:
         _set_plane(viewport, args.plane, position, args.slab_mm, args.slab_mode)
-    k = parse_index("--slice", args.slice, viewport.n_slices, "slices")
-    t = parse_index("--time", args.time, viewport.n_time_points, "time points")
+    k = options.parse_index("--slice", args.slice, viewport.n_slices, "slices")
+    t = options.parse_index("--time", args.time, viewport.n_time_points, "time points")
     if k is not None:
         viewport.set_slice(k)
     if t is not None:
@@ -214,9 +207,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_png(image, output)
     except OSError as error:
-        raise CommandError(
-            f"{output}: cannot write ({error.strerror or error})"
-        ) from error
+        message = options.cannot_write(output, error, names_file=False)
+        raise CommandError(message) from error
     for warning in volume.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(

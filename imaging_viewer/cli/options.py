@@ -165,8 +165,12 @@ def check_writable(output: Path) -> None:
     check_folder_writable(output)
 
 
-def cannot_write(output: Path, error: OSError) -> str:
-    """One line for a failed write (the writers' own messages name the file)."""
-    if error.strerror:
-        return f"{output}: cannot write ({error.strerror})"
+def cannot_write(output: Path, error: OSError, *, names_file: bool = True) -> str:
+    """One line for a failed write of ``output``.
+
+    ``names_file``: the writer's own messages name the file (the volume writers),
+    so an error without an errno is shown as it is.
+    """
+    if error.strerror or not names_file:
+        return f"{output}: cannot write ({error.strerror or error})"
     return str(error)

@@ -6,12 +6,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from imaging_viewer.cli.options import (
-    CommandError,
-    add_path_argument,
-    format_size,
-    scan_path,
-)
+from imaging_viewer.cli import options
+from imaging_viewer.cli.options import CommandError
 
 if TYPE_CHECKING:
     import argparse
@@ -25,7 +21,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "scan", help="list the patients, studies and series under PATH"
     )
-    add_path_argument(parser)
+    options.add_path_argument(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
@@ -49,9 +45,10 @@ def _print_tree(result: ScanResult) -> None:
                 number = (
                     f"#{info.series_number} " if info.series_number is not None else ""
                 )
+                size = options.format_size(info)
                 print(
                     f"    [{index[info.id]}] {info.modality:3} {number}"
-                    f"{info.description or '(no description)'}: {format_size(info)} "
+                    f"{info.description or '(no description)'}: {size} "
                     f"voxels, {spacing} mm, {info.n_instances} file(s)"
                 )
                 print(f"        id {info.id}")
@@ -71,7 +68,7 @@ def _print_tree(result: ScanResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``imaging-viewer scan PATH [--json]``."""
-    result = scan_path(args.path)
+    result = options.scan_path(args.path)
     if args.json:
         document = {
             "root": result.root,

@@ -8,16 +8,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imaging_viewer.cli import options
 from imaging_viewer.cli.headless_gui import start_headless_gui
-from imaging_viewer.cli.options import (
-    PATH_HELP,
-    CommandError,
-    add_path_argument,
-    add_window_options,
-    check_folder_writable,
-    scan_path,
-    window_of,
-)
+from imaging_viewer.cli.options import CommandError
 
 if TYPE_CHECKING:
     import argparse
@@ -33,7 +26,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="write a teaching case: key images with annotations burned in, "
         "de-identified DICOM with SR and presentation state, and a case sheet",
     )
-    add_path_argument(parser, help=f"{PATH_HELP} of the study")
+    options.add_path_argument(parser, help=f"{options.PATH_HELP} of the study")
     parser.add_argument(
         "--annotations",
         required=True,
@@ -73,7 +66,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="another key image: a SOP Instance UID, or a series (index, id or "
         "UID) and slice K from 0; repeatable",
     )
-    add_window_options(
+    options.add_window_options(
         parser,
         window_help="window of every image, e.g. 40,400; default each image's own",
         preset_help="CT window preset for the CT images",
@@ -154,15 +147,15 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise CommandError(f"{output}: exists and is not an empty folder")
-    check_folder_writable(output)
+    options.check_folder_writable(output)
     if args.no_deidentify and (args.keep_dates or args.date_shift_days):
         raise CommandError(
             "--keep-dates and --date-shift-days apply to de-identification; "
             "--no-deidentify keeps everything"
         )
-    window, preset = window_of(args)
+    window, preset = options.window_of(args)
     key_images = [_parse_key_image(text) for text in args.key_image or ()]
-    result = scan_path(args.path)
+    result = options.scan_path(args.path)
     if not result.series:
         raise CommandError(f"no DICOM images found under {args.path}")
     annotation_set, study_uid = _read_annotations(args.annotations, result)
@@ -201,9 +194,8 @@ def run(args: argparse.Namespace) -> int:
     except (TeachingExportError, LookupError) as error:
         raise CommandError(str(error)) from error
     except OSError as error:
-        raise CommandError(
-            f"{output}: cannot write ({error.strerror or error})"
-        ) from error
+        message = options.cannot_write(output, error, names_file=False)
+        raise CommandError(message) from error
     for line in exported.skipped:
         print(f"warning: {line}", file=sys.stderr)
     for line in exported.warnings:

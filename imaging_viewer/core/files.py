@@ -92,7 +92,7 @@ def _replacing(target: Path, suffix: str) -> Iterator[tuple[int, Path]]:
 def write_bytes_atomic(
     path: str | os.PathLike[str], data: bytes | bytearray | memoryview
 ) -> Path:
-    """Write ``data`` to ``path`` whole or not at all (see the module docstring).
+    """Write ``data`` to ``path`` whole or not at all; returns ``path`` as a Path.
 
     Parameters
     ----------
@@ -100,11 +100,6 @@ def write_bytes_atomic(
         The file to create or replace; its folder must exist.
     data : bytes, bytearray or memoryview
         The whole content.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
 
     Raises
     ------
