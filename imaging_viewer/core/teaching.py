@@ -13,13 +13,9 @@ keywords.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -32,6 +28,7 @@ from imaging_viewer.core.annotations.measure import (
 )
 from imaging_viewer.core.annotations.model import AnnotationSet, Lesion
 from imaging_viewer.core.dicom.scan import read_header
+from imaging_viewer.core.files import write_text_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -659,26 +656,6 @@ def _markdown(
 
 
 # ---------------------------------------------------------------------- files
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` via a temporary file and a rename."""
-    target = Path(path)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    return target
 
 
 def case_json_text(document: Mapping[str, Any]) -> str:

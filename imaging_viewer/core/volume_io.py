@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from imaging_viewer.core.files import atomic_path
 from imaging_viewer.core.geometry import spacing_from_affine
 
 if TYPE_CHECKING:
+    import os
+
     from imaging_viewer.core.mpr import Slice
     from imaging_viewer.core.volume import Volume
 
@@ -47,28 +48,13 @@ VOLUME_SUFFIXES: tuple[str, ...] = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha",
 _ONE_FILE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".mha")
 
 
-def _umask() -> int:
-    """The process's file mode mask, read without changing it (Linux), else 022.
-
-    ``os.umask`` can only be read by setting it, which would race with other
-    threads creating files.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
 def write_image(image: Any, path: str | os.PathLike[str]) -> None:
     """Write a SimpleITK image, in the format its file name says.
 
-    One-file formats are written to a temporary file beside ``path`` and then
-    renamed, so a failed write leaves any earlier file whole; ``.mhd`` and
-    ``.nhdr`` (a header and a data file) are written in place.
+    One-file formats are written through
+    :func:`~imaging_viewer.core.files.atomic_path` (a temporary file beside
+    ``path``, then a rename), so a failed write leaves any earlier file whole;
+    ``.mhd`` and ``.nhdr`` (a header and a data file) are written in place.
 
     Raises
     ------
@@ -84,20 +70,8 @@ def write_image(image: Any, path: str | os.PathLike[str]) -> None:
         if suffix is None:
             sitk.WriteImage(image, str(target), useCompression=True)
             return
-        # The file keeps the mode it had, or gets the one a new file would.
-        exists = target.exists()
-        mode = target.stat().st_mode & 0o7777 if exists else 0o666 & ~_umask()
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=suffix, dir=target.parent
-        )
-        os.close(handle)
-        try:
-            sitk.WriteImage(image, temporary, useCompression=True)
-            os.chmod(temporary, mode)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_path(target, suffix=suffix) as temporary:
+            sitk.WriteImage(image, str(temporary), useCompression=True)
     except RuntimeError as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise OSError(

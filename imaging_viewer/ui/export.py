@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +22,13 @@ from PySide6.QtGui import (
     QPen,
 )
 
+from imaging_viewer.core.files import write_bytes_atomic
 from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import render_slice
 
 if TYPE_CHECKING:
+    import os
+
     from numpy.typing import NDArray
 
     from imaging_viewer.core.viewer_state import ViewportState
@@ -317,7 +318,8 @@ def _draw_scale_bar(
 
 
 def save_png(image: QImage, path: str | os.PathLike[str]) -> Path:
-    """Write ``image`` as PNG, atomically: a temporary file, then a rename.
+    """Write ``image`` as PNG, atomically
+    (:func:`~imaging_viewer.core.files.write_bytes_atomic`).
 
     A failed write leaves any earlier file at ``path`` untouched, and no partial
     file behind.
@@ -348,21 +350,7 @@ def save_png(image: QImage, path: str | os.PathLike[str]) -> Path:
     buffer.close()
     if not encoded:
         raise OSError(f"{target}: could not encode the image as PNG")
-    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o644
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data.data())
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_bytes_atomic(target, data.data())
 
 
 def copy_to_clipboard(image: QImage) -> None:

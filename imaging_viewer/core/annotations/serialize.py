@@ -8,13 +8,10 @@ study, or annotations it never had).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import stat
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -29,6 +26,7 @@ from imaging_viewer.core.annotations.model import (
     PolygonRoi,
     TextLabel,
 )
+from imaging_viewer.core.files import write_text_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -295,32 +293,20 @@ def from_json(document: Mapping[str, Any]) -> AnnotationSet:
 # ------------------------------------------------------------------- files
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (POSIX; a no-op where unsupported)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
 def save_atomic(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
     """Write ``document`` as JSON to ``path`` so the old file survives any failure.
 
-    The JSON is written to a temporary file in the same folder, flushed and
-    fsynced, then renamed over ``path`` (``os.replace``, atomic on POSIX and
-    Windows within one file system). Whenever it is interrupted (an error, a
-    full disk, the process killed), ``path`` holds either the previous file or
-    the new one, whole. A kill can leave a hidden ``.<name>.*.tmp`` file behind.
+    Written by :func:`~imaging_viewer.core.files.write_text_atomic`: to a
+    temporary file in the same folder, fsynced, then renamed over ``path``.
+    Whenever it is interrupted (an error, a full disk, the process killed),
+    ``path`` holds either the previous file or the new one, whole. A kill can
+    leave a hidden ``.<name>.*.tmp`` file behind.
 
     Parameters
     ----------
     path : path-like
         The file to replace (created with its folder if missing). An existing
-        file keeps its permission bits.
+        file keeps its permission bits; a new one follows the umask.
     document : mapping
         JSON-ready (e.g. from :func:`to_json`); NaN and infinity are refused.
     """
@@ -330,24 +316,8 @@ def save_atomic(path: str | os.PathLike[str], document: Mapping[str, Any]) -> No
     data = json.dumps(
         document, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-    encoded = data.encode("utf-8")
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(encoded)
-            stream.flush()
-            os.fsync(stream.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(target.parent)
+    write_text_atomic(target, data)
 
 
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -36,18 +36,15 @@ Annotation).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime
 import hashlib
 import hmac
 import os
-import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass, field
 from io import BytesIO
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import pydicom
@@ -64,8 +61,11 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from imaging_viewer.core.files import write_bytes_atomic
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
 __all__ = [
     "BASIC_PROFILE",
@@ -1182,23 +1182,7 @@ def write_dataset(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         ``path``.
     """
-    target = Path(path)
-    data = dataset_bytes(ds)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    return target
+    return write_bytes_atomic(path, dataset_bytes(ds))
 
 
 # Attributes whose values must not appear anywhere in a de-identified export:

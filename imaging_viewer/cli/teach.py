@@ -1,0 +1,217 @@
+"""``imaging-viewer teach``: a teaching case from an annotated study (key images
+with annotations burned in, de-identified DICOM with SR and presentation state,
+and a case sheet)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imaging_viewer.cli import options
+from imaging_viewer.cli.headless_gui import start_headless_gui
+from imaging_viewer.cli.options import CommandError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from imaging_viewer.cli.options import Subparsers
+    from imaging_viewer.core.dicom.scan import ScanResult
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    """Add ``teach`` to the command line."""
+    parser = subparsers.add_parser(
+        "teach",
+        help="write a teaching case: key images with annotations burned in, "
+        "de-identified DICOM with SR and presentation state, and a case sheet",
+    )
+    options.add_path_argument(parser, help=f"{options.PATH_HELP} of the study")
+    parser.add_argument(
+        "--annotations",
+        required=True,
+        metavar="FILE",
+        help="the study's annotation file (JSON, docs/annotations.md)",
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="new (or empty) folder"
+    )
+    parser.add_argument(
+        "--keep-dates",
+        action="store_true",
+        help="keep dates and times (PS3.15 Retain Longitudinal Temporal "
+        "Information); by default they are removed",
+    )
+    parser.add_argument(
+        "--date-shift-days",
+        type=int,
+        metavar="N",
+        help="keep dates, moved by N days (times of day unchanged)",
+    )
+    parser.add_argument(
+        "--no-deidentify",
+        action="store_true",
+        help="keep the DICOM as it is and patient data in the corner text "
+        "(not for sharing)",
+    )
+    parser.add_argument(
+        "--case-key",
+        metavar="KEY",
+        help="secret that makes the new UIDs repeatable across runs; random by default",
+    )
+    parser.add_argument(
+        "--key-image",
+        action="append",
+        metavar="UID|SERIES:K",
+        help="another key image: a SOP Instance UID, or a series (index, id or "
+        "UID) and slice K from 0; repeatable",
+    )
+    options.add_window_options(
+        parser,
+        window_help="window of every image, e.g. 40,400; default each image's own",
+        preset_help="CT window preset for the CT images",
+    )
+    for name, text in (
+        ("--title", "case title"),
+        ("--history", "clinical history"),
+        ("--findings", "imaging findings"),
+        ("--diagnosis", "diagnosis"),
+        ("--discussion", "discussion"),
+        ("--modality", "modality, e.g. MR"),
+        ("--anatomy", "anatomy, e.g. femur"),
+    ):
+        parser.add_argument(name, metavar="TEXT", help=text)
+    parser.add_argument(
+        "--reference", action="append", metavar="TEXT", help="a reference; repeatable"
+    )
+    parser.add_argument(
+        "--keyword", action="append", metavar="TEXT", help="a keyword; repeatable"
+    )
+    return parser
+
+
+def _parse_key_image(text: str) -> str | tuple[str, int]:
+    """``--key-image``: a SOP Instance UID, or ``SERIES:K`` (slice K, from 0)."""
+    if ":" in text:
+        series, _, index = text.rpartition(":")
+        try:
+            k = int(index)
+        except ValueError:
+            raise CommandError(
+                f"bad --key-image {text!r}: give SERIES:K (K a whole number) or a "
+                "SOP Instance UID"
+            ) from None
+        if not series or k < 0:
+            raise CommandError(f"bad --key-image {text!r}: give SERIES:K, K from 0")
+        return series, k
+    return text
+
+
+def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
+    """The annotation file's set and study UID, checked against the scan."""
+    from imaging_viewer.core.annotations.serialize import (
+        AnnotationFileError,
+        check_schema,
+        from_json,
+        read_document,
+        study_uid_of,
+    )
+
+    try:
+        document = read_document(path)
+        check_schema(document)
+        study_uid = study_uid_of(document)
+        annotation_set = from_json(document)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such annotation file") from None
+    except AnnotationFileError as error:
+        raise CommandError(f"{path}: {error.reason}") from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot read ({error.strerror or error})") from None
+    studies = {info.study_uid for info in result.series}
+    if study_uid not in studies:
+        raise CommandError(
+            f"{path}: holds the annotations of study {study_uid}, which is not "
+            f"under {result.root}"
+        )
+    if not len(annotation_set):
+        raise CommandError(f"{path}: holds no lesions")
+    return annotation_set, study_uid
+
+
+def run(args: argparse.Namespace) -> int:
+    """``imaging-viewer teach PATH --annotations FILE -o DIR [--keep-dates]
+    [--date-shift-days N] [--no-deidentify] [--title ...] ...``."""
+    from imaging_viewer.core.teaching import TeachingCase
+
+    output = Path(args.output)
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise CommandError(f"{output}: exists and is not an empty folder")
+    options.check_folder_writable(output)
+    if args.no_deidentify and (args.keep_dates or args.date_shift_days):
+        raise CommandError(
+            "--keep-dates and --date-shift-days apply to de-identification; "
+            "--no-deidentify keeps everything"
+        )
+    window, preset = options.window_of(args)
+    key_images = [_parse_key_image(text) for text in args.key_image or ()]
+    result = options.scan_path(args.path)
+    if not result.series:
+        raise CommandError(f"no DICOM images found under {args.path}")
+    annotation_set, study_uid = _read_annotations(args.annotations, result)
+    case = TeachingCase(
+        title=args.title or "",
+        history=args.history or "",
+        findings=args.findings or "",
+        diagnosis=args.diagnosis or "",
+        discussion=args.discussion or "",
+        references=tuple(args.reference or ()),
+        modality=args.modality or "",
+        anatomy=args.anatomy or "",
+        keywords=tuple(args.keyword or ()),
+    )
+    start_headless_gui()
+    from imaging_viewer.ui.teaching_export import (
+        TeachingExportError,
+        export_teaching_case,
+    )
+
+    try:
+        exported = export_teaching_case(
+            result,
+            annotation_set,
+            case,
+            output,
+            deidentify=not args.no_deidentify,
+            keep_dates=args.keep_dates,
+            date_shift_days=args.date_shift_days or 0,
+            key_images=key_images,
+            case_key=args.case_key,
+            window=window,
+            preset=preset,
+            study_uid=study_uid,
+        )
+    except (TeachingExportError, LookupError) as error:
+        raise CommandError(str(error)) from error
+    except OSError as error:
+        message = options.cannot_write(output, error, names_file=False)
+        raise CommandError(message) from error
+    for line in exported.skipped:
+        print(f"warning: {line}", file=sys.stderr)
+    for line in exported.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    extras = [
+        name
+        for name, path in (
+            ("SR", exported.structured_report),
+            ("presentation state", exported.presentation_state),
+        )
+        if path is not None
+    ]
+    what = "de-identified" if not args.no_deidentify else "NOT de-identified"
+    print(
+        f"wrote {output}: {len(exported.images)} key image(s), {what}"
+        + (f", with {' and '.join(extras)}" if extras else "")
+        + ", case.md and case.json"
+    )
+    return 0
