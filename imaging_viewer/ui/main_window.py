@@ -964,10 +964,10 @@ class MainWindow(QMainWindow):
         import pydicom
         import pydicom.errors
 
-        from imaging_viewer.core.dicom.presentation_state import (
+        from imaging_viewer.core.exchange.presentation_state import (
             presentation_state_onto,
         )
-        from imaging_viewer.core.dicom.structured_report import (
+        from imaging_viewer.core.exchange.structured_report import (
             import_measurement_report,
         )
 

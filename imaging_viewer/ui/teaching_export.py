@@ -49,7 +49,8 @@ from imaging_viewer.core.annotations.model import (
     PolygonRoi,
 )
 from imaging_viewer.core.annotations.serialize import to_json
-from imaging_viewer.core.dicom.deidentify import (
+from imaging_viewer.core.dicom.load import load_volume
+from imaging_viewer.core.exchange.deidentify import (
     BurnedInAnnotationError,
     DeidContext,
     deidentify,
@@ -57,7 +58,6 @@ from imaging_viewer.core.dicom.deidentify import (
     read_dataset,
     write_dataset,
 )
-from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.mpr import SlicePlane
 from imaging_viewer.core.teaching import (
     KeyImage,
@@ -303,10 +303,10 @@ def _structured_documents(
     The modules are optional: where they are missing, the case goes without.
     """
     try:
-        from imaging_viewer.core.dicom.presentation_state import (
+        from imaging_viewer.core.exchange.presentation_state import (
             export_presentation_state,
         )
-        from imaging_viewer.core.dicom.structured_report import (
+        from imaging_viewer.core.exchange.structured_report import (
             export_measurement_report,
         )
     except ImportError as error:
