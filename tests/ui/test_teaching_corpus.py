@@ -26,8 +26,9 @@ import pytest
 
 from imaging_viewer.core.annotations.model import AnnotationSet, Lesion, PointMarker
 from imaging_viewer.core.dicom.scan import scan_folder
-from imaging_viewer.core.teaching import TeachingCase
-from imaging_viewer.ui.teaching_export import TeachingExportError, export_teaching_case
+from imaging_viewer.core.teaching.case import TeachingCase
+from imaging_viewer.core.teaching.export import TeachingExportError
+from imaging_viewer.ui.teaching_export import export_teaching_case
 from tests.core.exchange.test_deidentify import _elements, _removed_or_replaced, _texts
 
 if TYPE_CHECKING:
