@@ -960,15 +960,16 @@ class MainWindow(QMainWindow):
     def import_dicom_annotations(self, path: str) -> bool:
         """Add the lesions of a TID 1500 measurement report or of a Grayscale
         Softcopy Presentation State (drawn on images of the open study)."""
-        from imaging_viewer.core.exchange.annotation_documents import (
-            read_annotation_document,
+        from imaging_viewer.core.exchange.interchange_import import (
+            InterchangeImportError,
+            read_interchange_annotations,
         )
 
         series = self.scan_result.series if self.scan_result else []
         try:
-            imported = read_annotation_document(path, series)
-        except ValueError as error:
-            QtWidgets.QMessageBox.warning(self, "Cannot import", f"{path}: {error}")
+            imported = read_interchange_annotations(path, series)
+        except InterchangeImportError as error:
+            QtWidgets.QMessageBox.warning(self, "Cannot import", str(error))
             return False
         annotations = self.state.annotations
         with annotations.macro(f"import {Path(path).name}"):

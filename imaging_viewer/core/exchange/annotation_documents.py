@@ -10,8 +10,8 @@ set, into a new folder::
 not de-identified: for PACS and other viewers. The teaching export
 (``core.teaching.export``) builds the same documents from de-identified
 images with :func:`read_image_for_export`, :func:`structured_documents` and
-:func:`write_structured_documents`. :func:`read_annotation_document` imports
-either document back.
+:func:`write_structured_documents`; ``interchange_import`` reads either
+document back.
 
 References
 ----------
@@ -30,9 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
-import pydicom
-import pydicom.errors
-from pydicom.uid import GrayscaleSoftcopyPresentationStateStorage
 
 from imaging_viewer.core.annotations.measure import roi_stats, spacing_source_of
 from imaging_viewer.core.annotations.model import EllipseRoi, PolygonRoi
@@ -52,7 +49,6 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.exchange.deidentify import DeidContext
-    from imaging_viewer.core.exchange.structured_report import DicomImport
     from imaging_viewer.core.volume import Volume, Window
 
 __all__ = [
@@ -64,7 +60,6 @@ __all__ = [
     "ReferencedImage",
     "export_annotation_documents",
     "prepare_staging_folder",
-    "read_annotation_document",
     "read_image_for_export",
     "roi_measurements",
     "structured_documents",
@@ -431,36 +426,3 @@ def export_annotation_documents(
         warnings=tuple(warnings),
         skipped=tuple(skipped),
     )
-
-
-def read_annotation_document(
-    path: str | os.PathLike[str], series: Sequence[SeriesInfo]
-) -> DicomImport:
-    """The lesions of a TID 1500 Measurement Report or of a Grayscale Softcopy
-    Presentation State (drawn on images of ``series``, the open study).
-
-    Raises
-    ------
-    ValueError
-        When the file is not readable DICOM, or not a document that can be
-        imported (the message says why; it does not name the file).
-
-    References
-    ----------
-    PS3.16 TID 1500; PS3.3 A.33.1.
-    """
-    from imaging_viewer.core.exchange.presentation_state import (
-        presentation_state_onto,
-    )
-    from imaging_viewer.core.exchange.structured_report import (
-        import_measurement_report,
-    )
-
-    try:
-        dataset = pydicom.dcmread(path)
-    except (OSError, pydicom.errors.InvalidDicomError) as error:
-        raise ValueError(f"not a readable DICOM file ({error})") from error
-    sop_class = str(dataset.get("SOPClassUID", ""))
-    if sop_class == GrayscaleSoftcopyPresentationStateStorage:
-        return presentation_state_onto(dataset, series)
-    return import_measurement_report(dataset)
