@@ -142,7 +142,7 @@ def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
 def run(args: argparse.Namespace) -> int:
     """``imaging-viewer teach PATH --annotations FILE -o DIR [--keep-dates]
     [--date-shift-days N] [--no-deidentify] [--title ...] ...``."""
-    from imaging_viewer.core.teaching import TeachingCase
+    from imaging_viewer.core.teaching.case import TeachingCase
 
     output = Path(args.output)
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
@@ -171,10 +171,8 @@ def run(args: argparse.Namespace) -> int:
         keywords=tuple(args.keyword or ()),
     )
     start_headless_gui()
-    from imaging_viewer.ui.teaching_export import (
-        TeachingExportError,
-        export_teaching_case,
-    )
+    from imaging_viewer.core.teaching.export import TeachingExportError
+    from imaging_viewer.ui.teaching_export import export_teaching_case
 
     try:
         exported = export_teaching_case(

@@ -588,11 +588,9 @@ class MainWindow(QMainWindow):
 
     def export_teaching(self) -> None:
         """Ask for the case text and a folder, then write the de-identified case."""
-        from imaging_viewer.core.teaching import TeachingCase
-        from imaging_viewer.ui.teaching_export import (
-            TeachingExportError,
-            export_teaching_case,
-        )
+        from imaging_viewer.core.teaching.case import TeachingCase
+        from imaging_viewer.core.teaching.export import TeachingExportError
+        from imaging_viewer.ui.teaching_export import export_teaching_case
 
         if self.scan_result is None or not self.state.annotations.lesions:
             QtWidgets.QMessageBox.information(
@@ -661,11 +659,11 @@ class MainWindow(QMainWindow):
     def export_dicom(self) -> None:
         """Write the lesions as a TID 1500 SR and a GSPS beside their key images
         (not de-identified: for PACS and other viewers, not for teaching)."""
-        from imaging_viewer.core.teaching import TeachingCase
-        from imaging_viewer.ui.teaching_export import (
-            TeachingExportError,
-            export_teaching_case,
+        from imaging_viewer.core.exchange.annotation_documents import (
+            DicomExportError,
+            export_annotation_documents,
         )
+        from imaging_viewer.core.teaching.key_images import select_key_images
 
         if self.scan_result is None or not self.state.annotations.lesions:
             QtWidgets.QMessageBox.information(
@@ -677,19 +675,20 @@ class MainWindow(QMainWindow):
         )
         if not folder:
             return
+        images, warnings = select_key_images(
+            self.scan_result.series, self.state.annotations
+        )
         try:
-            result = export_teaching_case(
-                self.scan_result,
+            result = export_annotation_documents(
                 self.state.annotations,
-                TeachingCase(title="annotations"),
-                Path(folder) / "annotations_dicom",
-                deidentify=False,
+                images,
+                Path(folder) / "annotations_dicom" / "dicom",
                 window=self.state.active.editable_window(),
             )
-        except (TeachingExportError, OSError) as error:
+        except (DicomExportError, OSError) as error:
             QtWidgets.QMessageBox.warning(self, "DICOM export failed", str(error))
             return
-        for warning in result.warnings:
+        for warning in [*warnings, *result.warnings]:
             self.problems_panel.add_problem("warning", "DICOM export", warning)
         self.statusBar().showMessage(
             f"Wrote {result.structured_report} and {result.presentation_state}", 10000
@@ -706,7 +705,7 @@ class MainWindow(QMainWindow):
     def import_dicom_annotations(self, path: str) -> bool:
         """Add the lesions of a TID 1500 measurement report or of a Grayscale
         Softcopy Presentation State (drawn on images of the open study)."""
-        from imaging_viewer.core.dicom.interchange_import import (
+        from imaging_viewer.core.exchange.interchange_import import (
             InterchangeImportError,
         )
 

@@ -19,17 +19,17 @@ from imaging_viewer.core.annotations.model import (
     Ruler,
 )
 from imaging_viewer.core.dicom.scan import scan_folder
-from imaging_viewer.core.teaching import (
+from imaging_viewer.core.teaching.case import TeachingCase
+from imaging_viewer.core.teaching.case_sheet import (
     CASE_SCHEMA,
     KeyImage,
-    TeachingCase,
     build_case_sheet,
     case_json_text,
-    measure_annotations,
-    remap_annotations,
-    select_key_images,
     write_text_atomic,
 )
+from imaging_viewer.core.teaching.export import remap_annotations
+from imaging_viewer.core.teaching.key_images import select_key_images
+from imaging_viewer.core.teaching.measurements import measure_annotations
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,7 +8,7 @@ annotated and clean PNGs, de-identified DICOM, the SR and presentation state,
 Basic Profile removes or replaces, in any source file of the case, is looked for
 in every file written (PNG metadata chunks included), independently of the
 exporter's own check. (Every image file's de-identified DICOM is checked the
-same way in tests/core/dicom/test_deidentify.py; exporting all 909 files as
+same way in tests/core/exchange/test_deidentify.py; exporting all 909 files as
 key images takes minutes, for no other kind of output.)
 """
 
@@ -26,9 +26,10 @@ import pytest
 
 from imaging_viewer.core.annotations.model import AnnotationSet, Lesion, PointMarker
 from imaging_viewer.core.dicom.scan import scan_folder
-from imaging_viewer.core.teaching import TeachingCase
-from imaging_viewer.ui.teaching_export import TeachingExportError, export_teaching_case
-from tests.core.dicom.test_deidentify import _elements, _removed_or_replaced, _texts
+from imaging_viewer.core.teaching.case import TeachingCase
+from imaging_viewer.core.teaching.export import TeachingExportError
+from imaging_viewer.ui.teaching_export import export_teaching_case
+from tests.core.exchange.test_deidentify import _elements, _removed_or_replaced, _texts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
-    from imaging_viewer.core.dicom.structured_report import DicomImport
+    from imaging_viewer.core.exchange.structured_report import DicomImport
     from imaging_viewer.core.volume import Volume
     from imaging_viewer.core.workspace.tasks import TaskHandle, TaskRunner
 
@@ -441,7 +441,7 @@ class Workspace:
         InterchangeImportError
             The file is no readable SR or presentation state.
         """
-        from imaging_viewer.core.dicom.interchange_import import (
+        from imaging_viewer.core.exchange.interchange_import import (
             read_interchange_annotations,
         )
 

@@ -13,7 +13,7 @@ from pydicom.uid import generate_uid
 
 from imaging_viewer.core.annotations.measure import length_mm
 from imaging_viewer.core.annotations.model import Ruler
-from imaging_viewer.core.dicom.interchange_import import InterchangeImportError
+from imaging_viewer.core.exchange.interchange_import import InterchangeImportError
 from imaging_viewer.core.volume import Volume
 from imaging_viewer.core.workspace import VolumeCache, Workspace, run_synchronously
 
@@ -261,10 +261,10 @@ def ruler_on_sample_ct(sample_data: Path) -> tuple[Any, Any]:
 def test_sr_and_gsps_are_told_apart_and_imported(
     sample_data: Path, tmp_path: Path
 ) -> None:
-    from imaging_viewer.core.dicom.presentation_state import (
+    from imaging_viewer.core.exchange.presentation_state import (
         export_presentation_state,
     )
-    from imaging_viewer.core.dicom.structured_report import (
+    from imaging_viewer.core.exchange.structured_report import (
         export_measurement_report,
     )
 

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from imaging_viewer.core.dicom.series import SeriesInfo
-    from imaging_viewer.core.dicom.structured_report import DicomImport
+    from imaging_viewer.core.exchange.structured_report import DicomImport
 
 
 class InterchangeImportError(ValueError):
@@ -30,8 +30,8 @@ def read_interchange_annotations(
     import pydicom
     import pydicom.errors
 
-    from imaging_viewer.core.dicom.presentation_state import presentation_state_onto
-    from imaging_viewer.core.dicom.structured_report import (
+    from imaging_viewer.core.exchange.presentation_state import presentation_state_onto
+    from imaging_viewer.core.exchange.structured_report import (
         import_measurement_report,
     )
 

@@ -57,7 +57,7 @@ from imaging_viewer.core.annotations.model import (
     new_id,
     new_uid,
 )
-from imaging_viewer.core.dicom.structured_report import (
+from imaging_viewer.core.exchange.structured_report import (
     DicomExport,
     DicomImport,
     ImagePlacement,
@@ -467,7 +467,7 @@ def export_presentation_state(
         LUT of every referenced image; by default viewers use the images' own.
     pixel_to_lps : mapping of str to (4, 4) array, optional
         Placement per SOP Instance UID instead of the header's (see
-        :func:`~imaging_viewer.core.dicom.structured_report.image_placements`).
+        :func:`~imaging_viewer.core.exchange.structured_report.image_placements`).
     measurement_text : bool
         Write each annotation's label and measurements as a text object.
     manufacturer, device_serial_number : str

@@ -19,7 +19,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from imaging_viewer.core.dicom.deidentify import (
+from imaging_viewer.core.exchange.deidentify import (
     BASIC_PROFILE,
     BurnedInAnnotationError,
     DeidContext,

@@ -40,7 +40,7 @@ from imaging_viewer.core.annotations.model import (
 from imaging_viewer.core.annotations.serialize import from_json, to_json
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
-from imaging_viewer.core.dicom.structured_report import (
+from imaging_viewer.core.exchange.structured_report import (
     ANNOTATION_RECORD,
     LESION_RECORD,
     PIXELS,

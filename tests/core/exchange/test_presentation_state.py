@@ -24,20 +24,20 @@ from imaging_viewer.core.annotations.model import (
     Ruler,
     TextLabel,
 )
-from imaging_viewer.core.dicom.presentation_state import (
+from imaging_viewer.core.dicom.scan import scan_folder
+from imaging_viewer.core.exchange.presentation_state import (
     PRIVATE_CREATOR,
     PRIVATE_GROUP,
     export_presentation_state,
     import_presentation_state,
     read_presentation_state,
 )
-from imaging_viewer.core.dicom.scan import scan_folder
-from imaging_viewer.core.dicom.structured_report import (
+from imaging_viewer.core.exchange.structured_report import (
     export_measurement_report,
     import_measurement_report,
 )
 from imaging_viewer.core.volume import Window
-from tests.core.dicom.test_structured_report import (
+from tests.core.exchange.test_structured_report import (
     ENHANCED_MR,
     OnImage,
     assert_same_annotations,

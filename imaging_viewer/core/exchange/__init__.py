@@ -1,0 +1,1 @@
+"""DICOM writing and importing: SR, presentation states, de-identification."""
