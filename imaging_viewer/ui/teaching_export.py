@@ -13,8 +13,8 @@
 The folder is built beside ``<case>`` under a hidden temporary name and renamed
 into place when complete, so a failure leaves no half-written case.
 
-:func:`draw_annotations` draws annotations with QPainter onto an image of a
-slice, at its resolution; the viewport can draw with it too.
+Key images are burned in by :func:`~imaging_viewer.ui.export.render_view_image`,
+with the viewport's overlay painter.
 """
 
 from __future__ import annotations
@@ -30,11 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from PySide6.QtCore import QPointF
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
-    QPainter,
 )
 
 from imaging_viewer.core.annotations.measure import (
@@ -69,7 +67,6 @@ from imaging_viewer.core.teaching import (
     write_text_atomic,
 )
 from imaging_viewer.core.viewer_state import ViewportState
-from imaging_viewer.ui.annotation_overlay import draw_annotations
 from imaging_viewer.ui.export import render_view_image, save_png
 
 if TYPE_CHECKING:
@@ -544,26 +541,14 @@ def _export(
         pixel_to_lps = viewport.pixel_to_lps()
         assert pixel_to_lps is not None
         clean = render_view_image(viewport, overlays=False)
-        burned = render_view_image(
-            viewport, overlays=True, include_patient=context is None
-        )
         shown = _shown_on(annotation_set, ref, volume, pixel_to_lps)
-        painter = QPainter(burned)
-        try:
-            rows, columns = burned.height(), burned.width()
-            # The viewport's drawing, in image pixels: pixel (c, r) is centred
-            # at (c + 0.5, r + 0.5); lines and text scale with the image.
-            draw_annotations(
-                painter,
-                [(lesion, item) for lesion, item in shown if lesion is not None],
-                _plane(pixel_to_lps),
-                lambda column, row: QPointF(column + 0.5, row + 0.5),
-                spacing_source=spacing_source_of(volume),
-                line_width=max(1.5, min(rows, columns) / 300),
-                font_size=max(9.0, min(rows, columns) / 48),
-            )
-        finally:
-            painter.end()
+        # The viewport's painter, with the image as its target.
+        burned = render_view_image(
+            viewport,
+            overlays=True,
+            include_patient=context is None,
+            annotations=[(lesion, item) for lesion, item in shown if lesion],
+        )
         files.append(save_png(burned, staging / "images" / f"{name}.png"))
         files.append(save_png(clean, staging / "images" / f"{name}_clean.png"))
         dicom_name = written_dicom.get(ref.path, "")
