@@ -8,7 +8,9 @@ pixels) and into an exported image (image pixels).
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,21 +28,26 @@ from imaging_viewer.core.annotations.model import (
     Bidirectional,
     CobbAngle,
     EllipseRoi,
+    Lesion,
     PointMarker,
     PolygonRoi,
     Ruler,
     TextLabel,
 )
 from imaging_viewer.core.mpr import SlicePlane
+from imaging_viewer.core.tools.pointer import ImageRef
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from numpy.typing import NDArray
 
-    from imaging_viewer.core.annotations.model import Annotation, AnnotationSet, Lesion
+    from imaging_viewer.core.annotations.model import Annotation, AnnotationSet
+    from imaging_viewer.core.viewer_state import ViewportState
 
 ELLIPSE_SEGMENTS = 72
+PREVIEW_LESION = Lesion(label="new lesion", colour="#ffd54f")
+"""Draws a preview whose lesion the tool creates only on release."""
 
 
 def plane_of_slice(
@@ -81,6 +88,86 @@ def visible_annotations(
     return shown
 
 
+def image_ref_of(state: ViewportState) -> ImageRef:
+    """The image annotations drawn on ``state``'s view refer to (PS3.3 C.7.4.1,
+    C.12.1): its frame of reference, and the SOP instance of an acquired slice."""
+    volume, series = state.volume, state.series
+    frame = volume.frame_of_reference_uid if volume is not None else ""
+    sop = ""
+    if (
+        series is not None
+        and not state.is_mpr
+        and (series.geometry is None or series.geometry.resample is None)
+    ):
+        frames = series.frames[min(state.time_index, len(series.frames) - 1)]
+        ref = frames[min(state.slice_index, len(frames) - 1)]
+        sop = _sop_instance_uid(ref.path)
+    return ImageRef(frame_of_reference_uid=frame, sop_instance_uid=sop)
+
+
+def _sop_instance_uid(path: str) -> str:
+    """SOP Instance UID of an image file (read once per file version)."""
+    try:
+        version = os.stat(path).st_mtime_ns
+    except OSError:
+        version = 0
+    return _read_sop_instance_uid(path, version)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_sop_instance_uid(path: str, version: int) -> str:
+    """SOP Instance UID of ``path`` as of ``version`` (its modification time)."""
+    from imaging_viewer.core.dicom.scan import read_header
+
+    header = read_header(path)
+    return str(getattr(header, "sop_instance_uid", ""))
+
+
+def slab_of(state: ViewportState) -> float:
+    """How thick (mm) the slab is whose annotations a view shows: its slab, at
+    least one slice step."""
+    affine = state.pixel_to_lps()
+    step = float(np.linalg.norm(affine[:3, 2])) if affine is not None else 1.0
+    return max(state.slab_mm, step)
+
+
+def shown_annotations(
+    state: ViewportState, annotations: AnnotationSet | None, *, preview: bool = True
+) -> tuple[list[tuple[Lesion, Annotation]], SlicePlane, str] | None:
+    """The annotations ``state``'s view draws (with the preview being drawn, if
+    asked), the slice's plane and its volume's spacing source; None where none
+    are drawn (no annotations, nothing shown, or a flipped or rotated view)."""
+    if annotations is None or (
+        not len(annotations) and (annotations.preview is None or not preview)
+    ):
+        return None  # nothing to draw: spare every frame the plane's geometry
+    affine = state.pixel_to_lps()
+    pixels = state.pixels()
+    volume = state.volume
+    if affine is None or pixels is None or volume is None:
+        return None
+    if state.flip_horizontal or state.flip_vertical or state.rotation_quarters % 4:
+        return None  # drawn on the unflipped grid only
+    plane = plane_of_slice(affine, (pixels.shape[1], pixels.shape[0]))
+    ref = image_ref_of(state)
+    items = visible_annotations(
+        annotations,
+        plane,
+        slab_of(state),
+        frame_of_reference_uid=ref.frame_of_reference_uid,
+        sop_instance_uid=ref.sop_instance_uid,
+    )
+    shown_preview = annotations.preview if preview else None
+    if shown_preview is not None:
+        lesion = (
+            annotations.lesion(shown_preview.lesion_id)
+            if annotations.has_lesion(shown_preview.lesion_id)
+            else PREVIEW_LESION  # the tool creates this lesion on release
+        )
+        items.append((lesion, shown_preview))
+    return items, plane, volume.spacing_source
+
+
 def measurement_text(annotation: Annotation, spacing_source: str) -> str:
     """What an annotation reads, e.g. ``"23.4 mm"`` or ``"L 31.0 × S 12.2 mm"``."""
     try:
@@ -109,16 +196,17 @@ def draw_annotations(
     *,
     spacing_source: str = "",
     selected_id: str | None = None,
-    line_width: float = 1.6,
-    font_size: float = 10.0,
+    scale: float = 1.0,
 ) -> None:
     """Draw annotations projected on ``plane``.
 
     ``to_painter(column, row)`` maps pixel-centre coordinates of the plane's grid
-    to painter coordinates.
+    to painter coordinates. Lines, marks and labels are sized for the screen
+    (1.6 px lines, 10 pt labels) times ``scale``.
     """
     font = QFont("DejaVu Sans")
-    font.setPointSizeF(font_size)
+    font.setPointSizeF(10.0 * scale)
+    line_width = 1.6 * scale
     painter.setFont(font)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     placed: list[QRectF] = []  # labels already drawn, so the next ones avoid them
@@ -130,17 +218,21 @@ def draw_annotations(
             pixel = plane.lps_to_pixel(np.asarray(lps, dtype=np.float64))
             return to_painter(float(pixel[0]), float(pixel[1]))
 
-        label = _draw_one(painter, annotation, point, colour, width, spacing_source)
+        label = _draw_one(
+            painter, annotation, point, colour, width, spacing_source, scale
+        )
         if label is not None:
             at, text = label
             placed.append(_place_label(painter, at, text, placed))
-            _outlined_text(painter, placed[-1].bottomLeft(), text, colour)
+            _outlined_text(painter, placed[-1].bottomLeft(), text, colour, scale)
 
 
-def _outlined_text(painter: QPainter, at: QPointF, text: str, colour: QColor) -> None:
+def _outlined_text(
+    painter: QPainter, at: QPointF, text: str, colour: QColor, scale: float
+) -> None:
     path = QPainterPath()
     path.addText(at, painter.font(), text)
-    painter.setPen(QPen(QColor(0, 0, 0), 3))
+    painter.setPen(QPen(QColor(0, 0, 0), 3 * scale))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawPath(path)
     painter.fillPath(path, QBrush(colour))
@@ -153,8 +245,13 @@ def _draw_one(
     colour: QColor,
     width: float,
     spacing_source: str,
+    scale: float,
 ) -> tuple[QPointF, str] | None:
     """Draw the shape; return where its label goes, and the label."""
+
+    def offset(x: float, y: float) -> QPointF:
+        return QPointF(x * scale, y * scale)
+
     pen = QPen(colour, width)
     pen.setCosmetic(True)
     painter.setPen(pen)
@@ -163,16 +260,16 @@ def _draw_one(
     text = measurement_text(annotation, spacing_source)
     if isinstance(annotation, PointMarker):
         spot = point(annotation.position_lps)
-        painter.drawEllipse(spot, 5, 5)
-        painter.drawLine(spot + QPointF(-9, 0), spot + QPointF(9, 0))
-        painter.drawLine(spot + QPointF(0, -9), spot + QPointF(0, 9))
-        label_at = spot + QPointF(10, -10)
+        painter.drawEllipse(spot, 5 * scale, 5 * scale)
+        painter.drawLine(spot + offset(-9, 0), spot + offset(9, 0))
+        painter.drawLine(spot + offset(0, -9), spot + offset(0, 9))
+        label_at = spot + offset(10, -10)
         text = annotation.label
     elif isinstance(annotation, Arrow):
         tip, tail = point(annotation.tip_lps), point(annotation.tail_lps)
         painter.drawLine(tail, tip)
-        _arrow_head(painter, tail, tip)
-        label_at = tail + QPointF(6, 4)
+        _arrow_head(painter, tail, tip, scale)
+        label_at = tail + offset(6, 4)
         text = annotation.label
     elif isinstance(annotation, TextLabel):
         label_at = point(annotation.anchor_lps)
@@ -181,18 +278,18 @@ def _draw_one(
         start, end = point(annotation.start_lps), point(annotation.end_lps)
         painter.drawLine(start, end)
         for end_point in (start, end):
-            _tick(painter, start, end, end_point)
-        label_at = end + QPointF(8, 4)
+            _tick(painter, start, end, end_point, scale)
+        label_at = end + offset(8, 4)
     elif isinstance(annotation, Angle):
         vertex = point(annotation.vertex_lps)
         painter.drawLine(vertex, point(annotation.first_lps))
         painter.drawLine(vertex, point(annotation.second_lps))
-        label_at = vertex + QPointF(8, -8)
+        label_at = vertex + offset(8, -8)
     elif isinstance(annotation, CobbAngle):
         points = [point(p) for p in annotation.points_lps]
         painter.drawLine(points[0], points[1])
         painter.drawLine(points[2], points[3])
-        label_at = points[3] + QPointF(8, 4)
+        label_at = points[3] + offset(8, 4)
     elif isinstance(annotation, EllipseRoi):
         centre = np.asarray(annotation.centre_lps)
         a = np.asarray(annotation.axis1_end_lps) - centre
@@ -200,11 +297,11 @@ def _draw_one(
         angles = np.linspace(0, 2 * math.pi, ELLIPSE_SEGMENTS, endpoint=False)
         outline = [point(centre + math.cos(t) * a + math.sin(t) * b) for t in angles]
         painter.drawPolygon(QPolygonF(outline))
-        label_at = point(centre + a) + QPointF(8, 0)
+        label_at = point(centre + a) + offset(8, 0)
     elif isinstance(annotation, PolygonRoi):
         outline = [point(p) for p in annotation.points_lps]
         painter.drawPolygon(QPolygonF(outline))
-        label_at = max(outline, key=lambda p: p.x()) + QPointF(8, 0)
+        label_at = max(outline, key=lambda p: p.x()) + offset(8, 0)
     elif isinstance(annotation, Bidirectional):
         points = [point(p) for p in annotation.points_lps]
         painter.drawLine(points[0], points[1])
@@ -212,7 +309,7 @@ def _draw_one(
         dashed.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(dashed)
         painter.drawLine(points[2], points[3])
-        label_at = points[1] + QPointF(8, 4)
+        label_at = points[1] + offset(8, 4)
     if label_at is not None and text:
         return label_at, text
     return None
@@ -234,19 +331,21 @@ def _place_label(
     return box.adjusted(0, 0, 0, -metrics.descent())
 
 
-def _tick(painter: QPainter, start: QPointF, end: QPointF, at: QPointF) -> None:
+def _tick(
+    painter: QPainter, start: QPointF, end: QPointF, at: QPointF, scale: float
+) -> None:
     direction = end - start
     length = math.hypot(direction.x(), direction.y()) or 1.0
-    normal = QPointF(-direction.y() / length, direction.x() / length) * 5
+    normal = QPointF(-direction.y() / length, direction.x() / length) * (5 * scale)
     painter.drawLine(at - normal, at + normal)
 
 
-def _arrow_head(painter: QPainter, tail: QPointF, tip: QPointF) -> None:
+def _arrow_head(painter: QPainter, tail: QPointF, tip: QPointF, scale: float) -> None:
     direction = tip - tail
     length = math.hypot(direction.x(), direction.y()) or 1.0
     unit = QPointF(direction.x() / length, direction.y() / length)
     normal = QPointF(-unit.y(), unit.x())
-    size = 12.0
+    size = 12.0 * scale
     base = tip - unit * size
     head = QPolygonF([tip, base + normal * (size / 2.5), base - normal * (size / 2.5)])
     painter.setBrush(QBrush(painter.pen().color()))

@@ -11,42 +11,45 @@ import numpy as np
 # ``QtCore.Qt`` is looked up where used (its enums are built on first access).
 from PySide6 import QtCore
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetricsF,
-    QGuiApplication,
-    QImage,
-    QPainter,
-    QPainterPath,
-    QPen,
-)
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
 
+from imaging_viewer.core.annotations.model import AnnotationSet
 from imaging_viewer.core.files import write_bytes_atomic
-from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import render_slice
+from imaging_viewer.ui.annotation_overlay import plane_of_slice, shown_annotations
+from imaging_viewer.ui.overlay_painter import OverlayPainter
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
 
     from numpy.typing import NDArray
 
+    from imaging_viewer.core.annotations.model import Annotation, Lesion
+    from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
 
 __all__ = [
     "copy_to_clipboard",
+    "overlay_scale_for",
     "render_view_image",
     "save_png",
 ]
 
-_TEXT_COLOUR = QColor(255, 255, 255)
-_LETTER_COLOUR = QColor(255, 220, 120)
-_OUTLINE_COLOUR = QColor(0, 0, 0, 220)
+_SCREEN_FONT_PX = 12.0
+"""The screen's corner text (9 pt at 96 dpi), which an overlay scale of 1 draws."""
 _FONT_FRACTION = 1 / 36
-"""Text height as a fraction of the image's shorter side."""
-_MIN_FONT_PX = 9
-_SCALE_BAR_FRACTION = 0.25
-"""The scale bar is at most this fraction of the image width."""
+"""Exported text height as a fraction of the image's shorter side."""
+_MIN_OVERLAY_SCALE = 0.75
+"""Exported text is never smaller than 9 px."""
+
+
+def overlay_scale_for(width: int, height: int) -> float:
+    """The overlay scale of an exported image: text about 1/36 of its shorter
+    side (14 px on a 512² CT), never below 9 px, so it reads at any size."""
+    return max(
+        _MIN_OVERLAY_SCALE, min(width, height) * _FONT_FRACTION / _SCREEN_FONT_PX
+    )
 
 
 def _orient(pixels: NDArray[np.uint32], viewport: ViewportState) -> NDArray[np.uint32]:
@@ -77,6 +80,9 @@ def render_view_image(
     include_patient: bool = True,
     scale: int = 1,
     correct_aspect: bool = False,
+    annotations: AnnotationSet | Sequence[tuple[Lesion, Annotation]] | None = None,
+    overlay_scale: float | None = None,
+    zoom: float | None = None,
 ) -> QImage:
     """The viewport's slice as an image: one image pixel per DICOM pixel.
 
@@ -89,6 +95,11 @@ def render_view_image(
     detail is lost), as a plane of 5 mm slices needs to look as it does on
     screen.
 
+    Overlays and annotations are drawn by the viewport's own painter
+    (:class:`~imaging_viewer.ui.overlay_painter.OverlayPainter`), with the image
+    as its target: an export at overlay scale 1 is what a viewport showing the
+    image 1:1 shows.
+
     Parameters
     ----------
     viewport : ViewportState
@@ -96,8 +107,7 @@ def render_view_image(
     overlays : bool
         Burn in the corner text (:func:`~imaging_viewer.core.overlay_text.corner_text`),
         the orientation letters at the middle of each edge and a scale bar in mm,
-        each outlined in black so it reads on any grey. The font size follows the
-        image size.
+        each shadowed in black so it reads on any grey.
     include_patient : bool, default True
         False leaves patient- and study-identifying lines out of the burned-in
         text (for teaching files).
@@ -106,6 +116,15 @@ def render_view_image(
         overlays that must be legible on small images.
     correct_aspect : bool, default False
         Resample non-square pixels to square ones.
+    annotations : AnnotationSet or sequence of (Lesion, Annotation), optional
+        Lesion annotations to burn in (with or without ``overlays``): of a set,
+        those the viewport shows (as on screen, without a drawing in progress);
+        of a sequence, all of them. None of a flipped or rotated view.
+    overlay_scale : float, optional
+        Size of text, lines and margins relative to the screen's; by default
+        :func:`overlay_scale_for` the image's size.
+    zoom : float, optional
+        A "Zoom n%" line, as the screen shows; exports leave it out by default.
 
     Returns
     -------
@@ -162,156 +181,96 @@ def render_view_image(
         row_mm /= scale
     if image.format() != QImage.Format.Format_RGB32:
         image = image.convertToFormat(QImage.Format.Format_RGB32)
-    if overlays:
-        _burn_overlays(image, viewport, include_patient, column_mm)
+    if overlays or annotations is not None:
+        if overlay_scale is None:
+            overlay_scale = overlay_scale_for(image.width(), image.height())
+        _paint_overlays(
+            image,
+            viewport,
+            OverlayPainter(image, overlay_scale),
+            overlays=overlays,
+            include_patient=include_patient,
+            annotations=annotations,
+            column_mm=column_mm,
+            zoom=zoom,
+        )
     return image
 
 
-# --- overlays ---
-
-
-def _outlined_text(
-    painter: QPainter,
-    x: float,
-    baseline: float,
-    text: str,
-    font: QFont,
-    colour: QColor,
-    outline: float,
+def _paint_overlays(
+    image: QImage,
+    viewport: ViewportState,
+    overlay_painter: OverlayPainter,
+    *,
+    overlays: bool,
+    include_patient: bool,
+    annotations: AnnotationSet | Sequence[tuple[Lesion, Annotation]] | None,
+    column_mm: float,
+    zoom: float | None,
 ) -> None:
-    path = QPainterPath()
-    path.addText(QPointF(x, baseline), font, text)
-    pen = QPen(_OUTLINE_COLOUR, outline)
-    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
-    painter.strokePath(path, pen)
-    painter.fillPath(path, colour)
-
-
-def _burn_overlays(
-    image: QImage, viewport: ViewportState, include_patient: bool, column_mm: float
-) -> None:
-    width, height = image.width(), image.height()
-    font_px = max(_MIN_FONT_PX, round(min(width, height) * _FONT_FRACTION))
-    font = QFont()
-    font.setPixelSize(font_px)
-    font.setStyleHint(QFont.StyleHint.SansSerif)
-    metrics = QFontMetricsF(font)
-    line = metrics.lineSpacing()
-    margin = font_px * 0.5
-    outline = max(2.0, font_px / 4)
-
+    """Annotations, then the text overlays, in the viewport's order."""
     painter = QPainter(image)
     try:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        texts = corner_text(viewport, include_patient=include_patient)
-        # Each corner has half the width, less room for the orientation letter
-        # in the middle of the edge: long lines end in "…".
-        room = max(1.0, width / 2 - 2 * margin - font_px)
-        elide = QtCore.Qt.TextElideMode.ElideRight
-        for corner, lines in texts.items():
-            for n, full_text in enumerate(lines):
-                text = (
-                    full_text
-                    if metrics.horizontalAdvance(full_text) <= room
-                    else metrics.elidedText(full_text, elide, room)
-                )
-                if corner.startswith("top"):
-                    baseline = margin + metrics.ascent() + n * line
-                else:
-                    from_bottom = len(lines) - 1 - n
-                    baseline = height - margin - metrics.descent() - from_bottom * line
-                if corner.endswith("left"):
-                    x = margin
-                else:
-                    x = width - margin - metrics.horizontalAdvance(text)
-                _outlined_text(painter, x, baseline, text, font, _TEXT_COLOUR, outline)
-
-        letter_font = QFont(font)
-        letter_font.setPixelSize(round(font_px * 1.3))
-        letter_font.setBold(True)
-        letter_metrics = QFontMetricsF(letter_font)
-        middle = (letter_metrics.ascent() - letter_metrics.descent()) / 2
-        letters = viewport.orientation_letters()
-        for edge, text in letters.items():
-            advance = letter_metrics.horizontalAdvance(text)
-            if edge == "left":
-                x, baseline = margin, height / 2 + middle
-            elif edge == "right":
-                x, baseline = width - margin - advance, height / 2 + middle
-            elif edge == "top":
-                x, baseline = (width - advance) / 2, margin + letter_metrics.ascent()
-            else:
-                x = (width - advance) / 2
-                baseline = height - margin - letter_metrics.descent()
-            _outlined_text(
-                painter, x, baseline, text, letter_font, _LETTER_COLOUR, outline
-            )
-
-        series = viewport.series
-        if series is None or series.spacing_source != "none":
-            bottom = height - margin
-            if "bottom" in letters:
-                bottom -= letter_metrics.height() + margin
-            _draw_scale_bar(
-                painter, width, bottom, column_mm, font, metrics, outline, font_px
+        if annotations is not None:
+            _paint_annotations(painter, image, viewport, overlay_painter, annotations)
+        if overlays:
+            overlay_painter.paint_text(
+                painter,
+                image.rect(),
+                viewport,
+                px_per_mm=1.0 / column_mm if column_mm > 0 else 0.0,
+                zoom=zoom,
+                include_patient=include_patient,
             )
     finally:
         painter.end()
 
 
-def _nice_length(limit: float) -> float:
-    """The largest 1, 2 or 5 times a power of ten not above ``limit``."""
-    if limit <= 0 or not math.isfinite(limit):
-        return 0.0
-    power = 10.0 ** math.floor(math.log10(limit))
-    for step in (5.0, 2.0, 1.0):
-        if step * power <= limit:
-            return step * power
-    return power
-
-
-def _draw_scale_bar(
+def _paint_annotations(
     painter: QPainter,
-    width: int,
-    bottom: float,
-    column_mm: float,
-    font: QFont,
-    metrics: QFontMetricsF,
-    outline: float,
-    font_px: int,
+    image: QImage,
+    viewport: ViewportState,
+    overlay_painter: OverlayPainter,
+    annotations: AnnotationSet | Sequence[tuple[Lesion, Annotation]],
 ) -> None:
-    """A horizontal bar at the bottom centre, ``n mm`` long, labelled above."""
-    if column_mm <= 0:
+    if isinstance(annotations, AnnotationSet):
+        shown = shown_annotations(viewport, annotations, preview=False)
+    else:
+        shown = _given_annotations(viewport, annotations)
+    if shown is None or not shown[0]:
         return
-    length_mm = _nice_length(width * _SCALE_BAR_FRACTION * column_mm)
-    length_px = length_mm / column_mm
-    if length_px < 4:
-        return
-    x0 = (width - length_px) / 2
-    x1 = x0 + length_px
-    tick = font_px * 0.4
-    y = bottom - tick
-    bar = QPainterPath()
-    bar.moveTo(x0, y - tick)
-    bar.lineTo(x0, y)
-    bar.lineTo(x1, y)
-    bar.lineTo(x1, y - tick)
-    thickness = max(1.0, font_px / 8)
-    outline_pen = QPen(_OUTLINE_COLOUR, thickness + outline)
-    outline_pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
-    outline_pen.setJoinStyle(QtCore.Qt.PenJoinStyle.MiterJoin)
-    painter.strokePath(bar, outline_pen)
-    pen = QPen(_TEXT_COLOUR, thickness)
-    pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
-    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.MiterJoin)
-    painter.strokePath(bar, pen)
-    label = f"{length_mm:g} mm"
-    advance = metrics.horizontalAdvance(label)
-    baseline = y - tick - metrics.descent() - thickness
-    _outlined_text(
-        painter, (width - advance) / 2, baseline, label, font, _TEXT_COLOUR, outline
+    items, plane, spacing_source = shown
+    columns, rows = plane.size_px
+    # Pixel (c, r) is centred at (c + 0.5, r + 0.5) of the slice's grid, which
+    # the image may stretch (square pixels, magnification).
+    x_scale, y_scale = image.width() / columns, image.height() / rows
+    overlay_painter.paint_annotations(
+        painter,
+        items,
+        plane,
+        lambda column, row: QPointF((column + 0.5) * x_scale, (row + 0.5) * y_scale),
+        spacing_source=spacing_source,
     )
+
+
+def _given_annotations(
+    viewport: ViewportState, items: Sequence[tuple[Lesion, Annotation]]
+) -> tuple[list[tuple[Lesion, Annotation]], SlicePlane, str] | None:
+    """``items`` with the plane they are drawn on, as :func:`shown_annotations`
+    gives; None on a flipped or rotated view (drawn on the unturned grid only)."""
+    affine = viewport.pixel_to_lps()
+    pixels = viewport.pixels()
+    volume = viewport.volume
+    if affine is None or pixels is None or volume is None:
+        return None
+    if (
+        viewport.flip_horizontal
+        or viewport.flip_vertical
+        or viewport.rotation_quarters % 4
+    ):
+        return None
+    plane = plane_of_slice(affine, (pixels.shape[1], pixels.shape[0]))
+    return list(items), plane, volume.spacing_source
 
 
 # --- output ---

@@ -1039,15 +1039,13 @@ class MainWindow(QMainWindow):
         from imaging_viewer.ui.export import render_view_image
 
         # As on screen: square pixels, whatever the grid's spacing.
-        image = render_view_image(
+        return render_view_image(
             self.state.active,
             overlays=overlays,
             include_patient=include_patient,
             correct_aspect=True,
+            annotations=self.active_widget.annotations if overlays else None,
         )
-        if overlays:
-            self.active_widget.burn_annotations(image)
-        return image
 
     def export_file_name(self) -> str:
         """A name for the active view's PNG that says what it shows, without

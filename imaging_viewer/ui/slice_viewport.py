@@ -7,40 +7,29 @@ render core into a preallocated RGB32 buffer that a QImage wraps without a copy.
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetrics,
-    QImage,
-    QPainter,
-    QPen,
-    QTransform,
-)
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsView
 
-from imaging_viewer.core.annotations.model import Lesion
 from imaging_viewer.core.geometry import rotation_about
-from imaging_viewer.core.overlay_text import corner_text
 from imaging_viewer.core.render import render_slice
 from imaging_viewer.core.tools.pointer import DragSession, ImageRef, PointerEvent
 from imaging_viewer.core.tools.window_level import drag_window
 from imaging_viewer.core.viewer_state import ViewerState
 from imaging_viewer.ui.actions import viewport_action
 from imaging_viewer.ui.annotation_overlay import (
-    draw_annotations,
+    image_ref_of,
     plane_of_slice,
-    visible_annotations,
+    shown_annotations,
+    slab_of,
 )
 from imaging_viewer.ui.graphics import pg
-from imaging_viewer.ui.text_blocks import FittedLines, TextBlockCache
+from imaging_viewer.ui.overlay_painter import OverlayPainter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,8 +46,7 @@ if TYPE_CHECKING:
     )
     from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
-    from imaging_viewer.core.annotations.model import Annotation, AnnotationSet
-    from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
     from imaging_viewer.core.volume import Volume, Window
@@ -89,8 +77,6 @@ def tool_function(name: str) -> Any:
 COARSE_MIN_PIXELS = 1 << 21
 """Images larger than this (2 megapixels) render at about screen resolution while
 they change, for fluent window drags on large radiographs; full when settled."""
-_PREVIEW_LESION = Lesion(label="new lesion", colour="#ffd54f")
-_LETTER_COLOUR = QColor(255, 220, 120)
 
 
 class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
@@ -231,24 +217,12 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._cine = QTimer(self)
         self._cine.setInterval(66)
         self._cine.timeout.connect(self._on_cine_tick)
-        self._overlay_font = QFont("DejaVu Sans", 9)
-        self._overlay_metrics = QFontMetrics(self._overlay_font, self.viewport())
-        self._letter_font = QFont(self._overlay_font)
-        self._letter_font.setPointSize(self._overlay_font.pointSize() + 3)
-        self._letter_font.setBold(True)
-        self._letter_metrics = QFontMetrics(self._letter_font, self.viewport())
-        self._text_blocks = TextBlockCache(self.viewport())
-        self._fitted_lines = FittedLines(self.viewport())
-        self._scale_bar_key: tuple[float, float, int, int] | None = None
-        self._scale_bar: tuple[list[QLineF], str, float, float] = ([], "", 0.0, 0.0)
-        self._scale_bar_pen = QPen(QColor(230, 230, 230), 1.5)
+        self._overlays = OverlayPainter(self.viewport())
+        """Draws corner text, letters, scale bar, annotations and crosshair
+        (as exports do), keeping what it worked out between frames."""
+        self._overlay_metrics = self._overlays.metrics
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
-        self._corner_text_key: tuple[int, float | None] | None = None
-        self._corner_texts: dict[str, list[str]] = {}
-        self._top_texts: tuple[SeriesInfo | None, dict[str, list[str]]] | None = None
-        self._letters_key: tuple[Any, ...] | None = None
-        self._letters: dict[str, str] = {}
         state.events.all.connect(self._on_any_state_edit)
         for name in (
             "volume",
@@ -557,135 +531,33 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 self._draw_crosshair(painter)
             self._draw_annotations(painter)
             if self.show_overlays:
-                self._draw_overlays(painter, width, height)
+                self._overlays.paint_text(
+                    painter,
+                    self.viewport().rect(),
+                    self.state,
+                    px_per_mm=self._screen_per_mm(),
+                    generation=self._state_generation,
+                    zoom=self.zoom_factor(),
+                )
         painter.restore()
 
+    def _screen_per_mm(self) -> float:
+        """Widget pixels per millimetre across the image (0 before a layout)."""
+        view_width = float(self.view_box.viewRect().width())
+        return float(self.view_box.width()) / view_width if view_width > 0 else 0.0
+
     def _corner_text(self) -> dict[str, list[str]]:
-        """:func:`corner_text` of the state: the series' top corners once per
-        series, the bottom ones after each state edit."""
-        series = self.state.series
-        if self._top_texts is None or self._top_texts[0] is not series:
-            top = corner_text(self.state, corners=_TOP_CORNERS)
-            self._top_texts = (series, top)
-        key = (self._state_generation, self.zoom_factor())
-        if self._corner_text_key != key:
-            self._corner_text_key = key
-            bottom = corner_text(self.state, zoom=key[1], corners=_BOTTOM_CORNERS)
-            self._corner_texts = {**self._top_texts[1], **bottom}
-        return self._corner_texts
-
-    def _orientation_letters(self) -> dict[str, str]:
-        """The state's orientation letters, recomputed when the plane may turn.
-
-        Window, slice and time edits keep them (a new slice of the same volume
-        has the same directions, and MPR planes move with ``cursor_lps``).
-        """
-        state = self.state
-        key = (
-            state.series,
-            state.volume,
-            state.orientation,
-            state.cursor_lps,
-            state.plane_rotation,
-            state.flip_horizontal,
-            state.flip_vertical,
-            state.rotation_quarters,
+        """:func:`~imaging_viewer.core.overlay_text.corner_text` of the state,
+        as the overlays show it (top corners kept per series, bottom ones per
+        state edit and zoom)."""
+        return self._overlays.corner_text(
+            self.state, generation=self._state_generation, zoom=self.zoom_factor()
         )
-        last = self._letters_key
-        if (
-            last is None
-            or any(
-                a is not b and a != b for a, b in zip(key[2:], last[2:], strict=True)
-            )
-            or key[0] is not last[0]
-            or key[1] is not last[1]
-        ):
-            self._letters_key = key
-            self._letters = state.orientation_letters()
-        return self._letters
 
     def _fitted_corners(self, width: int, margin: int) -> dict[str, tuple[str, ...]]:
-        """The corner texts, long lines ending in "…" where they would meet.
-
-        Two corners of an edge share its width: each may use what the other
-        leaves, and at least half. The line level with the edge's orientation
-        letter (a top corner's first, a bottom corner's last) stops before it.
-        """
-        texts = self._corner_text()
-        fitted, font = self._fitted_lines, self._overlay_font
-        total = max(1, width - 2 * margin - 16)
-        beside_letter = max(1, width // 2 - 2 * margin - 12)
-        natural = {
-            corner: fitted.natural_width(tuple(lines), font)
-            for corner, lines in texts.items()
-        }
-        result: dict[str, tuple[str, ...]] = {}
-        for corner, lines in texts.items():
-            if not lines:
-                result[corner] = ()
-                continue
-            side = "right" if corner.endswith("left") else "left"
-            other = natural.get(corner.rsplit("_", 1)[0] + "_" + side, 0)
-            if natural[corner] + other <= total:
-                room = total
-            else:
-                room = max(total // 2, total - other)
-            letter_row = 0 if corner.startswith("top") else len(lines) - 1
-            rooms = tuple(
-                min(room, beside_letter) if n == letter_row else room
-                for n in range(len(lines))
-            )
-            result[corner] = fitted.fit(tuple(lines), font, rooms)
-        return result
-
-    def _draw_overlays(self, painter: QPainter, width: int, height: int) -> None:
-        margin = 6
-        blocks = self._text_blocks
-        blocks.check_resolution()
-        for corner, lines in self._fitted_corners(width, margin).items():
-            if not lines:
-                continue
-            right = corner.endswith("right")
-            if corner in _TOP_CORNERS:
-                # The series' lines: one block, one blit.
-                block = blocks.block(
-                    tuple(lines), self._overlay_font, right_aligned=right
-                )
-                left = width - margin - block.width if right else margin
-                block.draw(painter, left, margin)
-                continue
-            # A block per line: a drag or a scroll changes one or two lines of
-            # a corner, and the others are blitted from their images.
-            line_blocks = [blocks.block((text,), self._overlay_font) for text in lines]
-            line_height = line_blocks[0].line_height
-            top = (
-                margin
-                if corner.startswith("top")
-                else height - margin - line_height * len(line_blocks)
-            )
-            for n, block in enumerate(line_blocks):
-                left = width - margin - block.width if right else margin
-                block.draw(painter, left, top + n * line_height)
-        letters = self._orientation_letters()
-        big = self._letter_font
-        metrics = self._letter_metrics
-        line, ascent, descent = metrics.height(), metrics.ascent(), metrics.descent()
-        x: float
-        y: float
-        for edge, text in letters.items():
-            block = blocks.block((text,), big, _LETTER_COLOUR)
-            advance = block.width
-            # The block's top lies one line above its baseline, plus the descent.
-            if edge == "left":
-                x, y = margin, height / 2
-            elif edge == "right":
-                x, y = width - margin - advance, height / 2
-            elif edge == "top":
-                x, y = (width - advance) / 2, margin + ascent
-            else:
-                x, y = (width - advance) / 2, height - margin - descent
-            block.draw(painter, x, y - line + descent)
-        self._draw_scale_bar(painter, width, height)
+        """The corner texts as drawn ``width`` pixels wide, long lines ending in
+        "…" where they would meet (``margin`` is the painter's, 6 px)."""
+        return self._overlays.fitted_corners(self._corner_text(), width)
 
     # ------------------------------------------------------------------ lesions
     def set_annotations(self, annotations: AnnotationSet) -> None:
@@ -721,104 +593,24 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
 
     def image_ref(self) -> ImageRef:
         """The image annotations drawn here refer to (PS3.3 C.7.4.1, C.12.1)."""
-        state = self.state
-        volume, series = state.volume, state.series
-        frame = volume.frame_of_reference_uid if volume is not None else ""
-        sop = ""
-        if (
-            series is not None
-            and not state.is_mpr
-            and (series.geometry is None or series.geometry.resample is None)
-        ):
-            frames = series.frames[min(state.time_index, len(series.frames) - 1)]
-            ref = frames[min(state.slice_index, len(frames) - 1)]
-            sop = _sop_instance_uid(ref.path)
-        return ImageRef(frame_of_reference_uid=frame, sop_instance_uid=sop)
+        return image_ref_of(self.state)
 
     def _slab_mm(self, plane: SlicePlane) -> float:
-        affine = self.state.pixel_to_lps()
-        step = float(np.linalg.norm(affine[:3, 2])) if affine is not None else 1.0
-        return max(self.state.slab_mm, step)
-
-    def _shown_annotations(
-        self,
-    ) -> tuple[list[tuple[Lesion, Annotation]], SlicePlane, Volume] | None:
-        """The annotations this view draws (with the preview being drawn), the
-        slice's plane and the volume; None where none are drawn (nothing shown,
-        or a flipped or rotated view)."""
-        annotations = self.annotations
-        if annotations is None or (
-            not len(annotations) and annotations.preview is None
-        ):
-            return None  # nothing to draw: spare every frame the plane's geometry
-        plane = self.current_plane()
-        volume = self.state.volume
-        if plane is None or volume is None:
-            return None
-        if self.state.flip_horizontal or self.state.flip_vertical:
-            return None  # drawn on the unflipped grid only
-        if self.state.rotation_quarters % 4:
-            return None
-        ref = self.image_ref()
-        items = visible_annotations(
-            annotations,
-            plane,
-            self._slab_mm(plane),
-            frame_of_reference_uid=ref.frame_of_reference_uid,
-            sop_instance_uid=ref.sop_instance_uid,
-        )
-        preview = annotations.preview
-        if preview is not None:
-            lesion = (
-                annotations.lesion(preview.lesion_id)
-                if annotations.has_lesion(preview.lesion_id)
-                else _PREVIEW_LESION  # the tool creates this lesion on release
-            )
-            items.append((lesion, preview))
-        return items, plane, volume
+        return slab_of(self.state)
 
     def _draw_annotations(self, painter: QPainter) -> None:
-        shown = self._shown_annotations()
+        shown = shown_annotations(self.state, self.annotations)
         if shown is None or self.annotations is None:
             return
-        items, plane, volume = shown
-        draw_annotations(
+        items, plane, spacing_source = shown
+        self._overlays.paint_annotations(
             painter,
             items,
             plane,
             self._widget_point,
-            spacing_source=volume.spacing_source,
+            spacing_source=spacing_source,
             selected_id=self.annotations.selected_id,
         )
-
-    def burn_annotations(self, image: QImage) -> None:
-        """Draw the annotations this view shows onto ``image``: the slice, at
-        native resolution or stretched to square pixels, as
-        :func:`~imaging_viewer.ui.export.render_view_image` makes it. Lines and
-        labels grow with the image so they read at its size."""
-        shown = self._shown_annotations()
-        if shown is None or not shown[0]:
-            return
-        items, plane, volume = shown
-        columns, rows = plane.size_px
-        width, height = image.width(), image.height()
-        x_scale, y_scale = width / columns, height / rows
-        painter = QPainter(image)
-        try:
-            # Pixel (c, r) is centred at (c + 0.5, r + 0.5) of the slice's grid.
-            draw_annotations(
-                painter,
-                items,
-                plane,
-                lambda column, row: QPointF(
-                    (column + 0.5) * x_scale, (row + 0.5) * y_scale
-                ),
-                spacing_source=volume.spacing_source,
-                line_width=max(1.5, min(width, height) / 300),
-                font_size=max(9.0, min(width, height) / 48),
-            )
-        finally:
-            painter.end()
 
     def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent | None:
         point = self.lps_at(event.position())
@@ -947,14 +739,13 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         return lines
 
     def _draw_crosshair(self, painter: QPainter) -> None:
-        reach = 4.0 * (self.width() + self.height())
-        gap = 12.0
-        for _, colour, centre, unit in self._crosshair_lines():
-            painter.setPen(QPen(colour, 1.2))
-            for sign in (1.0, -1.0):
-                start = centre + unit * (sign * gap)
-                end = centre + unit * (sign * reach)
-                painter.drawLine(start, end)
+        lines = [
+            (colour, centre, unit)
+            for _, colour, centre, unit in self._crosshair_lines()
+        ]
+        self._overlays.paint_crosshair(
+            painter, lines, reach=4.0 * (self.width() + self.height())
+        )
 
     def _start_crosshair_drag(self, position: QPointF) -> None:
         """Near a plane line (away from the centre): rotate that plane; else move
@@ -999,55 +790,6 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         if self._rotating is not None:
             self._rotating[0].interpolation = "linear"
         self._rotating = None
-
-    def _draw_scale_bar(self, painter: QPainter, width: int, height: int) -> None:
-        volume = self.state.volume
-        if volume is None or self.state.series is None:
-            return
-        if self.state.series.spacing_source == "none":
-            return
-        view_rect = self.view_box.viewRect()
-        if view_rect.width() <= 0:
-            return
-        key = (view_rect.width(), self.view_box.width(), width, height)
-        if self._scale_bar_key != key:
-            self._scale_bar_key = key
-            self._scale_bar = self._scale_bar_shape(
-                self.view_box.width() / view_rect.width(), width, height
-            )
-        lines, label, left, top = self._scale_bar
-        painter.setPen(self._scale_bar_pen)
-        painter.drawLines(lines)
-        self._text_blocks.block((label,), self._overlay_font).draw(painter, left, top)
-
-    def _scale_bar_shape(
-        self, screen_per_mm: float, width: int, height: int
-    ) -> tuple[list[QLineF], str, float, float]:
-        """The bar's lines, its label and where the label goes, for a zoom."""
-        target_mm = (width * 0.2) / screen_per_mm
-        length_mm = _nice_length(target_mm)
-        length_px = length_mm * screen_per_mm
-        # Right edge, below the middle: clear of the orientation letter there.
-        x0 = width - 12
-        y1 = height * 0.9 - 2 * self._letter_metrics.height()
-        y0 = y1 - length_px
-        lines = [QLineF(x0, y0, x0, y1)]
-        ticks = 5
-        for n in range(ticks + 1):
-            y = y0 + length_px * n / ticks
-            tick = 6 if n in (0, ticks) else 3
-            lines.append(QLineF(x0 - tick, y, x0, y))
-        label = f"{length_mm:g} mm" if length_mm < 10 else f"{length_mm / 10:g} cm"
-        block = self._text_blocks.block((label,), self._overlay_font)
-        metrics = self._overlay_metrics
-        # Baseline one line below the bar's end, as the label always sat.
-        baseline = y1 + metrics.height()
-        return (
-            lines,
-            label,
-            x0 - block.width - 8,
-            baseline - metrics.height() + metrics.descent(),
-        )
 
     # ------------------------------------------------------------------ input
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -1257,13 +999,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         super().paintEvent(event)
 
 
-_KEYPAD: Final = int(Qt.KeyboardModifier.KeypadModifier.value)
+_KEYPAD: Final[int] = int(Qt.KeyboardModifier.KeypadModifier.value)
 """Digits of the number pad are the same keys."""
-
-
-_TOP_CORNERS: Final = ("top_left", "top_right")
-"""Corners whose text depends on the series alone (patient, study, series)."""
-_BOTTOM_CORNERS: Final = ("bottom_left", "bottom_right")
 
 
 def _centre_lps(volume: Volume) -> list[float]:
@@ -1281,33 +1018,3 @@ def _format_value(value: Any) -> str:
     if array.dtype.kind == "f":
         return f"{float(array):.4g}"
     return str(int(array))
-
-
-def _sop_instance_uid(path: str) -> str:
-    """SOP Instance UID of an image file (read once per file version)."""
-    try:
-        version = os.stat(path).st_mtime_ns
-    except OSError:
-        version = 0
-    return _read_sop_instance_uid(path, version)
-
-
-@functools.lru_cache(maxsize=4096)
-def _read_sop_instance_uid(path: str, version: int) -> str:
-    """SOP Instance UID of ``path`` as of ``version`` (its modification time)."""
-    from imaging_viewer.core.dicom.scan import read_header
-
-    header = read_header(path)
-    return str(getattr(header, "sop_instance_uid", ""))
-
-
-def _nice_length(target_mm: float) -> float:
-    """A round length (1, 2, 5 × 10^n mm) not above ``target_mm``."""
-    if target_mm <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(target_mm))
-    for mantissa in (5, 2, 1):
-        value = mantissa * 10.0**exponent
-        if value <= target_mm:
-            return value
-    return 10.0**exponent

@@ -1,9 +1,8 @@
 """Key images drawn with Qt for the teaching export, and the export that uses them.
 
-:class:`QtKeyImageBurnIn` renders a key image as the viewport would (corner
-text, orientation letters, scale bar) and draws its annotations with
-:func:`~imaging_viewer.ui.annotation_overlay.draw_annotations`, at the image's
-resolution. :func:`export_teaching_case` is the core export
+:class:`QtKeyImageBurnIn` renders a key image with the viewport's overlay
+painter (corner text, orientation letters, scale bar, annotations), at the
+image's resolution. :func:`export_teaching_case` is the core export
 (:func:`imaging_viewer.core.teaching.export.export_teaching_case`) with it.
 """
 
@@ -11,11 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QGuiApplication, QPainter
+from PySide6.QtGui import QGuiApplication
 
 from imaging_viewer.core.teaching import export as core_export
-from imaging_viewer.ui.annotation_overlay import draw_annotations
 from imaging_viewer.ui.export import render_view_image, save_png
 
 if TYPE_CHECKING:
@@ -51,26 +48,13 @@ class QtKeyImageBurnIn:
         if not annotated:
             image = render_view_image(view.viewport, overlays=False)
         else:
+            # The viewport's painter, with the image as its target.
             image = render_view_image(
-                view.viewport, overlays=True, include_patient=view.include_patient
+                view.viewport,
+                overlays=True,
+                include_patient=view.include_patient,
+                annotations=list(view.annotations),
             )
-            painter = QPainter(image)
-            try:
-                rows, columns = image.height(), image.width()
-                # The viewport's drawing, in image pixels: pixel (c, r) is
-                # centred at (c + 0.5, r + 0.5); lines and text scale with the
-                # image.
-                draw_annotations(
-                    painter,
-                    view.annotations,
-                    view.plane,
-                    lambda column, row: QPointF(column + 0.5, row + 0.5),
-                    spacing_source=view.spacing_source,
-                    line_width=max(1.5, min(rows, columns) / 300),
-                    font_size=max(9.0, min(rows, columns) / 48),
-                )
-            finally:
-                painter.end()
         save_png(image, path)
         return image.width(), image.height()
 

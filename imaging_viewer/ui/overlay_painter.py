@@ -1,0 +1,345 @@
+"""The one painter of a view's overlays, for the screen and for exported images.
+
+Corner text, orientation letters, the scale bar, lesion annotations and MPR
+crosshair lines are drawn by :class:`OverlayPainter` into a target rectangle
+(a viewport's widget, or an exported image) at a scale (1 on screen: 9 pt
+text, 6 px margins; exports grow with the image). Placement is worked out by
+:mod:`imaging_viewer.core.overlay_layout`, so what an export burns in is what
+the screen shows.
+
+The viewport paints on every frame: the painter keeps corner text per series
+(top) and per state edit (bottom), orientation letters per plane, the scale bar
+per zoom, and text blocks as images (:mod:`imaging_viewer.ui.text_blocks`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from PySide6.QtCore import QLineF, QPointF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+
+from imaging_viewer.core.overlay_layout import corner_widths, scale_bar
+from imaging_viewer.core.overlay_text import corner_text
+from imaging_viewer.ui.annotation_overlay import draw_annotations
+from imaging_viewer.ui.text_blocks import SHADOW, FittedLines, TextBlockCache
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from PySide6.QtCore import QRect, QRectF
+    from PySide6.QtGui import QPaintDevice
+
+    from imaging_viewer.core.annotations.model import Annotation, Lesion
+    from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.mpr import SlicePlane
+    from imaging_viewer.core.viewer_state import ViewportState
+
+__all__ = ["LETTER_COLOUR", "OverlayPainter"]
+
+LETTER_COLOUR: Final = QColor(255, 220, 120)
+_BAR_COLOUR: Final = QColor(230, 230, 230)
+TOP_CORNERS: Final = ("top_left", "top_right")
+"""Corners whose text depends on the series alone (patient, study, series)."""
+BOTTOM_CORNERS: Final = ("bottom_left", "bottom_right")
+_FONT_PT: Final = 9.0
+_LETTER_PT: Final = 12.0
+_MARGIN_PX: Final = 6
+_CORNER_GAP_PX: Final = 16
+"""Kept between the two corners of an edge."""
+_LETTER_GAP_PX: Final = 12
+"""Kept between a line level with an orientation letter and the middle."""
+_BAR_WIDTH_PX: Final = 1.5
+_CROSSHAIR_WIDTH_PX: Final = 1.2
+_CROSSHAIR_GAP_PX: Final = 12.0
+"""Crosshair lines stop this far from the cursor, to leave it visible."""
+
+
+class OverlayPainter:
+    """Draws the overlays of one view onto one paint device at one scale.
+
+    Parameters
+    ----------
+    device : QPaintDevice
+        Where text is measured and drawn (its resolution sets point sizes).
+    scale : float, default 1.0
+        Sizes (fonts, margins, lines) relative to the screen's.
+    """
+
+    def __init__(self, device: QPaintDevice, scale: float = 1.0) -> None:
+        self.scale = scale
+        self.font = QFont("DejaVu Sans")
+        self.font.setPointSizeF(_FONT_PT * scale)
+        self.metrics = QFontMetrics(self.font, device)
+        self.letter_font = QFont(self.font)
+        self.letter_font.setPointSizeF(_LETTER_PT * scale)
+        self.letter_font.setBold(True)
+        self.letter_metrics = QFontMetrics(self.letter_font, device)
+        self.margin = round(_MARGIN_PX * scale)
+        self.text_blocks = TextBlockCache(device)
+        self.fitted_lines = FittedLines(device)
+        self._bar_pen = QPen(_BAR_COLOUR, _BAR_WIDTH_PX * scale)
+        self._shadow_pen = QPen(SHADOW, _BAR_WIDTH_PX * scale)
+        self._bar_key: tuple[float, int, int] | None = None
+        self._bar: tuple[list[QLineF], list[QLineF], str, float, float] | None = None
+        self._top_texts: tuple[SeriesInfo | None, bool, dict[str, list[str]]] | None
+        self._top_texts = None
+        self._bottom_key: tuple[Any, ...] | None = None
+        self._corner_texts: dict[str, list[str]] = {}
+        self._letters_key: tuple[Any, ...] | None = None
+        self._letters: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ text
+    def corner_text(
+        self,
+        state: ViewportState,
+        *,
+        generation: int | None = None,
+        zoom: float | None = None,
+        include_patient: bool = True,
+    ) -> dict[str, list[str]]:
+        """:func:`corner_text` of ``state``: the top corners once per series,
+        the bottom ones once per ``generation`` (a count of state edits; None:
+        every call) and zoom."""
+        series = state.series
+        top = self._top_texts
+        if top is None or top[0] is not series or top[1] != include_patient:
+            texts = corner_text(
+                state, include_patient=include_patient, corners=TOP_CORNERS
+            )
+            top = self._top_texts = (series, include_patient, texts)
+        key = (generation, zoom, include_patient)
+        if generation is None or self._bottom_key != key:
+            self._bottom_key = key
+            bottom = corner_text(
+                state,
+                zoom=zoom,
+                include_patient=include_patient,
+                corners=BOTTOM_CORNERS,
+            )
+            self._corner_texts = {**top[2], **bottom}
+        return self._corner_texts
+
+    def orientation_letters(self, state: ViewportState) -> dict[str, str]:
+        """``state``'s orientation letters, recomputed when the plane may turn.
+
+        Window, slice and time edits keep them (a new slice of the same volume
+        has the same directions, and MPR planes move with ``cursor_lps``).
+        """
+        key = (
+            state.series,
+            state.volume,
+            state.orientation,
+            state.cursor_lps,
+            state.plane_rotation,
+            state.flip_horizontal,
+            state.flip_vertical,
+            state.rotation_quarters,
+        )
+        last = self._letters_key
+        if (
+            last is None
+            or any(
+                a is not b and a != b for a, b in zip(key[2:], last[2:], strict=True)
+            )
+            or key[0] is not last[0]
+            or key[1] is not last[1]
+        ):
+            self._letters_key = key
+            self._letters = state.orientation_letters()
+        return self._letters
+
+    def fitted_corners(
+        self, texts: dict[str, list[str]], width: int
+    ) -> dict[str, tuple[str, ...]]:
+        """The corner texts, long lines ending in "…" where they would meet
+        (see :func:`~imaging_viewer.core.overlay_layout.corner_widths`)."""
+        fitted, font, scale = self.fitted_lines, self.font, self.scale
+        natural = {
+            corner: fitted.natural_width(tuple(lines), font)
+            for corner, lines in texts.items()
+        }
+        widths = corner_widths(
+            natural,
+            {corner: len(lines) for corner, lines in texts.items()},
+            width,
+            margin=self.margin,
+            gap=round(_CORNER_GAP_PX * scale),
+            letter_gap=round(_LETTER_GAP_PX * scale),
+        )
+        return {
+            corner: fitted.fit(tuple(lines), font, widths[corner]) if lines else ()
+            for corner, lines in texts.items()
+        }
+
+    # ------------------------------------------------------------------ drawing
+    def paint_text(
+        self,
+        painter: QPainter,
+        target: QRect | QRectF,
+        state: ViewportState,
+        *,
+        px_per_mm: float,
+        generation: int | None = None,
+        zoom: float | None = None,
+        include_patient: bool = True,
+    ) -> None:
+        """Corner text, orientation letters and the scale bar over ``target``.
+
+        ``px_per_mm`` is target pixels per millimetre across the image (for the
+        scale bar); ``generation`` and ``zoom`` are as in :meth:`corner_text`.
+        """
+        width, height = round(target.width()), round(target.height())
+        left, top = target.left(), target.top()
+        if left or top:
+            painter.save()
+            painter.translate(left, top)
+        texts = self.corner_text(
+            state, generation=generation, zoom=zoom, include_patient=include_patient
+        )
+        self._draw_corners(painter, self.fitted_corners(texts, width), width, height)
+        letters = self.orientation_letters(state)
+        self._draw_letters(painter, letters, width, height)
+        series = state.series
+        if series is None or series.spacing_source != "none":
+            self._draw_scale_bar(painter, px_per_mm, width, height, "bottom" in letters)
+        if left or top:
+            painter.restore()
+
+    def _draw_corners(
+        self,
+        painter: QPainter,
+        corners: dict[str, tuple[str, ...]],
+        width: int,
+        height: int,
+    ) -> None:
+        margin, font, blocks = self.margin, self.font, self.text_blocks
+        blocks.check_resolution()
+        for corner, lines in corners.items():
+            if not lines:
+                continue
+            right = corner.endswith("right")
+            if corner in TOP_CORNERS:
+                # The series' lines: one block, one blit.
+                block = blocks.block(lines, font, right_aligned=right)
+                x = width - margin - block.width if right else margin
+                block.draw(painter, x, margin)
+                continue
+            # A block per line: a drag or a scroll changes one or two lines of
+            # a corner, and the others are blitted from their images.
+            line_blocks = [blocks.block((text,), font) for text in lines]
+            line_height = line_blocks[0].line_height
+            y = height - margin - line_height * len(line_blocks)
+            for n, block in enumerate(line_blocks):
+                x = width - margin - block.width if right else margin
+                block.draw(painter, x, y + n * line_height)
+
+    def _draw_letters(
+        self, painter: QPainter, letters: dict[str, str], width: int, height: int
+    ) -> None:
+        margin, metrics = self.margin, self.letter_metrics
+        line, ascent, descent = metrics.height(), metrics.ascent(), metrics.descent()
+        x: float
+        y: float
+        for edge, text in letters.items():
+            block = self.text_blocks.block((text,), self.letter_font, LETTER_COLOUR)
+            advance = block.width
+            # The block's top lies one line above its baseline, plus the descent.
+            if edge == "left":
+                x, y = margin, height / 2
+            elif edge == "right":
+                x, y = width - margin - advance, height / 2
+            elif edge == "top":
+                x, y = (width - advance) / 2, margin + ascent
+            else:
+                x, y = (width - advance) / 2, height - margin - descent
+            block.draw(painter, x, y - line + descent)
+
+    def _draw_scale_bar(
+        self,
+        painter: QPainter,
+        px_per_mm: float,
+        width: int,
+        height: int,
+        above_letter: bool,
+    ) -> None:
+        """A horizontal bar at the bottom centre (above the bottom letter),
+        labelled above; worked out once per zoom and size."""
+        key = (px_per_mm, width, height if above_letter else -height)
+        if self._bar_key != key:
+            self._bar_key = key
+            self._bar = self._scale_bar_shape(px_per_mm, width, height, above_letter)
+        if self._bar is None:
+            return
+        shadows, lines, label, x, y = self._bar
+        painter.setPen(self._shadow_pen)
+        painter.drawLines(shadows)
+        painter.setPen(self._bar_pen)
+        painter.drawLines(lines)
+        self.text_blocks.block((label,), self.font).draw(painter, x, y)
+
+    def _scale_bar_shape(
+        self, px_per_mm: float, width: int, height: int, above_letter: bool
+    ) -> tuple[list[QLineF], list[QLineF], str, float, float] | None:
+        margin, metrics = self.margin, self.metrics
+        bottom = height - margin
+        if above_letter:
+            bottom -= self.letter_metrics.height() + margin
+        bar = scale_bar(width, bottom, px_per_mm, tick=metrics.height() * 0.4)
+        if bar is None:
+            return None
+        y, top = bar.y, bar.y - bar.tick
+        lines = [
+            QLineF(bar.left, top, bar.left, y),
+            QLineF(bar.left, y, bar.right, y),
+            QLineF(bar.right, y, bar.right, top),
+        ]
+        offset = QPointF(self.scale, self.scale)
+        shadows = [line.translated(offset) for line in lines]
+        label = bar.label
+        block = self.text_blocks.block((label,), self.font)
+        return (
+            shadows,
+            lines,
+            label,
+            (width - block.width) / 2,
+            top - self.scale * 2 - block.height,
+        )
+
+    def paint_annotations(
+        self,
+        painter: QPainter,
+        items: Iterable[tuple[Lesion, Annotation]],
+        plane: SlicePlane,
+        to_painter: Callable[[float, float], QPointF],
+        *,
+        spacing_source: str = "",
+        selected_id: str | None = None,
+    ) -> None:
+        """Lesion annotations projected on ``plane``; ``to_painter(column, row)``
+        maps the plane's pixel-centre coordinates into the target."""
+        draw_annotations(
+            painter,
+            items,
+            plane,
+            to_painter,
+            spacing_source=spacing_source,
+            selected_id=selected_id,
+            scale=self.scale,
+        )
+
+    def paint_crosshair(
+        self,
+        painter: QPainter,
+        lines: Sequence[tuple[QColor, QPointF, QPointF]],
+        reach: float,
+    ) -> None:
+        """MPR plane lines: (colour, the cursor's point, unit direction) each,
+        drawn ``reach`` pixels both ways, clear of the cursor itself."""
+        gap = _CROSSHAIR_GAP_PX * self.scale
+        for colour, centre, unit in lines:
+            painter.setPen(QPen(colour, _CROSSHAIR_WIDTH_PX * self.scale))
+            for sign in (1.0, -1.0):
+                painter.drawLine(
+                    centre + unit * (sign * gap), centre + unit * (sign * reach)
+                )
