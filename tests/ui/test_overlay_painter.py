@@ -18,7 +18,7 @@ from imaging_viewer.core.annotations.model import (
 )
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
-from imaging_viewer.core.viewer_state import ViewportState
+from imaging_viewer.core.viewer_state import ViewerState, ViewportState
 from imaging_viewer.ui.export import render_view_image, save_png
 from imaging_viewer.ui.slice_viewport import SliceViewportWidget
 
@@ -56,7 +56,9 @@ def shown(qtbot: QtBot, sample_data: Path) -> tuple[SliceViewportWidget, Annotat
     ellipse and an arrow on the shown slice."""
     series = scan_folder(sample_data / "CT").series[0]
     state = ViewportState()
-    widget = SliceViewportWidget(state)
+    # Another viewport is the active one: no active frame around this one.
+    viewer = ViewerState(viewports=(ViewportState(), state), active_index=0)
+    widget = SliceViewportWidget(state, viewer=viewer)
     qtbot.addWidget(widget)
     widget.resize(512, 512)
     widget.show()
@@ -115,7 +117,8 @@ def test_exported_png_equals_the_screen_at_the_same_scale(
     shown: tuple[SliceViewportWidget, AnnotationSet], overlays: bool, tmp_path: Path
 ) -> None:
     widget, annotations = shown
-    widget.show_overlays = overlays
+    widget.viewer.show_overlays = overlays
+    widget.settle()
     screen = rgb_of(widget.viewport().grab().toImage())
     exported = render_view_image(
         widget.state,
