@@ -63,6 +63,15 @@ def apply_dark_theme(app: QApplication, *, set_style: bool = True) -> None:
     app.setPalette(palette)
 
 
+def _set_application_icon(app: QApplication) -> None:
+    """The icon of every window, and the desktop entry it belongs to (resources/)."""
+    from imaging_viewer.resource_files import APP_ID
+    from imaging_viewer.ui.icons import application_icon
+
+    app.setWindowIcon(application_icon())
+    app.setDesktopFileName(APP_ID)
+
+
 def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="imaging-viewer",
@@ -127,6 +136,7 @@ def main(argv: Sequence[str] = ()) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("imaging_viewer")
     app.setOrganizationName("imaging_viewer")
+    _set_application_icon(app)
     apply_dark_theme(app, set_style=not made_here)
     # With an image read ahead, the window paints it before the viewports
     # (and pyqtgraph) are made.
