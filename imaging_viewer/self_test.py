@@ -19,15 +19,18 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from functools import partial
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from imaging_viewer.resource_files import resource_path
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SAMPLES: tuple[tuple[str, str, str, str, float], ...] = (
     # transfer syntax, its UID, sample, lossless reference, largest mean |error|
@@ -174,13 +177,10 @@ def run_self_test(out: Callable[[str], None] = print) -> int:
     from imaging_viewer import __version__
 
     frozen = " (frozen)" if getattr(sys, "frozen", False) else ""
-    out(
-        f"imaging-viewer {__version__}{frozen} self-test, Python {sys.version.split()[0]}"
-    )
+    python = sys.version.split()[0]
+    out(f"imaging-viewer {__version__}{frozen} self-test, Python {python}")
     checks: list[tuple[str, Callable[[], str]]] = [
-        (f"decode {syntax}", lambda s=sample_row: _check_sample(*s))
-        for sample_row in SAMPLES
-        for syntax in (sample_row[0],)
+        (f"decode {row[0]}", partial(_check_sample, *row)) for row in SAMPLES
     ]
     checks += [("resample", _check_resample), ("window", _check_window)]
     failed = 0
