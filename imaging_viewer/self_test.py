@@ -19,9 +19,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from functools import partial
 import time
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
