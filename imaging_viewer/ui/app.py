@@ -152,6 +152,10 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setOrganizationName("imaging_viewer")
     _set_application_icon(app)
     apply_dark_theme(app, set_style=not made_here)
+    if probe := os.environ.get("IMAGING_VIEWER_STARTUP_PROBE"):
+        from imaging_viewer.ui.startup_probe import install_startup_probe
+
+        install_startup_probe(probe)
     # With an image read ahead, the window paints it before the viewports
     # (and pyqtgraph) are made.
     window = MainWindow(
