@@ -34,6 +34,7 @@ from imaging_viewer.core.render import CT_PRESETS
 from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
 from imaging_viewer.core.volume import Window
 from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
+from imaging_viewer.ui.icons import set_toolbar_icons
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
@@ -626,6 +627,8 @@ class MainWindow(QMainWindow):
             annotate_menu.addAction(action)
         annotate_bar.addAction(self.undo_action)
         annotate_bar.addAction(self.redo_action)
+        for bar in (toolbar, annotate_bar):
+            set_toolbar_icons(bar)
         annotate_menu.addSeparator()
         self._annotate_menu = annotate_menu  # the lesions toggle goes in (build_docks)
         file_menu.insertAction(

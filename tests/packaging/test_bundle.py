@@ -1,4 +1,4 @@
-"""The frozen app from the .deb (packaging/build.sh): installs, self-tests, shows."""
+"""The frozen app from the .deb (packaging/build.sh): installs, self-tests, shows.
 
 Uses the build in ``$IMAGING_VIEWER_PACKAGE_DIR`` (.ci/run builds into ``dist/`` and
 sets it), else ``dist/`` if it holds a .deb. Without a build the tests skip with the
