@@ -39,6 +39,9 @@ rm -rf "$QT/translations" "$QT/qml" \
     "$QT/plugins/imageformats/libqpdf.so" "$QT/plugins/networkinformation" \
     "$QT/plugins/tls" "$QT/plugins/designer" "$QT/plugins/qmltooling"
 
+log "self-test of the bundle"
+QT_QPA_PLATFORM=offscreen "$BUNDLE/imaging-viewer" --self-test
+
 log "packing $(basename "$BUNDLE").tar.gz"
 TARBALL="$OUT/imaging-viewer-$VERSION-linux-x86_64.tar.gz"
 tar -C "$OUT" -czf "$TARBALL" imaging-viewer
@@ -58,10 +61,8 @@ chmod 755 "$STAGE/usr/bin/imaging-viewer"
 install -m 644 "$RES/$APP_ID.desktop" "$STAGE/usr/share/applications/"
 install -m 644 "$RES/$APP_ID.metainfo.xml" "$STAGE/usr/share/metainfo/"
 install -m 644 "$RES/imaging-viewer-mime.xml" "$STAGE/usr/share/mime/packages/imaging-viewer.xml"
-cp -r "$RES/hicolor" "$STAGE/usr/share/icons/" 2>/dev/null || {
-    install -d "$STAGE/usr/share/icons"
-    cp -r "$RES/hicolor" "$STAGE/usr/share/icons/hicolor"
-}
+install -d "$STAGE/usr/share/icons"
+cp -r "$RES/hicolor" "$STAGE/usr/share/icons/hicolor"
 {
     echo "imaging-viewer $VERSION: BSD-3-Clause (the app);"
     echo "bundled third-party licences: /opt/imaging-viewer/_internal/imaging_viewer/resources/LICENSES/"
