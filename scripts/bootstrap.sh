@@ -40,6 +40,9 @@ APT_PACKAGES=(
     xvfb xauth
     # reference tools for benchmarks and tests: dcm2niix (conversion), dciodvfy (validation)
     dcm2niix dicom3tools
+    # packaging/ checks (tests/packaging): the desktop entry and the AppStream metainfo
+    # validators, and dpkg-deb/dpkg -x for the .deb (binutils: PyInstaller strips with it)
+    desktop-file-utils appstream dpkg binutils
 )
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -120,9 +123,9 @@ install_package() {
         && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
         return
     fi
-    log "pip install -e '.[dev]'"
+    log "pip install -e '.[dev,packaging]'"
     rm -f "$STAMP"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "${ROOT}[dev]"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "${ROOT}[dev,packaging]"
     printf '%s\n' "$want" >"$STAMP"
 }
 

@@ -186,7 +186,7 @@ def _layouts() -> list[Action]:
             menus=("view",),
             section="layout",
             toolbar="layout",
-            icon=f"view-grid-{name}",
+            icon=f"layout-{name}",
             shortcuts=(f"Ctrl+{n}",),
             checkable=True,
             checked=_layout_is(name),
@@ -209,10 +209,10 @@ def _drag_tools() -> list[Action]:
             tip=f"Left-drag: {text}",
         )
         for name, text, icon in (
-            ("window", "W/L", "contrast"),
-            ("pan", "Pan", "transform-move"),
-            ("zoom", "Zoom", "zoom-in"),
-            ("crosshair", "Crosshair", "crosshairs"),
+            ("window", "W/L", "window-level"),
+            ("pan", "Pan", "pan"),
+            ("zoom", "Zoom", "zoom"),
+            ("crosshair", "Crosshair", "crosshair"),
         )
     ]
 
@@ -241,7 +241,7 @@ def _annotation_tools() -> list[Action]:
             menus=("annotate",),
             section="tools",
             toolbar="annotate",
-            icon=f"draw-{name}",
+            icon="point" if name == "marker" else name,
             shortcuts=(f"Alt+{letter}",),
             checkable=True,
             checked=_tool_is(name),
@@ -308,7 +308,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="mpr",
         toolbar="mpr",
-        icon="view-split-left-right",
+        icon="mpr",
         shortcuts=("M",),
         checkable=True,
         checked=lambda w: w.state.layout == "mpr",
@@ -322,7 +322,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="mpr",
         toolbar="mpr",
-        icon="edit-undo",
+        icon="undo",
         shortcuts=("Ctrl+R",),
         help="reset oblique MPR planes",
     ),
@@ -361,7 +361,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="mpr",
         toolbar="link",
-        icon="view-visible",
+        icon="overlays",
         shortcuts=("O",),
         viewport_key=True,
         checkable=True,
@@ -375,7 +375,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="image",
         toolbar="view",
-        icon="zoom-fit-best",
+        icon="zoom-fit",
         shortcuts=("F",),
         viewport_key=True,
         label="Fit",
@@ -400,7 +400,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="image",
         toolbar="view",
-        icon="color-invert",
+        icon="invert",
         shortcuts=("I",),
         viewport_key=True,
         label="Invert",
@@ -412,7 +412,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="image",
         toolbar="view",
-        icon="object-flip-horizontal",
+        icon="flip-horizontal",
         shortcuts=("H",),
         viewport_key=True,
         label="Flip H",
@@ -424,7 +424,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="image",
         toolbar="view",
-        icon="object-flip-vertical",
+        icon="flip-vertical",
         shortcuts=("V",),
         viewport_key=True,
         label="Flip V",
@@ -436,7 +436,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="image",
         toolbar="view",
-        icon="object-rotate-right",
+        icon="rotate-right",
         shortcuts=("R",),
         viewport_key=True,
         label="Rotate",
@@ -448,7 +448,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("view",),
         section="image",
         toolbar="view",
-        icon="media-playback-start",
+        icon="cine",
         shortcuts=("Space",),
         viewport_key=True,
         label="Cine",
@@ -518,7 +518,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("annotate",),
         section="edit",
         toolbar="annotate",
-        icon="edit-undo",
+        icon="undo",
         shortcuts=("Ctrl+Z",),
         help="undo (annotations)",
     ),
@@ -529,7 +529,7 @@ ACTIONS: tuple[Action, ...] = (
         menus=("annotate",),
         section="edit",
         toolbar="annotate",
-        icon="edit-redo",
+        icon="redo",
         shortcuts=("Ctrl+Shift+Z", "Ctrl+Y"),
         help="redo (annotations)",
     ),
@@ -539,7 +539,7 @@ ACTIONS: tuple[Action, ...] = (
         run=lambda w: w._delete_selected(),
         menus=("annotate",),
         section="edit",
-        icon="edit-delete",
+        icon="delete",
         shortcuts=("Del",),
     ),
     Action(
@@ -595,7 +595,7 @@ ACTIONS: tuple[Action, ...] = (
         run=lambda w: w.export_view(overlays=True),
         menus=("file",),
         section="export",
-        icon="document-export",
+        icon="export",
         shortcuts=("Ctrl+E",),
         help=(
             "export the view as PNG with overlays and annotations, or the slice or "
@@ -628,7 +628,7 @@ ACTIONS: tuple[Action, ...] = (
         run=lambda w: w.copy_view(),
         menus=("file",),
         section="export",
-        icon="edit-copy",
+        icon="copy",
         shortcuts=("Ctrl+C",),
         help="copy the view to the clipboard",
     ),
@@ -660,7 +660,7 @@ ACTIONS: tuple[Action, ...] = (
         "Keyboard and mouse",
         run=lambda w: w.show_shortcuts(),
         menus=("help",),
-        icon="help-keyboard-shortcuts",
+        icon="help",
         shortcuts=("F1",),
         help="this list",
     ),
@@ -830,15 +830,17 @@ def _run_only(window: MainWindow, spec: Action, *_: object) -> None:
 
 
 def apply_icons(built: BuiltActions) -> None:
-    """Theme icons for the actions that name one (after the first paint: QIcon
-    builds its enums). A name the theme lacks leaves the action without."""
-    from PySide6.QtGui import QIcon
+    """The icons (resources/icons) of the actions that name one (after the first
+    paint: QIcon builds its enums). An unknown name leaves the action without."""
+    from imaging_viewer.ui.icons import icon
 
     for spec in ACTIONS:
         action = built.actions.get(spec.id)
-        if action is None or spec.icon is None or not QIcon.hasThemeIcon(spec.icon):
+        if action is None or spec.icon is None:
             continue
-        action.setIcon(QIcon.fromTheme(spec.icon))
+        image = icon(spec.icon)
+        if not image.isNull():
+            action.setIcon(image)
 
 
 # ---------------------------------------------------------------- keys and Help

@@ -63,6 +63,15 @@ def apply_dark_theme(app: QApplication, *, set_style: bool = True) -> None:
     app.setPalette(palette)
 
 
+def _set_application_icon(app: QApplication) -> None:
+    """The icon of every window, and the desktop entry it belongs to (resources/)."""
+    from imaging_viewer.resource_files import APP_ID
+    from imaging_viewer.ui.icons import application_icon
+
+    app.setWindowIcon(application_icon())
+    app.setDesktopFileName(APP_ID)
+
+
 def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="imaging-viewer",
@@ -83,6 +92,11 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
         help="open PATH, wait until it is shown, save the window as PNG and exit",
     )
     parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check decoders, resampling and the window offscreen, then exit",
+    )
+    parser.add_argument(
         "--layout", choices=["1x1", "1x2", "2x1", "2x2", "mpr"], help="viewport grid"
     )
     parser.add_argument(
@@ -99,6 +113,10 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] = ()) -> int:
     """Start the viewer window; returns the exit status."""
     args = _arguments(argv)
+    if args.self_test:
+        from imaging_viewer.self_test import run_self_test
+
+        return run_self_test()
     path = Path(args.path) if args.path else sample_data_path()
     if path is not None and not path.exists():
         print(f"imaging-viewer: {path}: no such file or folder", file=sys.stderr)
@@ -123,11 +141,21 @@ def main(argv: Sequence[str] = ()) -> int:
     app = QApplication.instance()
     made_here = app is None
     if app is None:
+        from imaging_viewer.ui.platform_check import platform_problem
+
+        if (problem := platform_problem()) is not None:
+            print(problem, file=sys.stderr)
+            return 3
         app = QApplication([*sys.argv[:1], "-style", STYLE])
     assert isinstance(app, QApplication)
     app.setApplicationName("imaging_viewer")
     app.setOrganizationName("imaging_viewer")
+    _set_application_icon(app)
     apply_dark_theme(app, set_style=not made_here)
+    if probe := os.environ.get("IMAGING_VIEWER_STARTUP_PROBE"):
+        from imaging_viewer.ui.startup_probe import install_startup_probe
+
+        install_startup_probe(probe)
     # With an image read ahead, the window paints it before the viewports
     # (and pyqtgraph) are made.
     window = MainWindow(
