@@ -28,7 +28,6 @@ from imaging_viewer.ui.actions import (
     refresh_checks,
 )
 from imaging_viewer.ui.annotation_files import AnnotationFiles
-from imaging_viewer.ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from imaging_viewer.ui.dialogs.teaching_dialog import LesionExport
 from imaging_viewer.ui.docks import DockPart, WindowDocks
 from imaging_viewer.ui.settings_menus import (
@@ -582,6 +581,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:
         """A table of every key and mouse action (from the action table)."""
+        from imaging_viewer.ui.dialogs.shortcuts_dialog import ShortcutsDialog
+
         self._shortcuts_dialog = ShortcutsDialog(self)
         self._shortcuts_dialog.show()
 

@@ -80,12 +80,10 @@ class StudyOpening:
         self._start_scan(path)
 
     def open_path(
-        self,
-        path: Path,
-        series_selector: str | None = None,
-        prefetched: Prefetch | None = None,
+        self, path: Path, series_selector: str | None, prefetched: Prefetch | None
     ) -> None:
-        """Scan ``path`` (folder, file or DICOMDIR) in the background and show it.
+        """Scan ``path`` (folder, file or DICOMDIR) in the background and show it;
+        ``series_selector`` chooses the series of the first viewport.
 
         A folder gets a first look: one of its images (from the middle of the
         first folder that holds images) is read and shown before the scan of
