@@ -7,6 +7,7 @@ eager imports of optional heavy modules (SimpleITK must be imported lazily).
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import subprocess
@@ -99,3 +100,40 @@ def test_cli_import_is_headless_and_light() -> None:
     # SimpleITK only when converting.
     report = probe("imaging_viewer.cli", forbidden=(*QT, "SimpleITK"))
     assert report["culprits"] == {}
+
+
+UI_PACKAGE = REPO_ROOT / "imaging_viewer" / "ui"
+MAIN_WINDOW_MAX_LINES = 600
+"""The window is its grid, docks and status bar: it stays under this many lines."""
+UI_FUNCTION_MAX_LINES = 80
+"""No function of the UI is longer, from ``def`` to its last line, docstring
+included."""
+
+
+def _long_functions(path: Path) -> list[str]:
+    """``path:line name (n lines)`` for each function of ``path`` that is too long."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert node.end_lineno is not None
+            length = node.end_lineno - node.lineno + 1
+            if length > UI_FUNCTION_MAX_LINES:
+                where = path.relative_to(REPO_ROOT)
+                found.append(f"{where}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_the_main_window_stays_small() -> None:
+    lines = (UI_PACKAGE / "main_window.py").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < MAIN_WINDOW_MAX_LINES, (
+        f"ui/main_window.py has {len(lines)} lines: give a whole responsibility "
+        "a module of its own (docks, export, dialogs, settings menus...)"
+    )
+
+
+def test_no_ui_function_is_long() -> None:
+    paths = sorted(UI_PACKAGE.rglob("*.py"))
+    assert UI_PACKAGE / "main_window.py" in paths
+    long = [entry for path in paths for entry in _long_functions(path)]
+    assert long == [], f"longer than {UI_FUNCTION_MAX_LINES} lines: split them"

@@ -176,6 +176,12 @@ def _apply_preset(name: str) -> Callable[[MainWindow], None]:
     return lambda window: window.state.active.apply_preset(name)
 
 
+def _show_about(window: MainWindow) -> None:
+    from imaging_viewer.ui.dialogs.about_dialog import show_about
+
+    show_about(window)
+
+
 # ---------------------------------------------------------------- the table
 def _layouts() -> list[Action]:
     return [
@@ -274,7 +280,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "open_folder",
         "Open &folder…",
-        run=lambda w: w._on_open_folder(),
+        run=lambda w: w.opening.open_folder(),
         menus=("file",),
         section="open",
         icon="folder-open",
@@ -283,7 +289,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "open_file",
         "Open f&ile…",
-        run=lambda w: w._on_open_file(),
+        run=lambda w: w.opening.open_file(),
         menus=("file",),
         section="open",
         icon="document-open",
@@ -292,7 +298,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "open_dicomdir",
         "Open &DICOMDIR…",
-        run=lambda w: w._on_open_dicomdir(),
+        run=lambda w: w.opening.open_dicomdir(),
         menus=("file",),
         section="open",
         shortcuts=("Ctrl+D",),
@@ -505,7 +511,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "save_preset",
         "Save current window as preset…",
-        run=lambda w: w._on_save_preset(),
+        run=lambda w: w.custom_presets.save_current(),
         menus=("window",),
         section="custom",
     ),
@@ -545,7 +551,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "save_annotations",
         "Save annotations as…",
-        run=lambda w: w._on_save_annotations(),
+        run=lambda w: w.annotation_files.save_as(),
         menus=("file",),
         section="annotations",
         icon="document-save-as",
@@ -555,7 +561,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "open_annotations",
         "Open annotations…",
-        run=lambda w: w._on_open_annotations(),
+        run=lambda w: w.annotation_files.open_file(),
         menus=("file",),
         section="annotations",
     ),
@@ -565,7 +571,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "teaching_case",
         "Export teaching case…",
-        run=lambda w: w.export_teaching(),
+        run=lambda w: w.lesion_export.export_teaching(),
         menus=("file", "annotate"),
         section="annotations",
         shortcuts=("Ctrl+Shift+T",),
@@ -578,21 +584,21 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "export_dicom",
         "Export annotations as DICOM SR and presentation state…",
-        run=lambda w: w.export_dicom(),
+        run=lambda w: w.lesion_export.export_dicom(),
         menus=("file", "annotate"),
         section="annotations",
     ),
     Action(
         "import_dicom",
         "Import DICOM SR or presentation state…",
-        run=lambda w: w.import_report(),
+        run=lambda w: w.annotation_files.import_report(),
         menus=("file", "annotate"),
         section="annotations",
     ),
     Action(
         "export_view",
         "&Export view…",
-        run=lambda w: w.export_view(overlays=True),
+        run=lambda w: w.view_export.export_view(overlays=True),
         menus=("file",),
         section="export",
         icon="export",
@@ -605,7 +611,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "export_plain",
         "Export image without overlays…",
-        run=lambda w: w.export_view(overlays=False),
+        run=lambda w: w.view_export.export_view(overlays=False),
         menus=("file",),
         section="export",
         shortcuts=("Ctrl+Shift+E",),
@@ -613,7 +619,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "export_anonymous",
         "Export view without patient data…",
-        run=lambda w: w.export_view(overlays=True, include_patient=False),
+        run=lambda w: w.view_export.export_view(overlays=True, include_patient=False),
         menus=("file",),
         section="export",
         shortcuts=("Ctrl+Alt+E",),
@@ -625,7 +631,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "copy_view",
         "&Copy view",
-        run=lambda w: w.copy_view(),
+        run=lambda w: w.view_export.copy_view(),
         menus=("file",),
         section="export",
         icon="copy",
@@ -664,7 +670,7 @@ ACTIONS: tuple[Action, ...] = (
         shortcuts=("F1",),
         help="this list",
     ),
-    Action("about", "About", run=lambda w: w._on_about(), menus=("help",)),
+    Action("about", "About", run=_show_about, menus=("help",)),
     Action(
         "cancel",
         "Cancel",

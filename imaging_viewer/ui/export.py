@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.model import Annotation, Lesion
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
+    from imaging_viewer.core.volume import Volume
 
 __all__ = [
     "copy_to_clipboard",
@@ -136,6 +137,26 @@ def render_view_image(
     ValueError
         When the viewport shows nothing, or ``scale`` is below 1.
     """
+    image, column_mm = _rendered_image(viewport, scale, correct_aspect=correct_aspect)
+    if overlays or annotations is not None:
+        _paint_overlays(
+            image,
+            viewport,
+            overlay_scale,
+            overlays=overlays,
+            include_patient=include_patient,
+            annotations=annotations,
+            column_mm=column_mm,
+            zoom=zoom,
+        )
+    return image
+
+
+def _rendered_image(
+    viewport: ViewportState, scale: int, *, correct_aspect: bool
+) -> tuple[QImage, float]:
+    """The viewport's slice windowed, flipped, turned and resized as
+    :func:`render_view_image` says, with the width of its pixels in mm."""
     volume = viewport.volume
     pixels = viewport.pixels()
     if volume is None or pixels is None:
@@ -145,18 +166,7 @@ def render_view_image(
     display = volume.display.with_user_inversion(viewport.invert)
     rgb32 = render_slice(pixels, viewport.window, display=display)
     image = _wrap(_orient(rgb32, viewport))
-
-    # The shown grid's spacing: a reformatted plane has its own (a coronal
-    # plane of an axial stack has rows one slice apart).
-    affine = viewport.pixel_to_lps()
-    if affine is not None:
-        column_mm = float(np.linalg.norm(affine[:3, 0]))
-        row_mm = float(np.linalg.norm(affine[:3, 1]))
-    else:
-        spacing = volume.spacing_mm
-        column_mm, row_mm = float(spacing[0]), float(spacing[1])
-    if viewport.rotation_quarters % 2:
-        column_mm, row_mm = row_mm, column_mm
+    column_mm, row_mm = _shown_spacing_mm(viewport, volume)
     if correct_aspect and not math.isclose(column_mm, row_mm, rel_tol=1e-6):
         square_mm = min(column_mm, row_mm)
         width = round(image.width() * column_mm / square_mm)
@@ -168,7 +178,6 @@ def render_view_image(
             QtCore.Qt.TransformationMode.SmoothTransformation,
         )
         column_mm *= image.width() / width
-        row_mm *= image.height() / height
         image = resized
     if scale > 1:
         image = image.scaled(
@@ -178,29 +187,31 @@ def render_view_image(
             QtCore.Qt.TransformationMode.FastTransformation,
         )
         column_mm /= scale
-        row_mm /= scale
     if image.format() != QImage.Format.Format_RGB32:
         image = image.convertToFormat(QImage.Format.Format_RGB32)
-    if overlays or annotations is not None:
-        if overlay_scale is None:
-            overlay_scale = overlay_scale_for(image.width(), image.height())
-        _paint_overlays(
-            image,
-            viewport,
-            OverlayPainter(image, overlay_scale),
-            overlays=overlays,
-            include_patient=include_patient,
-            annotations=annotations,
-            column_mm=column_mm,
-            zoom=zoom,
-        )
-    return image
+    return image, column_mm
+
+
+def _shown_spacing_mm(viewport: ViewportState, volume: Volume) -> tuple[float, float]:
+    """(column, row) spacing of the shown grid after its turn: a reformatted
+    plane has its own (a coronal plane of an axial stack has rows one slice
+    apart)."""
+    affine = viewport.pixel_to_lps()
+    if affine is not None:
+        column_mm = float(np.linalg.norm(affine[:3, 0]))
+        row_mm = float(np.linalg.norm(affine[:3, 1]))
+    else:
+        spacing = volume.spacing_mm
+        column_mm, row_mm = float(spacing[0]), float(spacing[1])
+    if viewport.rotation_quarters % 2:
+        return row_mm, column_mm
+    return column_mm, row_mm
 
 
 def _paint_overlays(
     image: QImage,
     viewport: ViewportState,
-    overlay_painter: OverlayPainter,
+    overlay_scale: float | None,
     *,
     overlays: bool,
     include_patient: bool,
@@ -208,7 +219,11 @@ def _paint_overlays(
     column_mm: float,
     zoom: float | None,
 ) -> None:
-    """Annotations, then the text overlays, in the viewport's order."""
+    """Annotations, then the text overlays, in the viewport's order, at
+    ``overlay_scale`` (by default :func:`overlay_scale_for` the image)."""
+    if overlay_scale is None:
+        overlay_scale = overlay_scale_for(image.width(), image.height())
+    overlay_painter = OverlayPainter(image, overlay_scale)
     painter = QPainter(image)
     try:
         if annotations is not None:

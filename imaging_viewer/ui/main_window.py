@@ -1,63 +1,55 @@
-"""MainWindow: menus, tool bar, docks (series, problems, tags) and the viewport grid."""
+"""MainWindow: the viewport grid, docks, status bar and menus; it subscribes to
+the workspace and leaves each other job to a module of its own."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-# ``QtCore.Qt`` is looked up where used: PySide6 builds the Python enums of the
-# whole Qt namespace (93 of them, ~25 ms) on first access, after the first paint.
-from PySide6 import QtCore, QtWidgets
-from PySide6.QtCore import QByteArray, QSettings, QTimer
-from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QDockWidget,
-    QDoubleSpinBox,
-    QGridLayout,
-    QLabel,
-    QMainWindow,
-    QProgressBar,
-    QPushButton,
-    QWidget,
-)
+# ``QtCore.Qt`` is not used here: PySide6 builds the Python enums of the whole
+# Qt namespace (93 of them, ~25 ms) on first access, which waits for the first
+# paint (the docks, the slab controls and the dialogs touch it).
+from PySide6 import QtWidgets
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QDockWidget, QGridLayout, QMainWindow, QWidget
 
-from imaging_viewer.core.viewer_state import LAYOUTS, ViewerState, nearest_slice
-from imaging_viewer.core.volume import Window
+from imaging_viewer.core.viewer_state import ViewerState, nearest_slice
 from imaging_viewer.core.workspace import Workspace
 from imaging_viewer.core.workspace.viewport_loading import ViewportLoader
-from imaging_viewer.core.workspace.workspace import main_series
 from imaging_viewer.ui.actions import (
     BuiltActions,
     apply_icons,
     bind_dock_toggles,
     build_actions,
-    help_rows,
     refresh_checks,
 )
-from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
-from imaging_viewer.ui.workers import BackgroundTask, run_in_background
+from imaging_viewer.ui.annotation_files import AnnotationFiles
+from imaging_viewer.ui.dialogs.teaching_dialog import LesionExport
+from imaging_viewer.ui.docks import DockPart, WindowDocks
+from imaging_viewer.ui.settings_menus import (
+    CustomPresets,
+    RecentStudies,
+    WindowPlacement,
+)
+from imaging_viewer.ui.slab_controls import SlabControls
+from imaging_viewer.ui.status_bar import StatusReadouts
+from imaging_viewer.ui.study_opening import StudyOpening
+from imaging_viewer.ui.view_export import ViewExport
+from imaging_viewer.ui.workers import run_in_background
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QChildEvent
-    from PySide6.QtGui import (
-        QCloseEvent,
-        QDragEnterEvent,
-        QDropEvent,
-        QImage,
-        QShowEvent,
-    )
-    from PySide6.QtWidgets import QToolBar
+    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 
     from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.scan import ScanResult
-    from imaging_viewer.core.dicom.series import SeriesInfo
-    from imaging_viewer.core.volume import Volume
+    from imaging_viewer.core.viewer_state import ViewportState
     from imaging_viewer.core.workspace import Study
+    from imaging_viewer.ui.first_look import Prefetch
     from imaging_viewer.ui.first_look_view import FirstLookView
     from imaging_viewer.ui.slice_viewport import SliceViewportWidget
     from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
@@ -65,47 +57,11 @@ if TYPE_CHECKING:
     from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
     from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
 
-_T = TypeVar("_T")
-
-MAX_RECENT = 10
 _FIRST_LOOK_PATIENCE_MS = 500
 """Deferred viewports are made this long after the first look at the latest,
 should the window not be painted (hidden, minimised)."""
 # Axial, coronal, sagittal: the colour of each MPR view and of its line elsewhere.
 MPR_COLOURS = (QColor(230, 70, 70), QColor(80, 200, 90), QColor(235, 200, 60))
-EXPORT_FILTERS: tuple[str, ...] = (
-    "PNG image, as shown (*.png)",
-    "NIfTI, values and geometry (*.nii.gz *.nii)",
-    "NRRD, values and geometry (*.nrrd)",
-    "MetaImage, values and geometry (*.mha)",
-)
-"""What the view can be exported as (file dialog filters)."""
-_FILTER_SUFFIXES = dict(
-    zip(EXPORT_FILTERS, (".png", ".nii.gz", ".nrrd", ".mha"), strict=True)
-)
-
-
-class _DockPart(Generic[_T]):
-    """A dock or its panel: built with the docks, on first use at the latest.
-
-    The window shows its first image before it builds the docks; whatever
-    reaches for one of them earlier gets them built there and then.
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = f"_{name}"
-
-    @overload
-    def __get__(self, window: None, owner: type) -> _DockPart[_T]: ...
-
-    @overload
-    def __get__(self, window: MainWindow, owner: type) -> _T: ...
-
-    def __get__(self, window: MainWindow | None, owner: type) -> Any:
-        if window is None:
-            return self
-        window.build_docks()
-        return getattr(window, self._name)
 
 
 class MainWindow(QMainWindow):
@@ -119,14 +75,14 @@ class MainWindow(QMainWindow):
 
     state: ViewerState
     """What the window shows and how: layout, viewports, tool, flags."""
-    series_browser: _DockPart[SeriesBrowserWidget] = _DockPart()
-    problems_panel: _DockPart[ProblemsPanelWidget] = _DockPart()
-    tag_browser: _DockPart[TagBrowserWidget] = _DockPart()
-    lesions_panel: _DockPart[LesionsPanelWidget] = _DockPart()
-    series_dock: _DockPart[QDockWidget] = _DockPart()
-    problems_dock: _DockPart[QDockWidget] = _DockPart()
-    tags_dock: _DockPart[QDockWidget] = _DockPart()
-    lesions_dock: _DockPart[QDockWidget] = _DockPart()
+    series_browser: DockPart[SeriesBrowserWidget] = DockPart()
+    problems_panel: DockPart[ProblemsPanelWidget] = DockPart()
+    tag_browser: DockPart[TagBrowserWidget] = DockPart()
+    lesions_panel: DockPart[LesionsPanelWidget] = DockPart()
+    series_dock: DockPart[QDockWidget] = DockPart()
+    problems_dock: DockPart[QDockWidget] = DockPart()
+    tags_dock: DockPart[QDockWidget] = DockPart()
+    lesions_dock: DockPart[QDockWidget] = DockPart()
 
     def __init__(
         self, remember_settings: bool = True, *, defer_viewports: bool = False
@@ -144,26 +100,49 @@ class MainWindow(QMainWindow):
         self.loader = ViewportLoader(self.workspace, self.state)
         self.loader.image_shown.connect(lambda _index: self._note_first_image())
         self.loader.volume_shown.connect(self._on_volume_shown)
-        self._remember = remember_settings
-        self._last_export_folder: Path | None = None
-        self._settings = QSettings()
-        self._replace_on_open = True
-        """The scan under way replaces what is open (else it adds a study)."""
-        self._first_look_task: BackgroundTask | None = None
-        self._pending_selector: str | None = None
+        settings = QSettings()
+        self.placement = WindowPlacement(
+            self, self.state, settings if remember_settings else None
+        )
+        self.opening: StudyOpening = StudyOpening(self)
         self.first_image_shown_at: float | None = None
         self.mpr_when_loaded = False
         """Enter MPR once the first viewport's volume has loaded (--layout mpr)."""
-        self._docks_built = False
+        self._docks: WindowDocks | None = None
         self._viewports_ready = not defer_viewports
         self._first_look_view: FirstLookView | None = None
-        self._scan_after_first_paint: Path | None = None
-        """The folder to scan once the deferred viewports are made."""
+        self.status = StatusReadouts(self.statusBar(), self.cancel_loading)
         self._build_viewports()
-        self._build_status_bar()
         self._build_actions()
+        self.recent_studies: RecentStudies = RecentStudies(
+            self.recent_menu, settings, self.open_path, remember=remember_settings
+        )
+        self.custom_presets: CustomPresets = CustomPresets(
+            self.custom_presets_menu, settings, self.state, self
+        )
+        self.view_export: ViewExport = ViewExport(
+            self,
+            self.state,
+            lambda: self.active_widget,
+            self.statusBar(),
+            settings if remember_settings else None,
+        )
+        self.annotation_files: AnnotationFiles = AnnotationFiles(
+            self, self.workspace, self.annotation_study, self.statusBar()
+        )
+        self.lesion_export: LesionExport = LesionExport(
+            self, self.workspace, self.state, self._on_problem, self.statusBar()
+        )
+        self._subscribe()
+        self.placement.restore()
+        self._on_layout_changed()
+        self._on_active_changed()
+        self._focus_active_viewport()
+
+    def _subscribe(self) -> None:
+        """Follow the workspace (scans, loads, problems) and the view state."""
         events = self.workspace.events
-        events.progress.connect(self._show_progress)
+        events.progress.connect(self.status.show_progress)
         events.opened.connect(self._on_scanned)
         events.failed.connect(self._on_task_failed)
         events.problem.connect(self._on_problem)
@@ -178,10 +157,6 @@ class MainWindow(QMainWindow):
             "link_scrolling",
         ):
             getattr(self.state.events, name).connect(self.refresh_checks)
-        self._restore_settings()
-        self._on_layout_changed()
-        self._on_active_changed()
-        self._focus_active_viewport()
 
     # ------------------------------------------------------------------ building
     def _build_viewports(self) -> None:
@@ -199,21 +174,19 @@ class MainWindow(QMainWindow):
             from imaging_viewer.ui.first_look_view import FirstLookView
 
             view = self._first_look_view = FirstLookView(central)
-            view.painted.connect(lambda: QTimer.singleShot(0, self._make_viewports))
+            view.painted.connect(lambda: QTimer.singleShot(0, self.make_viewports))
             self._grid.addWidget(view, 0, 0)
             return
         self._add_viewports(1)
 
-    def _make_viewports(self) -> None:
+    def make_viewports(self) -> None:
         """Make the viewports that were deferred (see ``defer_viewports``) in
         place of the first-look view, and start the scan that waited for its
         first paint; nothing if they exist."""
         if self._viewports_ready:
             return
         self._viewports_ready = True
-        scan, self._scan_after_first_paint = self._scan_after_first_paint, None
-        if scan is not None:
-            self._start_scan(scan)
+        self.opening.start_waiting_scan()
         view, self._first_look_view = self._first_look_view, None
         if view is not None:
             self._grid.removeWidget(view)
@@ -222,7 +195,21 @@ class MainWindow(QMainWindow):
         self._on_layout_changed()
         self._on_active_changed()
         self._focus_active_viewport()
-        self._build_docks_after_paint()
+        self.build_docks_after_paint()
+
+    def show_first_look(self, viewport: ViewportState) -> bool:
+        """Show ``viewport``'s first look in the plain view that stands in for
+        the deferred viewports; True when the viewports wait for its paint (or
+        for the patience to run out, should it never be painted)."""
+        view = self._first_look_view
+        if view is None:
+            return False
+        view.show_state(viewport)
+        if view.has_image:
+            QTimer.singleShot(_FIRST_LOOK_PATIENCE_MS, self.make_viewports)
+            return True
+        self.make_viewports()
+        return False
 
     def _add_viewports(self, count: int) -> None:
         """Make the widgets of the first ``count`` viewports, if not made yet.
@@ -243,7 +230,7 @@ class MainWindow(QMainWindow):
             widget.activated.connect(
                 lambda index=index: self._on_viewport_activated(index)
             )
-            widget.probed.connect(self._on_probed)
+            widget.probed.connect(self.status.show_probe)
             widget.series_dropped.connect(
                 lambda series_id, index=index: self.show_series(series_id, index)
             )
@@ -265,92 +252,40 @@ class MainWindow(QMainWindow):
     @property
     def docks_built(self) -> bool:
         """True once the docks exist (see :meth:`build_docks`)."""
-        return self._docks_built
+        return self._docks is not None
 
-    def build_docks(self) -> None:
-        """Build the docks, their View and Annotate menu entries, and restore
-        the saved window state (dock and tool-bar positions); once."""
-        if self._docks_built:
-            return
-        self._docks_built = True
-        from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
-        from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
-        from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
-        from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
-
-        series_browser = self._series_browser = SeriesBrowserWidget(self)
-        series_browser.thumbnails_go = self.workspace.no_loads
-        series_browser.series_activated.connect(self._on_series_activated)
-        series_dock = self._series_dock = self._dock(
-            "Series", series_browser, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
-        )
-        problems = self._problems_panel = ProblemsPanelWidget(self)
-        problems.series_activated.connect(self._on_series_activated)
-        problems.file_activated.connect(self._on_problem_file_activated)
-        problems_dock = self._problems_dock = self._dock(
-            "Problems", problems, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
-        )
-        tag_browser = self._tag_browser = TagBrowserWidget(self)
-        problems.count_changed.connect(
-            lambda _count: problems_dock.setWindowTitle(problems.title())
-        )
-        tags_dock = self._tags_dock = self._dock(
-            "DICOM tags", tag_browser, QtCore.Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        tags_dock.hide()
-        lesions = self._lesions_panel = LesionsPanelWidget(self.state.annotations, self)
-        lesions.active_lesion_changed.connect(self._on_active_lesion)
-        lesions.annotation_activated.connect(self.go_to_annotation)
-        lesions_dock = self._lesions_dock = self._dock(
-            "Lesions", lesions, QtCore.Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        tags_dock.visibilityChanged.connect(self._on_tags_visibility)
-
-        docks = {
-            "series": series_dock,
-            "problems": problems_dock,
-            "tags": tags_dock,
-            "lesions": lesions_dock,
-        }
-        bind_dock_toggles(self, self._actions, docks)
+    def build_docks(self) -> WindowDocks:
+        """The docks, with their View and Annotate menu entries; built on the
+        first call, which restores the saved dock and tool-bar positions."""
+        if self._docks is not None:
+            return self._docks
+        docks = self._docks = WindowDocks(self, self.state, self.workspace)
+        docks.series_browser.series_activated.connect(self._on_series_activated)
+        docks.problems_panel.series_activated.connect(self._on_series_activated)
+        docks.lesions_panel.annotation_activated.connect(self.go_to_annotation)
+        bind_dock_toggles(self, self._actions, docks.by_name)
         apply_icons(self._actions)
-        for control in (self.slab_spin, self.slab_mode_box):
-            # Only a click gives them the keyboard (not the start, not Tab):
-            # the first arrow key scrolls the image, not the slab.
-            control.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
-        self.resizeDocks([series_dock], [340], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([problems_dock], [160], QtCore.Qt.Orientation.Vertical)
-        if self._remember:
-            window_state = self._settings.value("window_state")
-            if isinstance(window_state, QByteArray):
-                self.restoreState(window_state)
+        self.slab.click_focus_only()
+        self.placement.restore_docks()
+        return docks
 
     def _build_docks_when_idle(self) -> None:
         """Build the docks unless a first look is on its way, or deferred
         viewports are still to be made (either builds them after)."""
-        if self._first_look_task is None and self._viewports_ready:
+        if not self.opening.looking and self._viewports_ready:
             self.build_docks()
 
-    def _build_docks_after_paint(self) -> None:
+    def build_docks_after_paint(self) -> None:
         """Build the docks once the image just shown has been painted (after
         the deferred viewports, when they are)."""
-        if not self._docks_built and self._viewports_ready:
+        if self._docks is None and self._viewports_ready:
             QTimer.singleShot(0, self.build_docks)
 
     def showEvent(self, event: QShowEvent) -> None:
         """On first showing, the docks follow as soon as nothing waits on them."""
         super().showEvent(event)
-        if not self._docks_built:
+        if self._docks is None:
             QTimer.singleShot(0, self._build_docks_when_idle)
-
-    def _on_problem_file_activated(self, path: str) -> None:
-        """Show the header of a skipped file, to see why it was skipped."""
-        self.tags_dock.show()
-        self.tag_browser.show_file(path)
-
-    def _on_tags_visibility(self, visible: bool) -> None:
-        if visible:
-            self._update_tag_browser()
 
     def _on_tags_toggled(self, shown: bool) -> None:
         """Opened by the user (Ctrl+T, menu): typing goes to its search field;
@@ -361,34 +296,15 @@ class MainWindow(QMainWindow):
         elif self.viewport_widgets:
             self.active_widget.setFocus()
 
-    def _dock(
-        self, title: str, widget: QWidget, area: QtCore.Qt.DockWidgetArea
-    ) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title.replace(' ', '_')}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self.probe_label = QLabel("")
-        self.probe_label.setMinimumWidth(420)
-        status.addWidget(self.probe_label, 1)
-        self.progress_label = QLabel("")
-        status.addPermanentWidget(self.progress_label)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.hide()
-        status.addPermanentWidget(self.progress_bar)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.hide()
-        self.cancel_button.clicked.connect(self.cancel_loading)
-        status.addPermanentWidget(self.cancel_button)
+    def _update_tag_browser(self) -> None:
+        if self._docks is not None:
+            self._docks.update_tag_browser()
 
     def _build_actions(self) -> None:
         """Menus, tool bars and keys, from the action table (ui/actions.py)."""
-        built = self._actions = build_actions(self, {"mpr": self._add_slab_controls})
+        self.slab = SlabControls(self.state)
+        self.slab_spin = self.slab.spin
+        built = self._actions = build_actions(self, {"mpr": self.slab.add_to})
         self.recent_menu = built.submenus["recent"]
         self.custom_presets_menu = built.submenus["custom_presets"]
         self.mpr_action = built.actions["mpr"]
@@ -409,21 +325,6 @@ class MainWindow(QMainWindow):
         """Check the tool bar and menu entries as the state says."""
         refresh_checks(self, self._actions)
 
-    def _add_slab_controls(self, toolbar: QToolBar) -> None:
-        toolbar.addWidget(QLabel(" Slab "))
-        self.slab_spin = QDoubleSpinBox()
-        self.slab_spin.setRange(0.0, 300.0)
-        self.slab_spin.setSingleStep(1.0)
-        self.slab_spin.setSuffix(" mm")
-        self.slab_spin.setToolTip("Thick-slab thickness in the active view (0: thin)")
-        self.slab_spin.valueChanged.connect(self._on_slab_changed)
-        toolbar.addWidget(self.slab_spin)
-        self.slab_mode_box = QComboBox()
-        for label, mode in (("MIP", "mip"), ("MinIP", "minip"), ("Mean", "mean")):
-            self.slab_mode_box.addItem(label, mode)
-        self.slab_mode_box.currentIndexChanged.connect(self._on_slab_changed)
-        toolbar.addWidget(self.slab_mode_box)
-
     def _focus_active_viewport(self, *_: object) -> None:
         """The keyboard goes to the active viewport (at start, after dialogs)."""
         if self._viewports_ready and self.viewport_widgets:
@@ -443,7 +344,7 @@ class MainWindow(QMainWindow):
     @property
     def active_widget(self) -> SliceViewportWidget:
         """The viewport that menus and keys act on (made now if deferred)."""
-        self._make_viewports()
+        self.make_viewports()
         return self.viewport_widgets[self.state.active_index]
 
     def set_layout(self, name: str) -> None:
@@ -496,9 +397,6 @@ class MainWindow(QMainWindow):
         text, ok = QtWidgets.QInputDialog.getText(self, "Text label", "Text:")
         return text.strip() if ok and text.strip() else None
 
-    def _on_active_lesion(self, lesion_id: object) -> None:
-        self.state.active_lesion_id = lesion_id if isinstance(lesion_id, str) else None
-
     def _delete_selected(self) -> None:
         selected = self.state.annotations.selected_id
         if selected is not None:
@@ -537,7 +435,7 @@ class MainWindow(QMainWindow):
             return self.workspace.studies[series.study_uid]
         return next(iter(self.workspace.studies.values()), None)
 
-    def _start_annotations(self) -> None:
+    def start_annotations(self) -> None:
         """Show and edit the annotations of the annotation study (reloaded
         from its autosave, and autosaved by the workspace)."""
         study = self.annotation_study()
@@ -552,185 +450,8 @@ class MainWindow(QMainWindow):
         self.state.active_lesion_id = None
         for widget in self.viewport_widgets:
             widget.set_annotations(annotations)
-        if self._docks_built:
-            self.lesions_panel.set_annotations(annotations)
-
-    def _on_save_annotations(self) -> None:
-        study = self.annotation_study()
-        if study is None or not study.uid:
-            return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save annotations", "annotations.json", "Annotations (*.json)"
-        )
-        if path:
-            try:
-                self.workspace.save_annotations(study.uid, path)
-            except OSError as error:
-                QtWidgets.QMessageBox.warning(self, "Save failed", f"{path}: {error}")
-                return
-            self.statusBar().showMessage(f"Saved {path}", 5000)
-
-    def _on_open_annotations(self) -> None:
-        from imaging_viewer.core.annotations.serialize import AnnotationFileError
-
-        study = self.annotation_study()
-        if study is None or not study.uid:
-            return
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open annotations", "", "Annotations (*.json)"
-        )
-        if not path:
-            return
-        try:
-            self.workspace.open_annotations(study.uid, path)
-        except (AnnotationFileError, OSError) as error:
-            QtWidgets.QMessageBox.warning(self, "Cannot open annotations", str(error))
-
-    def export_teaching(self) -> None:
-        """Ask for the case text and a folder, then write the de-identified case."""
-        from imaging_viewer.core.teaching.case import TeachingCase
-        from imaging_viewer.core.teaching.export import TeachingExportError
-        from imaging_viewer.ui.teaching_export import export_teaching_case
-
-        if self.scan_result is None or not self.state.annotations.lesions:
-            QtWidgets.QMessageBox.information(
-                self, "Teaching case", "Mark at least one lesion first (Annotate menu)."
-            )
-            return
-        dialog = QtWidgets.QDialog(self)
-        dialog.setWindowTitle("Teaching case")
-        form = QtWidgets.QFormLayout(dialog)
-        fields: dict[str, QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit] = {}
-        for name in ("title", "history", "findings", "diagnosis", "discussion"):
-            editor: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit
-            editor = (
-                QtWidgets.QLineEdit()
-                if name in ("title", "diagnosis")
-                else QtWidgets.QPlainTextEdit()
-            )
-            form.addRow(name.capitalize(), editor)
-            fields[name] = editor
-        note = QLabel(
-            "Exported images and files carry no patient data (PS3.15 Basic Profile); "
-            "do not type any here."
-        )
-        note.setWordWrap(True)
-        form.addRow(note)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        form.addRow(buttons)
-        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
-            return
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for the case")
-        if not folder:
-            return
-        values = {
-            name: (
-                e.text() if isinstance(e, QtWidgets.QLineEdit) else e.toPlainText()
-            ).strip()
-            for name, e in fields.items()
-        }
-        case = TeachingCase(
-            title=values["title"],
-            history=values["history"],
-            findings=values["findings"],
-            diagnosis=values["diagnosis"],
-            discussion=values["discussion"],
-        )
-        out_dir = Path(folder) / (_safe_name(values["title"]) or "teaching_case")
-        window = self.state.active.editable_window()
-        try:
-            result = export_teaching_case(
-                self.scan_result, self.state.annotations, case, out_dir, window=window
-            )
-        except (TeachingExportError, OSError) as error:
-            QtWidgets.QMessageBox.warning(self, "Teaching case not written", str(error))
-            return
-        for warning in result.warnings:
-            self.problems_panel.add_problem("warning", "teaching case", warning)
-        self.statusBar().showMessage(
-            f"Wrote {len(result.files)} files to {result.folder}", 10000
-        )
-
-    def export_dicom(self) -> None:
-        """Write the lesions as a TID 1500 SR and a GSPS beside their key images
-        (not de-identified: for PACS and other viewers, not for teaching)."""
-        from imaging_viewer.core.exchange.annotation_documents import (
-            DicomExportError,
-            export_annotation_documents,
-        )
-        from imaging_viewer.core.teaching.key_images import select_key_images
-
-        if self.scan_result is None or not self.state.annotations.lesions:
-            QtWidgets.QMessageBox.information(
-                self, "DICOM export", "There are no lesions yet."
-            )
-            return
-        folder = QtWidgets.QFileDialog.getExistingDirectory(
-            self, "Folder for the DICOM files"
-        )
-        if not folder:
-            return
-        images, warnings = select_key_images(
-            self.scan_result.series, self.state.annotations
-        )
-        try:
-            result = export_annotation_documents(
-                self.state.annotations,
-                images,
-                Path(folder) / "annotations_dicom" / "dicom",
-                window=self.state.active.editable_window(),
-            )
-        except (DicomExportError, OSError) as error:
-            QtWidgets.QMessageBox.warning(self, "DICOM export failed", str(error))
-            return
-        for warning in [*warnings, *result.warnings]:
-            self.problems_panel.add_problem("warning", "DICOM export", warning)
-        self.statusBar().showMessage(
-            f"Wrote {result.structured_report} and {result.presentation_state}", 10000
-        )
-
-    def import_report(self) -> None:
-        """Ask for a DICOM SR or presentation state and add its lesions."""
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Import a DICOM SR or presentation state"
-        )
-        if path:
-            self.import_dicom_annotations(path)
-
-    def import_dicom_annotations(self, path: str) -> bool:
-        """Add the lesions of a TID 1500 measurement report or of a Grayscale
-        Softcopy Presentation State (drawn on images of the open study)."""
-        from imaging_viewer.core.exchange.interchange_import import (
-            InterchangeImportError,
-        )
-
-        study = self.annotation_study()
-        if study is None or not study.uid:
-            QtWidgets.QMessageBox.warning(self, "Cannot import", "Open a study first.")
-            return False
-        try:
-            imported = self.workspace.import_annotations(study.uid, path)
-        except InterchangeImportError as error:
-            QtWidgets.QMessageBox.warning(self, "Cannot import", str(error))
-            return False
-        count = len(imported.annotation_set.lesions)
-        self.statusBar().showMessage(
-            f"Imported {count} lesion{'s' if count != 1 else ''} from {path}", 10000
-        )
-        return True
-
-    def _on_reset_planes(self) -> None:
-        self.state.reset_planes()
-
-    def _on_slab_changed(self, *_: object) -> None:
-        state = self.state.active
-        state.slab_mm = float(self.slab_spin.value())
-        state.slab_mode = str(self.slab_mode_box.currentData())
+        if self._docks is not None:
+            self._docks.lesions_panel.set_annotations(annotations)
 
     def set_left_tool(self, name: str) -> None:
         """What left-drag does: window, pan, zoom, crosshair or an annotation tool."""
@@ -753,9 +474,9 @@ class MainWindow(QMainWindow):
         if self.state.active_index >= rows * columns:
             self.state.active_index = 0
         if self.state.layout != "mpr":
-            self._fill_empty_viewports()
+            self.fill_empty_viewports()
 
-    def _fill_empty_viewports(self) -> None:
+    def fill_empty_viewports(self) -> None:
         """Newly shown viewports get the next series not shown yet."""
         if self.scan_result is None:
             return
@@ -766,185 +487,25 @@ class MainWindow(QMainWindow):
                 self.show_series(unshown.pop(0).id, index)
 
     def _on_active_changed(self, *_: object) -> None:
-        active = self.state.active
-        for control in (self.slab_spin, self.slab_mode_box):
-            control.blockSignals(True)
-        self.slab_spin.setValue(active.slab_mm)
-        self.slab_mode_box.setCurrentIndex(
-            max(0, self.slab_mode_box.findData(active.slab_mode))
-        )
-        for control in (self.slab_spin, self.slab_mode_box):
-            control.blockSignals(False)
+        self.slab.show_active()
         self._update_tag_browser()
 
     def _on_viewport_activated(self, index: int) -> None:
         self.state.active_index = index
 
-    def _on_probed(self, text: str) -> None:
-        self.probe_label.setText(text)
-
     # ------------------------------------------------------------------ opening
-    def open_dialog_folder(self) -> Path:
-        """Where the open dialogs start: beside the study opened last (its
-        folder's parent, or a file's folder), else the home folder."""
-        for entry in self._recent():
-            path = Path(entry)
-            start = path.parent
-            if start.is_dir() and path.exists():
-                return start
-        return Path.home()
-
-    def _on_open_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(
-            self, "Open a folder of DICOM files", str(self.open_dialog_folder())
-        )
-        if folder:
-            self.open_path(Path(folder))
-
-    def _on_open_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open a DICOM file", str(self.open_dialog_folder())
-        )
-        if path:
-            self.open_path(Path(path))
-
-    def _on_open_dicomdir(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self,
-            "Open a DICOMDIR",
-            str(self.open_dialog_folder()),
-            "DICOMDIR (DICOMDIR dicomdir DIRFILE);;All files (*)",
-        )
-        if path:
-            self.open_path(Path(path))
-
-    def add_study(self, path: Path) -> None:
-        """Scan ``path`` and add its studies to those open (the viewports keep
-        what they show; empty ones get its series)."""
-        self.workspace.cancel_scan()
-        self._replace_on_open = False
-        self._make_viewports()
-        self._start_scan(path)
-
     def open_path(
         self,
         path: Path,
         series_selector: str | None = None,
         prefetched: Prefetch | None = None,
     ) -> None:
-        """Scan ``path`` (folder, file or DICOMDIR) in the background and show it.
-
-        A folder gets a first look: one of its images (from the middle of the
-        first folder that holds images) is read and shown before the scan of
-        the whole folder starts. When the scan shows that image's series first,
-        the image stays until the series has loaded, which then opens on it
-        (other series open on their middle slice). ``prefetched``: that image,
-        read ahead (``first_look.prefetch``).
-        """
-        self.cancel_loading()
-        self._replace_on_open = True
-        self._pending_selector = series_selector
-        self._current_path = path
-        self.loader.first_look = None
-        self._show_progress(f"Scanning {path.name or path}…", 0, 0)
-        if prefetched is not None and (
-            prefetched.path != path or series_selector is not None
-        ):
-            prefetched = None
-        if prefetched is None:
-            self._make_viewports()  # nothing read ahead to show before them
-        candidate = first_look_file(path) if series_selector is None else None
-        if prefetched is not None:
-            candidate = prefetched.candidate
-        if candidate is None:
-            self._start_scan(path)
-            return
-
-        def look(progress: object, cancel: Any) -> tuple[SeriesInfo, Volume] | None:
-            if prefetched is not None:
-                return prefetched.result.result()
-            return look_at(candidate, cancel)
-
-        def shown(result: tuple[SeriesInfo, Volume] | None) -> None:
-            self._first_look_task = None
-            viewport = self.state.viewports[0]
-            if result is not None and not viewport.is_mpr:
-                viewport.show(*result)
-                self.loader.first_look = candidate
-                self._note_first_image()
-            view = self._first_look_view
-            if view is not None:
-                view.show_state(viewport)
-                if view.has_image:
-                    # Made after its first paint; or soon if it is never painted.
-                    # The scan then starts too: it would hold the GIL meanwhile.
-                    self._scan_after_first_paint = path
-                    QTimer.singleShot(_FIRST_LOOK_PATIENCE_MS, self._make_viewports)
-                    return
-                self._make_viewports()
-            self._start_scan(path)
-            self._build_docks_after_paint()
-
-        def failed(message: str) -> None:
-            self._first_look_task = None
-            self._make_viewports()
-            self._build_docks_after_paint()
-            if message != "cancelled":
-                self._start_scan(path)
-
-        ready = prefetched.result if prefetched is not None else None
-        if ready is not None and ready.done() and ready.exception() is None:
-            shown(ready.result())  # read ahead already: no round trip via a thread
-            return
-        self._first_look_task = run_in_background(look, on_done=shown, on_failed=failed)
-
-    def _start_scan(self, path: Path) -> None:
-        self.workspace.open(path, replace=self._replace_on_open)
+        """Open ``path`` (folder, file or DICOMDIR), replacing what is open
+        (see :meth:`StudyOpening.open_path`)."""
+        self.opening.open_path(path, series_selector, prefetched)
 
     def _on_scanned(self, result: ScanResult) -> None:
-        replaced, self._replace_on_open = self._replace_on_open, True
-        self._hide_progress()
-        everything = self.workspace.scan_result
-        self.series_browser.set_scan_result(everything)
-        self.problems_panel.set_scan_result(everything)
-        self._add_recent(Path(result.root))
-        if not replaced:
-            self._fill_empty_viewports()
-            self.statusBar().showMessage(
-                f"Added {len(result.series)} series from {result.root}", 10000
-            )
-            return
-        for index, viewport in enumerate(self.state.viewports):
-            if index == 0 and self.loader.first_look is not None:
-                continue  # stays on screen until its series takes its place
-            viewport.series = None
-            viewport.volume = None
-        self.setWindowTitle(f"imaging_viewer — {Path(result.root).name}")
-        if not result.series:
-            self._start_annotations()
-            self.statusBar().showMessage(
-                f"No DICOM images found in {result.root}", 10000
-            )
-            return
-        first = main_series(result.series)
-        if self._pending_selector is not None:
-            try:
-                first = result.find_series(self._pending_selector)
-            except LookupError as error:
-                self.problems_panel.add_problem("error", "--series", str(error))
-        order = [first] + [s for s in result.series if s.id != first.id]
-        for index in range(self.state.visible_count):
-            if index < len(order):
-                self.show_series(order[index].id, index)
-        self.state.active_index = 0
-        self._start_annotations()
-        if self.loader.first_look is not None:
-            # Its series was not chosen for the first viewport: show that one.
-            self.loader.first_look = None
-            viewport = self.state.viewports[0]
-            if viewport.volume is not None and not viewport.loading:
-                viewport.series = None
-                viewport.volume = None
+        self.opening.on_scanned(result)
 
     def _on_series_activated(self, series_id: str) -> None:
         """A series opened from the browser or the problems panel: shown in the
@@ -962,14 +523,14 @@ class MainWindow(QMainWindow):
             self.mpr_when_loaded = False
             self.toggle_mpr(True)
         if not self.is_busy:
-            self._hide_progress()
+            self.status.hide_progress()
 
     def _on_problem(self, severity: str, where: str, message: str) -> None:
         self.problems_panel.add_problem(severity, where, message)
 
     def _on_idle(self) -> None:
         if not self.is_busy:
-            self._hide_progress()
+            self.status.hide_progress()
 
     def _note_first_image(self) -> None:
         if self.first_image_shown_at is None:
@@ -977,246 +538,30 @@ class MainWindow(QMainWindow):
 
     def cancel_loading(self) -> None:
         """Stop the scan and loads under way."""
-        self._scan_after_first_paint = None
-        if self._first_look_task is not None:
-            self._first_look_task.cancel()
-            self._first_look_task = None
-        self.workspace.cancel_scan()
+        self.opening.cancel()
         self.loader.cancel()
-        self._hide_progress()
+        self.status.hide_progress()
 
     @property
     def is_busy(self) -> bool:
         """True while a scan or load runs."""
-        return self.workspace.busy or self._first_look_task is not None
+        return self.workspace.busy or self.opening.looking
 
     def _on_task_failed(self, what: str, message: str) -> None:
         if not self.is_busy:
-            self._hide_progress()
+            self.status.hide_progress()
         if message == "cancelled":
             self.statusBar().showMessage(f"{what}: cancelled", 5000)
             return
         self.problems_panel.add_problem("error", what, message)
         self.statusBar().showMessage(f"{what} failed: {message}", 10000)
 
-    def _show_progress(self, text: str, done: int, total: int) -> None:
-        self.progress_label.setText(text)
-        self.progress_bar.setRange(0, total)
-        self.progress_bar.setValue(done)
-        self.progress_bar.show()
-        self.cancel_button.show()
-
-    def _hide_progress(self) -> None:
-        self.progress_label.setText("")
-        self.progress_bar.hide()
-        self.cancel_button.hide()
-
-    # ------------------------------------------------------------------ tags
-    def _update_tag_browser(self) -> None:
-        if not self._docks_built or not self.tags_dock.isVisible():
-            return
-        viewport = self.state.active
-        series = viewport.series
-        if series is None:
-            return
-        frames = series.frames[min(viewport.time_index, len(series.frames) - 1)]
-        k = viewport.slice_index
-        if viewport.is_mpr and viewport.volume is not None and viewport.cursor_lps:
-            k = nearest_slice(viewport.volume, np.asarray(viewport.cursor_lps)) or 0
-        geometry = series.geometry
-        if geometry is not None and geometry.resample is not None:
-            plan = geometry.resample
-            k = int(plan.below[k]) + (1 if plan.weight[k] >= 0.5 else 0)
-        ref = frames[min(k, len(frames) - 1)]
-        self.tag_browser.show_file(ref.path, ref.frame_index)
-
-    # ------------------------------------------------------------------ export
-    def view_image(self, overlays: bool, include_patient: bool = True) -> QImage:
-        """The active viewport's slice as a QImage at native resolution, in
-        square pixels as on screen; with ``overlays``, its corner text,
-        letters, scale bar and the annotations it shows are burned in (without
-        the patient's and study's identifying lines unless ``include_patient``)."""
-        from imaging_viewer.ui.export import render_view_image
-
-        # As on screen: square pixels, whatever the grid's spacing.
-        return render_view_image(
-            self.state.active,
-            overlays=overlays,
-            include_patient=include_patient,
-            correct_aspect=True,
-            annotations=self.active_widget.annotations if overlays else None,
-        )
-
-    def export_file_name(self) -> str:
-        """A name for the active view's PNG that says what it shows, without
-        patient data: modality, series, plane and image, e.g.
-        ``CT_Se201_Im22.png``, ``MR_Se4_coronal_Im128.png``."""
-        viewport = self.state.active
-        series = viewport.series
-        parts = [series.modality.strip() if series and series.modality.strip() else ""]
-        if series is not None and series.series_number is not None:
-            parts.append(f"Se{series.series_number}")
-        if viewport.is_mpr:
-            parts.append(viewport.orientation)
-        parts.append(f"Im{viewport.slice_index + 1}")
-        if viewport.n_time_points > 1:
-            parts.append(f"T{viewport.time_index + 1}")
-        name = "_".join(part for part in parts if part) or "view"
-        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
-        return f"{safe}.png"
-
-    def _export_folder(self) -> Path:
-        """Where the last export went (remembered), else the home folder."""
-        if self._last_export_folder is None and self._remember:
-            stored = self._settings.value("export_folder")
-            if isinstance(stored, str) and Path(stored).is_dir():
-                self._last_export_folder = Path(stored)
-        folder = self._last_export_folder
-        return folder if folder is not None and folder.is_dir() else Path.home()
-
-    def export_view(self, overlays: bool, include_patient: bool = True) -> None:
-        """Save the active viewport's slice or plane: as PNG (what the view
-        shows, native resolution), or as NIfTI, NRRD or MetaImage (its values
-        in modality units with its place in patient space)."""
-        from imaging_viewer.core.volume_io import VOLUME_SUFFIXES
-
-        viewport = self.state.active
-        if viewport.volume is None:
-            return
-        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
-            self,
-            "Export the view",
-            str(self._export_folder() / self.export_file_name()),
-            ";;".join(EXPORT_FILTERS),
-        )
-        if not path:
-            return
-        target = Path(path)
-        name = target.name.lower()
-        if not name.endswith((".png", *VOLUME_SUFFIXES)):
-            # No known suffix typed: the chosen type's.
-            suffix = _FILTER_SUFFIXES.get(chosen, ".png")
-            target = target.with_name(target.name + suffix)
-        self._last_export_folder = target.parent
-        if self._remember:
-            self._settings.setValue("export_folder", str(self._last_export_folder))
-        try:
-            if target.name.lower().endswith(VOLUME_SUFFIXES):
-                self._write_plane(target)
-            else:
-                from imaging_viewer.ui.export import save_png
-
-                save_png(self.view_image(overlays, include_patient), target)
-        except (OSError, ValueError) as error:
-            QtWidgets.QMessageBox.warning(self, "Export failed", f"{target}: {error}")
-            return
-        self.statusBar().showMessage(f"Saved {target}", 5000)
-
-    def _write_plane(self, target: Path) -> None:
-        from imaging_viewer.core.volume_io import write_plane
-
-        current = self.state.active.current_slice()
-        if current is None:
-            raise ValueError("the viewport shows no image")
-        if current.pixels.ndim != 2:
-            raise ValueError("colour images are exported as PNG only")
-        write_plane(current, target)
-
-    def copy_view(self) -> None:
-        """Copy the active viewport's image (with overlays) to the clipboard."""
-        from imaging_viewer.ui.export import copy_to_clipboard
-
-        if self.state.active.volume is not None:
-            copy_to_clipboard(self.view_image(self.state.show_overlays))
-            self.statusBar().showMessage("Copied the view", 3000)
-
-    # ------------------------------------------------------------------ presets
-    def _on_save_preset(self) -> None:
-        window = self.state.active.editable_window()
-        if window is None:
-            return
-        name, ok = QtWidgets.QInputDialog.getText(self, "Save window preset", "Name:")
-        if ok and name.strip():
-            presets = self._custom_presets()
-            presets[name.strip()] = (window.center, window.width)
-            self._settings.setValue(
-                "presets", [[k, c, w] for k, (c, w) in presets.items()]
-            )
-            self._rebuild_custom_presets()
-
-    def _custom_presets(self) -> dict[str, tuple[float, float]]:
-        stored = self._settings.value("presets", []) or []
-        presets: dict[str, tuple[float, float]] = {}
-        for entry in stored if isinstance(stored, list) else []:
-            try:
-                name, center, width = entry
-                presets[str(name)] = (float(center), float(width))
-            except (TypeError, ValueError):
-                continue
-        return presets
-
-    def _rebuild_custom_presets(self) -> None:
-        self.custom_presets_menu.clear()
-        for name, (center, width) in self._custom_presets().items():
-            action = QAction(f"{name} ({width:g}/{center:g})", self)
-            action.triggered.connect(
-                lambda _=False, name=name, center=center, width=width: (
-                    self.state.active.set_window(
-                        Window(center, width, name), f"preset {name}"
-                    )
-                )
-            )
-            self.custom_presets_menu.addAction(action)
-
-    # ------------------------------------------------------------------ recent
-    def _recent(self) -> list[str]:
-        stored = self._settings.value("recent", []) or []
-        return [str(p) for p in stored] if isinstance(stored, list) else [str(stored)]
-
-    def _add_recent(self, path: Path) -> None:
-        if not self._remember:
-            return
-        # Absolute: the list must still lead there from another working folder.
-        entry = str(path.absolute())
-        entries = [entry] + [p for p in self._recent() if p != entry]
-        self._settings.setValue("recent", entries[:MAX_RECENT])
-        self._rebuild_recent()
-
-    def _rebuild_recent(self) -> None:
-        self.recent_menu.clear()
-        for entry in self._recent():
-            action = QAction(entry, self)
-            action.triggered.connect(
-                lambda _=False, entry=entry: self.open_path(Path(entry))
-            )
-            self.recent_menu.addAction(action)
-        self.recent_menu.setEnabled(bool(self._recent()))
-
-    # ------------------------------------------------------------------ settings
-    def _restore_settings(self) -> None:
-        self._rebuild_recent()
-        self._rebuild_custom_presets()
-        if not self._remember:
-            self.resize(1600, 1000)
-            return
-        geometry = self._settings.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1600, 1000)
-        layout = self._settings.value("layout")
-        if isinstance(layout, str) and layout in LAYOUTS:
-            self.state.layout = layout
-
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry, docks and layout; stop background work."""
         self.cancel_loading()
         self.workspace.close()
         self.build_docks()
-        if self._remember:
-            self._settings.setValue("geometry", self.saveGeometry())
-            self._settings.setValue("window_state", self.saveState())
-            self._settings.setValue("layout", self.state.layout)
+        self.placement.save()
         super().closeEvent(event)
 
     # ------------------------------------------------------------------ drops
@@ -1236,79 +581,16 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:
         """A table of every key and mouse action (from the action table)."""
-        dialog = QtWidgets.QDialog(self)
-        dialog.setWindowTitle("Keyboard and mouse")
-        layout = QtWidgets.QVBoxLayout(dialog)
-        rows = help_rows()
-        table = QtWidgets.QTableWidget(len(rows), 2, dialog)
-        table.setHorizontalHeaderLabels(["Key / mouse", "Action"])
-        for row, (keys, action) in enumerate(rows):
-            table.setItem(row, 0, QtWidgets.QTableWidgetItem(keys))
-            table.setItem(row, 1, QtWidgets.QTableWidgetItem(action))
-        table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(True)
-        table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        table.resizeColumnToContents(0)
-        header = table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(QtCore.Qt.AlignmentFlag.AlignLeft)
-        # Rows follow their wrapped text as the dialog is resized.
-        rows_header = table.verticalHeader()
-        rows_header.hide()
-        rows_header.setSectionResizeMode(
-            QtWidgets.QHeaderView.ResizeMode.ResizeToContents
-        )
-        layout.addWidget(table)
-        dialog.resize(860, 560)
-        dialog.show()
-        self._shortcuts_dialog = dialog
+        from imaging_viewer.ui.dialogs.shortcuts_dialog import ShortcutsDialog
 
-    def _on_about(self) -> None:
-        from imaging_viewer import __version__
-
-        QtWidgets.QMessageBox.about(
-            self,
-            "About imaging_viewer",
-            f"imaging_viewer {__version__}\nA viewer for DICOM X-ray, CT and MRI.\n"
-            "Not a medical device: for teaching and review.",
-        )
+        self._shortcuts_dialog = ShortcutsDialog(self)
+        self._shortcuts_dialog.show()
 
     # ------------------------------------------------------------------ screenshot
     def run_screenshot(
         self, path: Path | None, output: Path, series_selector: str | None
     ) -> int:
         """Open ``path``, wait until every viewport shows its series, save a PNG."""
-        import sys
+        from imaging_viewer.ui.screenshot import run_screenshot
 
-        app = QApplication.instance()
-        assert app is not None
-        self.show()
-        if path is not None:
-            self.open_path(path, series_selector=series_selector)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            app.processEvents()
-            loading = any(v.loading for v in self.state.viewports)
-            if self.scan_result is not None and not self.is_busy and not loading:
-                break
-            time.sleep(0.01)
-        else:
-            print(f"imaging-viewer: {path}: still loading after 300 s", file=sys.stderr)
-            return 1
-        for widget in self.viewport_widgets:
-            widget.settle()
-        for _ in range(5):
-            app.processEvents()
-        QTimer.singleShot(0, lambda: None)
-        app.processEvents()
-        image = self.grab()
-        if not image.save(str(output), "PNG"):
-            print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
-            return 1
-        return 0
-
-
-def _safe_name(title: str) -> str:
-    """A folder name from a case title (letters, digits, - and _)."""
-    kept = "".join(c if c.isalnum() or c in "-_" else "_" for c in title.strip())
-    return kept.strip("_")[:60]
+        return run_screenshot(self, path, output, series_selector)

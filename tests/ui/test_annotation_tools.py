@@ -159,7 +159,7 @@ def test_teaching_case_export_from_the_window(
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path)
     )
-    window.export_teaching()
+    window.lesion_export.export_teaching()
     folder = tmp_path / "teaching_case"  # type: ignore[operator]
     names = {p.name for p in folder.rglob("*")}
     assert {"case.md", "case.json"} <= names
@@ -195,14 +195,14 @@ def test_lesions_go_out_as_dicom_and_come_back(
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path)
     )
-    window.export_dicom()
+    window.lesion_export.export_dicom()
     exported = tmp_path / "annotations_dicom" / "dicom" / name  # type: ignore[operator]
     assert exported.exists()
     window.state.annotations.clear()
     monkeypatch.setattr(
         QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(exported), "")
     )
-    window.import_report()
+    window.annotation_files.import_report()
     after = window.state.annotations.lesions
     assert [lesion.tracking_uid for lesion in after] == [before.tracking_uid]
     ruler = after[0].annotations[0]
@@ -218,7 +218,7 @@ def test_lesions_go_out_as_dicom_and_come_back(
     )
     junk = tmp_path / "junk.dcm"  # type: ignore[operator]
     junk.write_bytes(b"not dicom at all")
-    assert not window.import_dicom_annotations(str(junk))
+    assert not window.annotation_files.import_dicom_annotations(str(junk))
     assert len(warnings) == 1
     assert "junk.dcm" in warnings[0]
     assert len(window.state.annotations.lesions) == 1
@@ -329,7 +329,7 @@ def test_the_exported_view_carries_the_annotations_drawn_on_it(
         return str(out), ""
 
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", save_as)
-    window.export_view(True)
+    window.view_export.export_view(True)
     # The suggested name says what the image is, with no patient data; the
     # next export starts in the folder of the last one.
     series = window.state.active.series
@@ -348,7 +348,7 @@ def test_the_exported_view_carries_the_annotations_drawn_on_it(
     assert np.any(on_line & (columns > 30) & (columns < 40))
     assert np.any(on_line & (columns >= 54))  # the far end, at 40.5 × 1.4
     # Without overlays (Ctrl+Shift+E): the plain windowed slice, no marks.
-    window.export_view(False)
+    window.view_export.export_view(False)
     assert Path(suggested[1]).parent == out.parent
     plain = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB32)
     expected = render_view_image(
@@ -357,4 +357,4 @@ def test_the_exported_view_carries_the_annotations_drawn_on_it(
     assert plain == expected.convertToFormat(QImage.Format.Format_RGB32)
     # On another slice the ruler is not shown, and not exported.
     window.state.active.set_slice(window.state.active.slice_index + 3)
-    assert not _colour_pixels(window.view_image(True), colour).any()
+    assert not _colour_pixels(window.view_export.view_image(True), colour).any()

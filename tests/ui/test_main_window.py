@@ -406,7 +406,7 @@ def test_export_without_patient_data_burns_in_no_identifying_text(
         )
         return bool((grey[: image.height() // 5, : image.width() // 3] > 128).any())
 
-    window.export_view(True)
+    window.view_export.export_view(True)
     assert top_left_text()  # the patient's name and ID
     action = next(
         a for a in window.findChildren(QAction) if a.text().endswith("patient data…")

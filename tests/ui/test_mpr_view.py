@@ -215,7 +215,7 @@ def test_an_exported_reformat_keeps_its_shape_on_screen(mpr_window: MainWindow) 
     pixels = coronal.pixels()
     assert pixels is not None
     assert pixels.shape == (24, 32)
-    image = mpr_window.view_image(True)
+    image = mpr_window.view_export.view_image(True)
     assert (image.width(), image.height()) == (32, 75)
 
 
@@ -249,7 +249,7 @@ def test_an_oblique_plane_exports_with_its_values_and_geometry(
         "getSaveFileName",
         lambda *a, **k: (str(tmp_path / typed), chosen),
     )
-    mpr_window.export_view(True)
+    mpr_window.view_export.export_view(True)
     image = sitk.ReadImage(str(tmp_path / written))
     shown = sagittal.current_slice()
     assert shown is not None

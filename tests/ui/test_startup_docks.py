@@ -239,7 +239,7 @@ def test_recent_studies_and_custom_presets_survive_a_restart(
     monkeypatch.setattr(
         QtWidgets.QInputDialog, "getText", lambda *a, **k: ("My bone", True)
     )
-    first._on_save_preset()
+    first.custom_presets.save_current()
     first.close()
 
     monkeypatch.chdir(settings_dir)  # elsewhere: the entry must still lead there
@@ -247,7 +247,7 @@ def test_recent_studies_and_custom_presets_survive_a_restart(
     qtbot.addWidget(second)
     recent = [action.text() for action in second.recent_menu.actions()]
     assert recent == [str(series.folder.absolute())]
-    assert second.open_dialog_folder() == series.folder.parent.absolute()
+    assert second.recent_studies.open_dialog_folder() == series.folder.parent.absolute()
     presets = second.custom_presets_menu.actions()
     assert [action.text() for action in presets] == ["My bone (456/123)"]
     second.show()

@@ -1,0 +1,1 @@
+"""Dialogs of the window: each gets what it shows, never the window itself."""

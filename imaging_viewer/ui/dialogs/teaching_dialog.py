@@ -1,0 +1,179 @@
+"""The teaching-case dialog, and the exports of the lesions it leads to: a
+de-identified teaching case, or a DICOM SR with its presentation state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6 import QtWidgets
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtWidgets import QStatusBar, QWidget
+
+    from imaging_viewer.core.teaching.case import TeachingCase
+    from imaging_viewer.core.viewer_state import ViewerState
+    from imaging_viewer.core.workspace import Workspace
+
+    ReportProblem = Callable[[str, str, str], None]
+    """Lists a problem: (severity, where, message)."""
+
+_CASE_FIELDS = ("title", "history", "findings", "diagnosis", "discussion")
+_ONE_LINE_FIELDS = ("title", "diagnosis")
+
+
+class TeachingCaseDialog(QtWidgets.QDialog):
+    """Asks for the text of a teaching case: title, history, findings,
+    diagnosis and discussion (reminding that none of it may name the patient)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Teaching case")
+        form = QtWidgets.QFormLayout(self)
+        self._fields: dict[str, QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit] = {}
+        for name in _CASE_FIELDS:
+            editor: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit
+            editor = (
+                QtWidgets.QLineEdit()
+                if name in _ONE_LINE_FIELDS
+                else QtWidgets.QPlainTextEdit()
+            )
+            form.addRow(name.capitalize(), editor)
+            self._fields[name] = editor
+        note = QtWidgets.QLabel(
+            "Exported images and files carry no patient data (PS3.15 Basic Profile); "
+            "do not type any here."
+        )
+        note.setWordWrap(True)
+        form.addRow(note)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def case(self) -> TeachingCase:
+        """The case as typed (each field stripped)."""
+        from imaging_viewer.core.teaching.case import TeachingCase
+
+        values = {
+            name: (
+                e.text() if isinstance(e, QtWidgets.QLineEdit) else e.toPlainText()
+            ).strip()
+            for name, e in self._fields.items()
+        }
+        return TeachingCase(
+            title=values["title"],
+            history=values["history"],
+            findings=values["findings"],
+            diagnosis=values["diagnosis"],
+            discussion=values["discussion"],
+        )
+
+
+class LesionExport:
+    """Writes the open study's lesions out: as a de-identified teaching case, or
+    as DICOM objects for PACS and other viewers (File and Annotate menus)."""
+
+    def __init__(
+        self,
+        parent: QWidget,
+        workspace: Workspace,
+        state: ViewerState,
+        report_problem: ReportProblem,
+        status_bar: QStatusBar,
+    ) -> None:
+        self._parent = parent
+        self._workspace = workspace
+        self._state = state
+        self._report_problem = report_problem
+        self._status_bar = status_bar
+
+    def export_teaching(self) -> None:
+        """Ask for the case text and a folder, then write the de-identified case."""
+        from imaging_viewer.core.teaching.export import TeachingExportError
+        from imaging_viewer.ui.teaching_export import export_teaching_case
+
+        scan_result = self._workspace.scan_result
+        if scan_result is None or not self._state.annotations.lesions:
+            QtWidgets.QMessageBox.information(
+                self._parent,
+                "Teaching case",
+                "Mark at least one lesion first (Annotate menu).",
+            )
+            return
+        dialog = TeachingCaseDialog(self._parent)
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self._parent, "Folder for the case"
+        )
+        if not folder:
+            return
+        case = dialog.case()
+        out_dir = Path(folder) / (_safe_name(case.title) or "teaching_case")
+        window = self._state.active.editable_window()
+        try:
+            result = export_teaching_case(
+                scan_result, self._state.annotations, case, out_dir, window=window
+            )
+        except (TeachingExportError, OSError) as error:
+            QtWidgets.QMessageBox.warning(
+                self._parent, "Teaching case not written", str(error)
+            )
+            return
+        for warning in result.warnings:
+            self._report_problem("warning", "teaching case", warning)
+        self._status_bar.showMessage(
+            f"Wrote {len(result.files)} files to {result.folder}", 10000
+        )
+
+    def export_dicom(self) -> None:
+        """Write the lesions as a TID 1500 SR and a GSPS beside their key images
+        (not de-identified: for PACS and other viewers, not for teaching)."""
+        from imaging_viewer.core.exchange.annotation_documents import (
+            DicomExportError,
+            export_annotation_documents,
+        )
+        from imaging_viewer.core.teaching.key_images import select_key_images
+
+        scan_result = self._workspace.scan_result
+        annotations = self._state.annotations
+        if scan_result is None or not annotations.lesions:
+            QtWidgets.QMessageBox.information(
+                self._parent, "DICOM export", "There are no lesions yet."
+            )
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self._parent, "Folder for the DICOM files"
+        )
+        if not folder:
+            return
+        images, warnings = select_key_images(scan_result.series, annotations)
+        try:
+            result = export_annotation_documents(
+                annotations,
+                images,
+                Path(folder) / "annotations_dicom" / "dicom",
+                window=self._state.active.editable_window(),
+            )
+        except (DicomExportError, OSError) as error:
+            QtWidgets.QMessageBox.warning(
+                self._parent, "DICOM export failed", str(error)
+            )
+            return
+        for warning in [*warnings, *result.warnings]:
+            self._report_problem("warning", "DICOM export", warning)
+        self._status_bar.showMessage(
+            f"Wrote {result.structured_report} and {result.presentation_state}", 10000
+        )
+
+
+def _safe_name(title: str) -> str:
+    """A folder name from a case title (letters, digits, - and _)."""
+    kept = "".join(c if c.isalnum() or c in "-_" else "_" for c in title.strip())
+    return kept.strip("_")[:60]

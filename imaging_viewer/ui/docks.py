@@ -1,0 +1,156 @@
+"""The window's docks (series, problems, DICOM tags, lesions) and their panels,
+built after the first image is shown."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+
+import numpy as np
+
+# ``QtCore.Qt`` is looked up where used: its enums are built on first access.
+from PySide6 import QtCore
+from PySide6.QtWidgets import QDockWidget
+
+from imaging_viewer.core.viewer_state import nearest_slice
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMainWindow, QWidget
+
+    from imaging_viewer.core.viewer_state import ViewerState
+    from imaging_viewer.core.workspace import Workspace
+
+_T = TypeVar("_T")
+
+
+class DockOwner(Protocol):
+    """A window with docks built on first need."""
+
+    def build_docks(self) -> WindowDocks:
+        """The docks, built now if they are not yet."""
+        ...
+
+
+class DockPart(Generic[_T]):
+    """A dock or its panel, as an attribute of the window: built with the docks,
+    on first use at the latest.
+
+    The window shows its first image before it builds the docks; whatever
+    reaches for one of them earlier gets them built there and then.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, window: None, owner: type) -> DockPart[_T]: ...
+
+    @overload
+    def __get__(self, window: DockOwner, owner: type) -> _T: ...
+
+    def __get__(self, window: DockOwner | None, owner: type) -> Any:
+        if window is None:
+            return self
+        return getattr(window.build_docks(), self._name)
+
+
+class WindowDocks:
+    """The docks of ``window`` and their panels, each given its model.
+
+    The window connects what opens series and annotations
+    (``series_activated``, ``annotation_activated``); the docks keep the rest
+    among themselves: a skipped file's header, the problem count, the active
+    lesion, the tags of the active viewport's image.
+    """
+
+    def __init__(
+        self, window: QMainWindow, state: ViewerState, workspace: Workspace
+    ) -> None:
+        from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
+        from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+        from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
+        from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
+
+        self._window = window
+        self._state = state
+        areas = QtCore.Qt.DockWidgetArea
+        self.series_browser = SeriesBrowserWidget(window)
+        self.series_browser.thumbnails_go = workspace.no_loads
+        self.series_dock = self._dock(
+            "Series", self.series_browser, areas.LeftDockWidgetArea
+        )
+        problems = self.problems_panel = ProblemsPanelWidget(window)
+        problems.file_activated.connect(self._on_problem_file_activated)
+        self.problems_dock = self._dock(
+            "Problems", problems, areas.BottomDockWidgetArea
+        )
+        self.tag_browser = TagBrowserWidget(window)
+        problems.count_changed.connect(
+            lambda _count: self.problems_dock.setWindowTitle(problems.title())
+        )
+        self.tags_dock = self._dock(
+            "DICOM tags", self.tag_browser, areas.RightDockWidgetArea
+        )
+        self.tags_dock.hide()
+        self.lesions_panel = LesionsPanelWidget(state.annotations, window)
+        self.lesions_panel.active_lesion_changed.connect(self._on_active_lesion)
+        self.lesions_dock = self._dock(
+            "Lesions", self.lesions_panel, areas.RightDockWidgetArea
+        )
+        self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+        horizontal, vertical = (
+            QtCore.Qt.Orientation.Horizontal,
+            QtCore.Qt.Orientation.Vertical,
+        )
+        window.resizeDocks([self.series_dock], [340], horizontal)
+        window.resizeDocks([self.problems_dock], [160], vertical)
+
+    @property
+    def by_name(self) -> dict[str, QDockWidget]:
+        """The docks by the names the action table gives them."""
+        return {
+            "series": self.series_dock,
+            "problems": self.problems_dock,
+            "tags": self.tags_dock,
+            "lesions": self.lesions_dock,
+        }
+
+    def _dock(
+        self, title: str, widget: QWidget, area: QtCore.Qt.DockWidgetArea
+    ) -> QDockWidget:
+        dock = QDockWidget(title, self._window)
+        dock.setObjectName(f"dock_{title.replace(' ', '_')}")
+        dock.setWidget(widget)
+        self._window.addDockWidget(area, dock)
+        return dock
+
+    def _on_problem_file_activated(self, path: str) -> None:
+        """Show the header of a skipped file, to see why it was skipped."""
+        self.tags_dock.show()
+        self.tag_browser.show_file(path)
+
+    def _on_active_lesion(self, lesion_id: object) -> None:
+        self._state.active_lesion_id = lesion_id if isinstance(lesion_id, str) else None
+
+    def _on_tags_visibility(self, visible: bool) -> None:
+        if visible:
+            self.update_tag_browser()
+
+    def update_tag_browser(self) -> None:
+        """Show the tags of the file behind the active viewport's image (the
+        nearest slice's of an MPR plane), while the tags dock is shown."""
+        if not self.tags_dock.isVisible():
+            return
+        viewport = self._state.active
+        series = viewport.series
+        if series is None:
+            return
+        frames = series.frames[min(viewport.time_index, len(series.frames) - 1)]
+        k = viewport.slice_index
+        if viewport.is_mpr and viewport.volume is not None and viewport.cursor_lps:
+            k = nearest_slice(viewport.volume, np.asarray(viewport.cursor_lps)) or 0
+        geometry = series.geometry
+        if geometry is not None and geometry.resample is not None:
+            plan = geometry.resample
+            k = int(plan.below[k]) + (1 if plan.weight[k] >= 0.5 else 0)
+        ref = frames[min(k, len(frames) - 1)]
+        self.tag_browser.show_file(ref.path, ref.frame_index)

@@ -1,0 +1,54 @@
+"""The ``--screenshot`` run: open a study, wait until it is shown, save the
+window as PNG."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from imaging_viewer.ui.main_window import MainWindow
+
+_PATIENCE_S = 300
+
+
+def run_screenshot(
+    window: MainWindow, path: Path | None, output: Path, series_selector: str | None
+) -> int:
+    """Open ``path`` in ``window``, wait until every viewport shows its series,
+    save the window as a PNG at ``output``; the exit status (0: written)."""
+    app = QApplication.instance()
+    assert app is not None
+    window.show()
+    if path is not None:
+        window.open_path(path, series_selector=series_selector)
+    deadline = time.monotonic() + _PATIENCE_S
+    while time.monotonic() < deadline:
+        app.processEvents()
+        loading = any(v.loading for v in window.state.viewports)
+        if window.scan_result is not None and not window.is_busy and not loading:
+            break
+        time.sleep(0.01)
+    else:
+        print(
+            f"imaging-viewer: {path}: still loading after {_PATIENCE_S} s",
+            file=sys.stderr,
+        )
+        return 1
+    for widget in window.viewport_widgets:
+        widget.settle()
+    for _ in range(5):
+        app.processEvents()
+    QTimer.singleShot(0, lambda: None)
+    app.processEvents()
+    image = window.grab()
+    if not image.save(str(output), "PNG"):
+        print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
+        return 1
+    return 0
