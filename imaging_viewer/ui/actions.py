@@ -303,6 +303,14 @@ ACTIONS: tuple[Action, ...] = (
         section="open",
         shortcuts=("Ctrl+D",),
     ),
+    Action(
+        "add_study",
+        "&Add study…",
+        run=lambda w: w.opening.add_folder(),
+        menus=("file",),
+        section="open",
+        tip="Add a folder's studies to those open (a prior beside the current)",
+    ),
     Action("recent", "&Recent studies", menus=("file",), section="open", submenu=True),
     # View
     *_layouts(),

@@ -67,6 +67,15 @@ class StudyOpening:
         if path:
             self._window.open_path(Path(path))
 
+    def add_folder(self) -> None:
+        """Ask for a folder, a file or a DICOMDIR's folder and add its studies to
+        those open."""
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self._window, "Add the studies of a folder", self._start_folder()
+        )
+        if folder:
+            self.add_study(Path(folder))
+
     def _start_folder(self) -> str:
         return str(self._window.recent_studies.open_dialog_folder())
 

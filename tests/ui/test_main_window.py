@@ -414,3 +414,35 @@ def test_export_without_patient_data_burns_in_no_identifying_text(
     assert action.shortcut().toString() == "Ctrl+Alt+E"
     action.trigger()
     assert not top_left_text()
+
+
+def test_adding_a_study_keeps_what_is_open(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    window.open_path(sample_data / "CT")
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    ct = window.state.viewports[0].series
+    assert ct is not None
+    ct_volume = window.state.viewports[0].volume
+    window.opening.add_study(sample_data / "MR")
+    qtbot.waitUntil(
+        lambda: window_settled(window) and len(window.workspace.studies) == 2,
+        timeout=60_000,
+    )
+    assert window.scan_result is not None
+    assert sorted(s.modality for s in window.scan_result.series) == ["CT", "MR"]
+    # The CT stays where it was, with its volume; the browser lists both studies.
+    assert window.state.viewports[0].series is ct
+    assert window.state.viewports[0].volume is ct_volume
+    browser = window.series_browser
+    assert sorted(browser.series_ids()) == sorted(
+        s.id for s in window.scan_result.series
+    )
+    assert browser.model.rowCount() == 2  # two patients
+    # Opening (not adding) replaces both.
+    window.open_path(sample_data / "MR")
+    qtbot.waitUntil(
+        lambda: window_settled(window) and len(window.workspace.studies) == 1,
+        timeout=60_000,
+    )
+    assert [s.modality for s in window.scan_result.series] == ["MR"]
