@@ -534,6 +534,23 @@ class ViewerState:
         caller (the window re-points its viewports and panel)."""
         self._annotations = annotation_set
 
+    def go_to_annotation(self, annotation_id: str) -> None:
+        """Bring the active viewport to an annotation (its nearest slice, or the
+        MPR cursor to its centre), select it, and bring linked viewports along."""
+        annotation = self.annotations.annotation(annotation_id)
+        point = np.asarray(annotation.points_lps.mean(axis=0), dtype=np.float64)
+        viewport = self.active
+        if viewport.volume is None:
+            return
+        if viewport.is_mpr:
+            self.set_cursor(point, self.active_index)
+        else:
+            target = nearest_slice(viewport.volume, point)
+            if target is not None:
+                viewport.set_slice(target)
+        self.annotations.select(annotation_id)
+        self.sync_linked(self.active_index)
+
     @property
     def grid(self) -> tuple[int, int]:
         """(rows, columns) of the layout."""

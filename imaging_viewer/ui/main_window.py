@@ -7,8 +7,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 # ``QtCore.Qt`` is not used here: PySide6 builds the Python enums of the whole
 # Qt namespace (93 of them, ~25 ms) on first access, which waits for the first
 # paint (the docks, the slab controls and the dialogs touch it).
@@ -17,7 +15,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDockWidget, QGridLayout, QMainWindow, QWidget
 
-from imaging_viewer.core.viewer_state import ViewerState, nearest_slice
+from imaging_viewer.core.viewer_state import ViewerState
 from imaging_viewer.core.workspace import Workspace
 from imaging_viewer.core.workspace.viewport_loading import ViewportLoader
 from imaging_viewer.ui.actions import (
@@ -131,7 +129,12 @@ class MainWindow(QMainWindow):
             self, self.workspace, self.annotation_study, self.statusBar()
         )
         self.lesion_export: LesionExport = LesionExport(
-            self, self.workspace, self.state, self._on_problem, self.statusBar()
+            self,
+            self.workspace,
+            self.state,
+            self._on_problem,
+            self.statusBar(),
+            self.annotation_study,
         )
         self._subscribe()
         self.placement.restore()
@@ -407,19 +410,7 @@ class MainWindow(QMainWindow):
 
     def go_to_annotation(self, annotation_id: str) -> None:
         """Show the active viewport at the annotation (slice or MPR cursor)."""
-        annotation = self.state.annotations.annotation(annotation_id)
-        point = np.asarray(annotation.points_lps.mean(axis=0))
-        viewport = self.state.active
-        if viewport.volume is None:
-            return
-        if viewport.is_mpr:
-            self.state.set_cursor(point, self.state.active_index)
-        else:
-            target = nearest_slice(viewport.volume, point)
-            if target is not None:
-                viewport.set_slice(target)
-        self.state.annotations.select(annotation_id)
-        self.state.sync_linked(self.state.active_index)
+        self.state.go_to_annotation(annotation_id)
 
     # ------------------------------------------------------------------ annotations
     @property
@@ -428,12 +419,8 @@ class MainWindow(QMainWindow):
         return self.workspace.scan_result
 
     def annotation_study(self) -> Study | None:
-        """The study the annotations belong to: that of the first viewport's
-        series, else the first study open."""
-        series = self.state.viewports[0].series
-        if series is not None and series.study_uid in self.workspace.studies:
-            return self.workspace.studies[series.study_uid]
-        return next(iter(self.workspace.studies.values()), None)
+        """The study the annotations belong to (see Workspace.annotation_study)."""
+        return self.workspace.annotation_study(self.state)
 
     def start_annotations(self) -> None:
         """Show and edit the annotations of the annotation study (reloaded

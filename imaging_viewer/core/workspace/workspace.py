@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psygnal import Signal, SignalGroup
 
@@ -25,8 +25,15 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
+    from imaging_viewer.core.exchange.annotation_documents import (
+        AnnotationDocuments,
+    )
     from imaging_viewer.core.exchange.structured_report import DicomImport
-    from imaging_viewer.core.volume import Volume
+    from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
+    from imaging_viewer.core.teaching.case import TeachingCase
+    from imaging_viewer.core.teaching.export import TeachingExport
+    from imaging_viewer.core.viewer_state import ViewerState
+    from imaging_viewer.core.volume import Volume, Window
     from imaging_viewer.core.workspace.tasks import TaskHandle, TaskRunner
 
 PREVIEW_MIN_FRAMES = 8
@@ -209,6 +216,14 @@ class Workspace:
         """The study a series belongs to."""
         series = self._series.get(series_id)
         return None if series is None else self.studies.get(series.study_uid)
+
+    def annotation_study(self, state: ViewerState) -> Study | None:
+        """The study whose annotations the viewer edits: that of the first
+        viewport's series, else the first study open."""
+        series = state.viewports[0].series
+        if series is not None and series.study_uid in self.studies:
+            return self.studies[series.study_uid]
+        return next(iter(self.studies.values()), None)
 
     @property
     def patients(self) -> list[tuple[str, str]]:
@@ -456,6 +471,60 @@ class Workspace:
         for warning in imported.warnings:
             self.events.problem.emit("warning", str(path), warning)
         return imported
+
+    def export_teaching_case(
+        self,
+        study_uid: str,
+        case: TeachingCase,
+        out_dir: str | os.PathLike[str],
+        burn_in: KeyImageBurnIn,
+        **options: Any,
+    ) -> TeachingExport:
+        """A de-identified teaching case of a study's lesions
+        (:func:`imaging_viewer.core.teaching.export.export_teaching_case`, whose
+        keyword ``options`` it takes); ``burn_in`` draws the key images.
+
+        Raises TeachingExportError or OSError with the reason.
+        """
+        from imaging_viewer.core.teaching.export import export_teaching_case
+
+        if self.scan_result is None:
+            raise KeyError("no study is open")
+        return export_teaching_case(
+            self.scan_result,
+            self.annotations(study_uid),
+            case,
+            out_dir,
+            burn_in=burn_in,
+            study_uid=study_uid,
+            **options,
+        )
+
+    def export_annotation_documents(
+        self,
+        study_uid: str,
+        folder: str | os.PathLike[str],
+        *,
+        window: Window | None = None,
+    ) -> tuple[AnnotationDocuments, list[str]]:
+        """A study's lesions as a TID 1500 SR and a GSPS beside copies of their
+        key images, not de-identified (for a PACS and other viewers); returns
+        what was written and the warnings.
+
+        Raises DicomExportError or OSError with the reason.
+        """
+        from imaging_viewer.core.exchange.annotation_documents import (
+            export_annotation_documents,
+        )
+        from imaging_viewer.core.teaching.key_images import select_key_images
+
+        series = self.scan_result.series if self.scan_result else []
+        annotations = self.annotations(study_uid)
+        images, warnings = select_key_images(series, annotations)
+        result = export_annotation_documents(
+            annotations, images, Path(folder), window=window
+        )
+        return result, [*warnings, *result.warnings]
 
     def flush_autosaves(self) -> None:
         """Write every pending autosave now."""

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.viewer_state import ViewerState
-    from imaging_viewer.core.workspace import Workspace
+    from imaging_viewer.core.workspace import Study, Workspace
 
     ReportProblem = Callable[[str, str, str], None]
     """Lists a problem: (severity, where, message)."""
@@ -86,8 +86,10 @@ class LesionExport:
         state: ViewerState,
         report_problem: ReportProblem,
         status_bar: QStatusBar,
+        annotation_study: Callable[[], Study | None],
     ) -> None:
         self._parent = parent
+        self._annotation_study = annotation_study
         self._workspace = workspace
         self._state = state
         self._report_problem = report_problem
@@ -96,10 +98,10 @@ class LesionExport:
     def export_teaching(self) -> None:
         """Ask for the case text and a folder, then write the de-identified case."""
         from imaging_viewer.core.teaching.export import TeachingExportError
-        from imaging_viewer.ui.teaching_export import export_teaching_case
+        from imaging_viewer.ui.teaching_export import QtKeyImageBurnIn
 
-        scan_result = self._workspace.scan_result
-        if scan_result is None or not self._state.annotations.lesions:
+        study = self._annotation_study()
+        if study is None or not self._state.annotations.lesions:
             QtWidgets.QMessageBox.information(
                 self._parent,
                 "Teaching case",
@@ -118,8 +120,8 @@ class LesionExport:
         out_dir = Path(folder) / (_safe_name(case.title) or "teaching_case")
         window = self._state.active.editable_window()
         try:
-            result = export_teaching_case(
-                scan_result, self._state.annotations, case, out_dir, window=window
+            result = self._workspace.export_teaching_case(
+                study.uid, case, out_dir, QtKeyImageBurnIn(), window=window
             )
         except (TeachingExportError, OSError) as error:
             QtWidgets.QMessageBox.warning(
@@ -135,15 +137,10 @@ class LesionExport:
     def export_dicom(self) -> None:
         """Write the lesions as a TID 1500 SR and a GSPS beside their key images
         (not de-identified: for PACS and other viewers, not for teaching)."""
-        from imaging_viewer.core.exchange.annotation_documents import (
-            DicomExportError,
-            export_annotation_documents,
-        )
-        from imaging_viewer.core.teaching.key_images import select_key_images
+        from imaging_viewer.core.exchange.annotation_documents import DicomExportError
 
-        scan_result = self._workspace.scan_result
-        annotations = self._state.annotations
-        if scan_result is None or not annotations.lesions:
+        study = self._annotation_study()
+        if study is None or not self._state.annotations.lesions:
             QtWidgets.QMessageBox.information(
                 self._parent, "DICOM export", "There are no lesions yet."
             )
@@ -153,11 +150,9 @@ class LesionExport:
         )
         if not folder:
             return
-        images, warnings = select_key_images(scan_result.series, annotations)
         try:
-            result = export_annotation_documents(
-                annotations,
-                images,
+            result, warnings = self._workspace.export_annotation_documents(
+                study.uid,
                 Path(folder) / "annotations_dicom" / "dicom",
                 window=self._state.active.editable_window(),
             )
@@ -166,7 +161,7 @@ class LesionExport:
                 self._parent, "DICOM export failed", str(error)
             )
             return
-        for warning in [*warnings, *result.warnings]:
+        for warning in warnings:
             self._report_problem("warning", "DICOM export", warning)
         self._status_bar.showMessage(
             f"Wrote {result.structured_report} and {result.presentation_state}", 10000

@@ -313,3 +313,28 @@ def test_the_synchronous_runner_reports_failures_and_cancellation() -> None:
     assert outcomes == ["broken file"]
     started = time.perf_counter()
     assert time.perf_counter() - started < 1
+
+
+def test_the_study_lesions_export_as_sr_and_gsps_and_import_back(
+    sample_data: Path, tmp_path: Path
+) -> None:
+    drawn, _ = ruler_on_sample_ct(sample_data)
+    workspace = Workspace(autosave=False)
+    workspace.open(sample_data / "CT")
+    uid = next(iter(workspace.studies))
+    annotations = workspace.annotations(uid)
+    for lesion in drawn.lesions:
+        annotations.add_lesion(lesion)
+    written, warnings = workspace.export_annotation_documents(uid, tmp_path / "out")
+    assert warnings == []
+    assert written.structured_report is not None
+    assert written.presentation_state is not None
+    (original,) = drawn.annotations()
+    for path in (written.structured_report, written.presentation_state):
+        again = Workspace(autosave=False)
+        again.open(sample_data / "CT")
+        again.import_annotations(uid, path)
+        (ruler,) = again.annotations(uid).annotations()
+        assert length_mm(ruler.start_lps, ruler.end_lps) == pytest.approx(
+            length_mm(original.start_lps, original.end_lps), abs=1e-3
+        )
