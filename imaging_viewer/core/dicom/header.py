@@ -12,6 +12,13 @@ import numpy as np
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
+from imaging_viewer.core.dicom.limits import (
+    is_plausible_coordinate,
+    is_plausible_rescale,
+    is_plausible_spacing,
+    is_plausible_tilt,
+    is_plausible_window,
+)
 from imaging_viewer.core.dicom.siemens_mosaic import MosaicLayout, mosaic_layout
 from imaging_viewer.core.volume import VoiLut, Window
 
@@ -40,6 +47,9 @@ class FrameHeader:
     temporal_index: int | None = None
     echo_number: int | None = None
     windows: tuple[Window, ...] = ()
+    invalid: tuple[str, ...] = ()
+    """Why this frame's geometry or rescale cannot be used (absurd or non-finite
+    values, :mod:`~imaging_viewer.core.dicom.limits`); empty when usable."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +136,11 @@ class InstanceHeader:
         bits = self.rows * self.columns * samples * self.bits_allocated
         return (bits + 7) // 8
 
+
+_INVALID_POSITION = (
+    "invalid Image Position (Patient): not three finite numbers within 1 km "
+    "of the origin"
+)
 
 # A multi-valued element's value (plain types first: MultiValue is an ABC, slower
 # to test).
@@ -216,9 +231,41 @@ def _unit_axes(
 
 def _spacing(ds: Dataset, keyword: str) -> tuple[float, float] | None:
     values = _floats(ds, keyword, 2)
-    if values is None or values[0] <= 0 or values[1] <= 0:
+    if values is None or not all(is_plausible_spacing(v) for v in values):
         return None
     return (values[0], values[1])
+
+
+def _thickness(ds: Dataset) -> float | None:
+    value = _float(ds, "SliceThickness")
+    return value if value is not None and is_plausible_spacing(value) else None
+
+
+def _position(ds: Dataset) -> tuple[float, float, float] | None:
+    """Image Position (Patient), or None unless three plausible coordinates."""
+    values = _floats(ds, "ImagePositionPatient", 3)
+    if values is None or not all(is_plausible_coordinate(v) for v in values):
+        return None
+    return (values[0], values[1], values[2])
+
+
+def _rescale_problems(ds: Dataset) -> list[str]:
+    """Rescale Slope/Intercept present but unusable (PS3.3 C.11.1.1.2)."""
+    problems = []
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        value = ds.get(keyword)
+        if value is None or value == "":
+            continue
+        try:
+            number = float(value[0] if isinstance(value, _MULTIPLE) else value)
+        except (TypeError, ValueError, IndexError):
+            continue  # unreadable text: the default applies, as before
+        if not is_plausible_rescale(number):
+            problems.append(
+                f"invalid {keyword}: {number:g} is not a finite number within "
+                "±1e15 (the pixels cannot be converted to modality units)"
+            )
+    return problems
 
 
 def _windows(ds: Dataset) -> tuple[Window, ...]:
@@ -241,8 +288,8 @@ def _windows(ds: Dataset) -> tuple[Window, ...]:
             center, width = float(c), float(w)
         except (TypeError, ValueError):
             continue
-        if not (math.isfinite(center) and math.isfinite(width)) or width <= 0:
-            continue
+        if not is_plausible_window(center, width):
+            continue  # PS3.3 C.11.2.1.2: the window is dropped, not the file
         explanation = str(explanations[n]) if n < len(explanations) else ""
         result.append(Window(center, width, explanation, function))
     return tuple(result)
@@ -301,17 +348,17 @@ def _lut_items(ds: Dataset, sequence: str) -> tuple[VoiLut, ...]:
 
 
 def _frame_from_classic(ds: Dataset) -> FrameHeader:
-    position = _floats(ds, "ImagePositionPatient", 3)
     return FrameHeader(
-        position_lps=(position[0], position[1], position[2]) if position else None,
+        position_lps=_position(ds),
         orientation=_orientation(ds),
         pixel_spacing=_spacing(ds, "PixelSpacing"),
-        slice_thickness=_float(ds, "SliceThickness"),
+        slice_thickness=_thickness(ds),
         rescale_slope=_float(ds, "RescaleSlope") or 1.0,
         rescale_intercept=_float(ds, "RescaleIntercept") or 0.0,
         frame_type=tuple(str(v) for v in (ds.get("ImageType") or [])),
         echo_number=_int(ds, "EchoNumbers"),
         windows=_windows(ds),
+        invalid=tuple(_rescale_problems(ds)),
     )
 
 
@@ -345,15 +392,20 @@ def _frame_from_functional_groups(
 ) -> FrameHeader:
     """PS3.3 C.7.6.16.2: per-frame functional groups override the shared ones."""
     position: tuple[float, ...] | None = None
+    invalid: list[str] = []
     plane_position = _functional(per_frame, shared, "PlanePositionSequence")
     if plane_position is not None:
-        position = _floats(plane_position, "ImagePositionPatient", 3)
+        position = _position(plane_position)
+        if position is None and "ImagePositionPatient" in plane_position:
+            invalid.append(_INVALID_POSITION)
     plane_orientation = _functional(per_frame, shared, "PlaneOrientationSequence")
     orientation = _orientation(plane_orientation) if plane_orientation else None
     measures = _functional(per_frame, shared, "PixelMeasuresSequence")
     spacing = _spacing(measures, "PixelSpacing") if measures else None
-    thickness = _float(measures, "SliceThickness") if measures else None
+    thickness = _thickness(measures) if measures else None
     transform = _functional(per_frame, shared, "PixelValueTransformationSequence")
+    if transform is not None:
+        invalid.extend(_rescale_problems(transform))
     slope = (
         _float(transform, "RescaleSlope") if transform else None
     ) or top.rescale_slope
@@ -384,6 +436,7 @@ def _frame_from_functional_groups(
         temporal_index=temporal,
         echo_number=top.echo_number,
         windows=_windows(voi) if voi is not None else top.windows,
+        invalid=tuple(invalid) or top.invalid,
     )
 
 
@@ -426,12 +479,16 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
     )
     invalid = []
     if "ImagePositionPatient" in ds and top.position_lps is None:
-        invalid.append("invalid Image Position (Patient): not three finite numbers")
+        invalid.append(_INVALID_POSITION)
     if "ImageOrientationPatient" in ds and top.orientation is None:
         invalid.append(
             "invalid Image Orientation (Patient): not two orthogonal unit vectors"
         )
+    for frame in frames if per_frame_geometry else (*frames, top):
+        invalid.extend(p for p in frame.invalid if p not in invalid)
     tilt = _float(ds, "GantryDetectorTilt") or 0.0
+    if not is_plausible_tilt(tilt):
+        tilt = 0.0
     return InstanceHeader(
         path=path,
         sop_class_uid=sop_class,

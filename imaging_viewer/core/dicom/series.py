@@ -260,13 +260,18 @@ def _time_key(
     )
 
 
-def group_into_series(headers: Sequence[InstanceHeader]) -> list[SeriesInfo]:
+def group_into_series(
+    headers: Sequence[InstanceHeader],
+    unassembled: list[tuple[str, str]] | None = None,
+) -> list[SeriesInfo]:
     """Group image headers into series, splitting a DICOM series wherever it holds
     more than one volume: orientation (localizers), image size, echo, image or
     frame type (magnitude/phase, field maps), enhanced stacks, acquisitions with
     different slice positions, and each classic multi-frame clip on its own.
 
-    Returns the series in patient, study, series-number order.
+    Returns the series in patient, study, series-number order. A group of images
+    that cannot be assembled (values no check foresaw) is left out, never the
+    others: its files go to ``unassembled`` as (path, reason).
     """
     groups: dict[tuple[Any, ...], _Group] = {}
     for header in headers:
@@ -297,7 +302,16 @@ def group_into_series(headers: Sequence[InstanceHeader]) -> list[SeriesInfo]:
 
     series: list[SeriesInfo] = []
     for group in groups.values():
-        series.extend(_assemble_group(group))
+        try:
+            series.extend(_assemble_group(group))
+        except (ArithmeticError, ValueError, IndexError, TypeError) as error:
+            if unassembled is None:
+                raise
+            reason = (
+                f"cannot assemble its series ({type(error).__name__}: {error}); "
+                "the other series are not affected"
+            )
+            unassembled.extend((h.path, reason) for h in group.headers)
     series.sort(
         key=lambda s: (
             s.patient_id,
