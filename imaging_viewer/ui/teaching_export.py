@@ -58,6 +58,7 @@ from imaging_viewer.core.dicom.deidentify import (
     write_dataset,
 )
 from imaging_viewer.core.dicom.load import load_volume
+from imaging_viewer.core.leftovers import remove_leftovers
 from imaging_viewer.core.mpr import SlicePlane
 from imaging_viewer.core.teaching import (
     KeyImage,
@@ -288,6 +289,7 @@ def _prepare_folder(out_dir: Path) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     if not os.access(parent, os.W_OK):
         raise TeachingExportError(f"{out_dir}: cannot write (folder {parent})")
+    remove_leftovers(parent, out_dir.name)  # staging of an export killed before
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
 
 
