@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import struct
@@ -47,6 +48,9 @@ class FrameHeader:
     temporal_index: int | None = None
     echo_number: int | None = None
     windows: tuple[Window, ...] = ()
+    isotropic_diffusion: bool = False
+    """Diffusion Directionality (0018,9075) is ISOTROPIC: a derived trace image
+    (PS3.3 C.8.13.5.9), not one of the acquired directions."""
     invalid: tuple[str, ...] = ()
     """Why this frame's geometry or rescale cannot be used (absurd or non-finite
     values, :mod:`~imaging_viewer.core.dicom.limits`); empty when usable."""
@@ -109,6 +113,9 @@ class InstanceHeader:
     file_size: int = 0
     has_invalid_pixel_spacing: bool = False
     """Pixel Spacing is present but not two positive numbers."""
+    synthetic_positions: bool = False
+    """The frames had no Plane Position: they were placed as one evenly spaced
+    stack (:func:`_stack_without_plane_position`)."""
     invalid_attributes: tuple[str, ...] = ()
     """Geometry attributes present but unusable (NaN, zero vectors): the reason
     to skip the file rather than show it without position."""
@@ -358,7 +365,14 @@ def _frame_from_classic(ds: Dataset) -> FrameHeader:
         frame_type=tuple(str(v) for v in (ds.get("ImageType") or [])),
         echo_number=_int(ds, "EchoNumbers"),
         windows=_windows(ds),
+        isotropic_diffusion=_is_isotropic(ds),
         invalid=tuple(_rescale_problems(ds)),
+    )
+
+
+def _is_isotropic(ds: Dataset | None) -> bool:
+    return (
+        ds is not None and _text(ds, "DiffusionDirectionality").upper() == "ISOTROPIC"
     )
 
 
@@ -421,6 +435,7 @@ def _frame_from_functional_groups(
     in_stack = _int(content, "InStackPositionNumber") if content else None
     temporal = _int(content, "TemporalPositionIndex") if content else None
     voi = _functional(per_frame, shared, "FrameVOILUTSequence")
+    diffusion = _functional(per_frame, shared, "MRDiffusionSequence")
     return FrameHeader(
         position_lps=(position[0], position[1], position[2])
         if position
@@ -436,6 +451,11 @@ def _frame_from_functional_groups(
         temporal_index=temporal,
         echo_number=top.echo_number,
         windows=_windows(voi) if voi is not None else top.windows,
+        isotropic_diffusion=(
+            _is_isotropic(diffusion)
+            if diffusion is not None
+            else top.isotropic_diffusion
+        ),
         invalid=tuple(invalid) or top.invalid,
     )
 
@@ -474,6 +494,11 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
             frames = (_frame_from_functional_groups(None, shared, top),)
     else:
         frames = (top,)
+    synthetic_positions = False
+    if per_frame_geometry and number_of_frames > 1:
+        stacked = _stack_without_plane_position(ds, frames, top)
+        if stacked is not None:
+            frames, synthetic_positions = stacked, True
     mosaic = (
         mosaic_layout(ds) if "MOSAIC" in (v.upper() for v in top.frame_type) else None
     )
@@ -539,7 +564,53 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
         file_size=file_size,
         invalid_attributes=tuple(invalid),
         has_invalid_pixel_spacing="PixelSpacing" in ds and top.pixel_spacing is None,
+        synthetic_positions=synthetic_positions,
     )
+
+
+_IDENTITY_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def _stack_without_plane_position(
+    ds: Dataset, frames: tuple[FrameHeader, ...], top: FrameHeader
+) -> tuple[FrameHeader, ...] | None:
+    """Frames of an enhanced image with no Plane Position, placed as a 3D stack.
+
+    Where no frame has an Image Position (Patient) (PS3.3 C.7.6.16.2.3 makes it
+    mandatory, but files lack it), SimpleITK (GDCM) and dcm2niix stack the frames
+    in order along the slice normal, one Spacing Between Slices (else Slice
+    Thickness, else 1 mm) apart, from the top-level position or the origin, in
+    the frames' orientation or the identity. Returns None where any frame has a
+    position, or where the frames are not one stack (several Stack IDs,
+    temporal positions or types).
+    """
+    if any(f.position_lps is not None for f in frames):
+        return None
+    if len({(f.stack_id, f.temporal_index, f.frame_type) for f in frames}) > 1:
+        return None
+    orientation = frames[0].orientation or top.orientation or _IDENTITY_ORIENTATION
+    if any((f.orientation or orientation) != orientation for f in frames):
+        return None
+    measures = _first_item(
+        _first_item(ds, "SharedFunctionalGroupsSequence"), "PixelMeasuresSequence"
+    )
+    spacing = (
+        (_float(measures, "SpacingBetweenSlices") if measures else None)
+        or _float(ds, "SpacingBetweenSlices")
+        or frames[0].slice_thickness
+        or 1.0
+    )
+    if not is_plausible_spacing(abs(spacing)):
+        spacing = 1.0
+    normal = np.cross(orientation[:3], orientation[3:])
+    origin = np.array(top.position_lps or (0.0, 0.0, 0.0))
+    placed = []
+    for index, frame in enumerate(frames):
+        x, y, z = (float(v) for v in origin + normal * spacing * index)
+        placed.append(
+            dataclasses.replace(frame, position_lps=(x, y, z), orientation=orientation)
+        )
+    return tuple(placed)
 
 
 def is_native_transfer_syntax(uid: str) -> bool:
