@@ -40,6 +40,10 @@ APT_PACKAGES=(
     xvfb xauth
     # reference tools for benchmarks and tests: dcm2niix (conversion), dciodvfy (validation)
     dcm2niix dicom3tools
+    # OCR (through pytesseract) that finds patient text burned into ultrasound and
+    # secondary-capture pixels, to black it out before a de-identified teaching
+    # export; without it such images are refused
+    tesseract-ocr
 )
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
@@ -49,6 +49,13 @@ from imaging_viewer.core.annotations.model import (
     PolygonRoi,
 )
 from imaging_viewer.core.annotations.serialize import to_json
+from imaging_viewer.core.dicom.burned_in_text import (
+    PixelTextError,
+    TextBox,
+    clean_pixel_data,
+    ocr_available,
+    risk_of_burned_in_text,
+)
 from imaging_viewer.core.dicom.deidentify import (
     BurnedInAnnotationError,
     DeidContext,
@@ -78,6 +85,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
     from pydicom.dataset import Dataset
+    from PySide6.QtGui import QImage
 
     from imaging_viewer.core.annotations.measure import RoiStats
     from imaging_viewer.core.annotations.model import Annotation, Lesion
@@ -291,6 +299,40 @@ def _prepare_folder(out_dir: Path) -> Path:
         raise TeachingExportError(f"{out_dir}: cannot write (folder {parent})")
     remove_leftovers(parent, out_dir.name)  # staging of an export killed before
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+
+
+def _clean_burned_in_text(
+    source: Dataset, exported: Dataset, name: str, redacted: dict[str, int]
+) -> list[TextBox]:
+    """Black out the burned-in text of an image at risk, or raise PixelTextError."""
+    risk = risk_of_burned_in_text(source)
+    if risk is None:
+        return []
+    if not ocr_available():
+        raise PixelTextError(
+            f"{risk}; no OCR is installed to find and black out its text "
+            "(install tesseract-ocr and pytesseract), so it is not exported as "
+            "de-identified"
+        )
+    boxes = clean_pixel_data(exported)
+    redacted[name] = len(boxes)
+    return boxes
+
+
+def _black_out_boxes(image: QImage, boxes: Sequence[TextBox], source: Dataset) -> None:
+    """Black boxes found in the DICOM frame on its rendering (scaled to its size)."""
+    rows = int(source.get("Rows", image.height()) or image.height())
+    columns = int(source.get("Columns", image.width()) or image.width())
+    sx, sy = image.width() / columns, image.height() / rows
+    painter = QPainter(image)
+    try:
+        for box in boxes:
+            painter.fillRect(
+                QRectF(box.column * sx, box.row * sy, box.width * sx, box.height * sy),
+                QColor(0, 0, 0),
+            )
+    finally:
+        painter.end()
 
 
 def _structured_documents(
@@ -515,6 +557,7 @@ def _export(
     volumes: dict[str, Volume] = {}
     written_dicom: dict[str, str] = {}
     images: list[_Image] = []
+    redacted: dict[str, int] = {}
     key_images: list[KeyImage] = []
     skipped: list[str] = []
     files: list[Path] = []
@@ -527,10 +570,14 @@ def _export(
             skipped.append(f"{name}: cannot read its DICOM file ({error})")
             continue
         exported = source
+        text_boxes: list[TextBox] = []
         if context is not None:
             try:
                 exported = deidentify(source, context)
-            except BurnedInAnnotationError as error:
+                # Issue 18: text burned into the pixels is found and blacked out,
+                # or the image is refused (core/dicom/burned_in_text.py).
+                text_boxes = _clean_burned_in_text(source, exported, name, redacted)
+            except (BurnedInAnnotationError, PixelTextError) as error:
                 skipped.append(
                     f"{name} (series {series.series_number}, slice "
                     f"{ref.slice_index + 1}) left out: {error}"
@@ -549,6 +596,9 @@ def _export(
         burned = render_view_image(
             viewport, overlays=True, include_patient=context is None
         )
+        if text_boxes:
+            _black_out_boxes(clean, text_boxes, source)
+            _black_out_boxes(burned, text_boxes, source)
         shown = _shown_on(annotation_set, ref, volume, pixel_to_lps)
         painter = QPainter(burned)
         try:
@@ -667,7 +717,7 @@ def _export(
     if context is not None:
         warnings.extend(context.flagged)
         warnings.extend(dict.fromkeys(context.cleaned))
-    deidentification = None
+    deidentification: dict[str, Any] | None = None
     if context is not None:
         deidentification = {
             "profile": "DICOM PS3.15 Annex E Basic Application Level "
@@ -682,6 +732,12 @@ def _export(
             "private_attributes": "removed",
             "corner_text": "technical lines only, no patient data",
         }
+        if redacted:
+            deidentification["method"].append(
+                "Clean Pixel Data Option: burned-in text blacked out in "
+                + ", ".join(f"{key} ({n} regions)" for key, n in redacted.items())
+            )
+            deidentification["pixel_text_redacted"] = dict(redacted)
     if not case.modality:
         modalities_shown = dict.fromkeys(i.modality for i in key_images if i.modality)
         case = replace(case, modality=", ".join(modalities_shown))
