@@ -8,6 +8,7 @@ imaging_viewer.core.dicom; any exception but the documented ones is a finding.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -28,10 +29,8 @@ def test_one_input(data: bytes) -> None:
         handle.write(data)
     header = read_header(_PATH)  # documented never to raise
     if isinstance(header, InstanceHeader):
-        try:
+        with contextlib.suppress(DecodeError):  # the documented refusal
             decode_frames(_PATH, [0], header.mosaic)
-        except DecodeError:
-            pass  # the documented refusal
 
 
 def main() -> None:
