@@ -302,19 +302,29 @@ def _prepare_folder(out_dir: Path) -> Path:
 
 
 def _clean_burned_in_text(
-    source: Dataset, exported: Dataset, name: str, redacted: dict[str, int]
+    source: Dataset,
+    exported: Dataset,
+    name: str,
+    redacted: dict[str, int],
+    redactions: Mapping[str, Sequence[TextBox]],
 ) -> list[TextBox]:
-    """Black out the burned-in text of an image at risk, or raise PixelTextError."""
+    """Black out the burned-in text of an image at risk and the user's rectangles,
+    or raise PixelTextError."""
     risk = risk_of_burned_in_text(source)
+    own = list(redactions.get(str(source.get("SOPInstanceUID", "")), ()))
     if risk is None:
-        return []
+        if not own:
+            return []
+        boxes = clean_pixel_data(exported, own, use_ocr=False)
+        redacted[name] = len(boxes)
+        return boxes
     if not ocr_available():
         raise PixelTextError(
             f"{risk}; no OCR is installed to find and black out its text "
             "(install tesseract-ocr and pytesseract), so it is not exported as "
             "de-identified"
         )
-    boxes = clean_pixel_data(exported)
+    boxes = clean_pixel_data(exported, own)
     redacted[name] = len(boxes)
     return boxes
 
@@ -439,6 +449,7 @@ def export_teaching_case(
     preset: str | None = None,
     study_uid: str = "",
     progress: Callable[[int, int], None] | None = None,
+    redactions: Mapping[str, Sequence[TextBox]] | None = None,
 ) -> TeachingExport:
     """Write a teaching case folder for the lesions of ``annotation_set``.
 
@@ -485,6 +496,10 @@ def export_teaching_case(
         by default that of the first key image.
     progress : callable, optional
         ``progress(done, total)`` after each key image.
+    redactions : mapping, optional
+        The user's own rectangles to black out, by source SOP Instance UID
+        (pixels of the stored frame), applied with those OCR finds when
+        de-identifying.
 
     Returns
     -------
@@ -529,6 +544,7 @@ def export_teaching_case(
             study_uid,
             warnings,
             progress,
+            redactions or {},
         )
         if folder.exists():
             folder.rmdir()
@@ -551,6 +567,7 @@ def _export(
     study_uid: str,
     warnings: list[str],
     progress: Callable[[int, int], None] | None,
+    redactions: Mapping[str, Sequence[TextBox]],
 ) -> TeachingExport:
     (staging / "images").mkdir()
     (staging / "dicom").mkdir()
@@ -576,7 +593,9 @@ def _export(
                 exported = deidentify(source, context)
                 # Issue 18: text burned into the pixels is found and blacked out,
                 # or the image is refused (core/dicom/burned_in_text.py).
-                text_boxes = _clean_burned_in_text(source, exported, name, redacted)
+                text_boxes = _clean_burned_in_text(
+                    source, exported, name, redacted, redactions
+                )
             except (BurnedInAnnotationError, PixelTextError) as error:
                 skipped.append(
                     f"{name} (series {series.series_number}, slice "

@@ -33,6 +33,8 @@ from tests.test_cli_teach import run_cli
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tests.conftest import MakeSeries
+
 NAME, PATIENT_ID, BIRTH = "DOE^JOHN", "PID48213977", "19610714"
 DRAWN = ("DOE JOHN", PATIENT_ID, "14/07/1961", "ACC99120")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -198,3 +200,40 @@ def test_real_ultrasound_of_the_corpus(corpus: Path, tmp_path: Path) -> None:
     for png in sorted((out / "images").glob("*_clean.png")):
         after = read_text(np.asarray(Image.open(png).convert("L")))
         assert _found(words, after) == [], (before, after)
+
+
+def test_the_users_own_rectangles_are_blacked_out(
+    qapp: object, make_series: MakeSeries, tmp_path: Path
+) -> None:
+    """A rectangle the user drew is blacked out in the DICOM and both PNGs, even on
+    an image not at risk (here a CT), and the case sheet says so."""
+    from imaging_viewer.core.dicom.burned_in_text import TextBox
+    from imaging_viewer.core.teaching import TeachingCase
+    from imaging_viewer.ui.teaching_export import export_teaching_case
+
+    series = make_series(shape=(3, 40, 50), values=lambda i, j, k, t: 500 + 0 * i)
+    result = scan_folder(series.folder)
+    path = result.series[0].frames[0][1].path
+    sop = str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
+    box = TextBox(column=10, row=5, width=20, height=8)
+
+    export = export_teaching_case(
+        result,
+        AnnotationSet([Lesion(label="L1")]),
+        TeachingCase(title="rectangles"),
+        tmp_path / "case",
+        key_images=[sop],
+        redactions={sop: [box]},
+    )
+
+    (dicom,) = (export.folder / "dicom").glob("key*.dcm")
+    pixels = pydicom.dcmread(dicom).pixel_array
+    assert (pixels[5:13, 10:30] == pixels.min()).all()
+    assert (pixels[20:, 35:] == 500).all()
+    clean = np.asarray(
+        Image.open(export.folder / "images/key01_clean.png").convert("L")
+    )
+    assert (clean[5:13, 10:30] == 0).all()
+    assert (
+        "burned-in text blacked out in key01" in (export.folder / "case.md").read_text()
+    )
