@@ -69,7 +69,9 @@ def make_mutant(seeds: list[Path], seed: int, index: int) -> tuple[str, Path, by
     name = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
     data = source.read_bytes()
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
-        data = MUTATORS[name](data, rng) or data[:1]
+        if len(data) < 2:
+            break  # a truncation left (almost) nothing to mutate
+        data = MUTATORS[name](data, rng)
     return name, source, data
 
 
