@@ -43,6 +43,10 @@ APT_PACKAGES=(
     # packaging/ checks (tests/packaging): the desktop entry and the AppStream metainfo
     # validators, and dpkg-deb/dpkg -x for the .deb (binutils: PyInstaller strips with it)
     desktop-file-utils appstream dpkg binutils
+    # OCR (through pytesseract) that finds patient text burned into ultrasound and
+    # secondary-capture pixels, to black it out before a de-identified teaching
+    # export; without it such images are refused
+    tesseract-ocr
 )
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }

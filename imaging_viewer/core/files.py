@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imaging_viewer.core.leftovers import remove_leftovers
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -74,6 +76,7 @@ def _replacing(target: Path, suffix: str) -> Iterator[tuple[int, Path]]:
 
     The block owns the descriptor and must close it.
     """
+    remove_leftovers(target.parent, target.name)  # of writes killed before
     descriptor, name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=suffix, dir=target.parent
     )

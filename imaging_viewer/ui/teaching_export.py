@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 
 from imaging_viewer.core.teaching import export as core_export
 from imaging_viewer.ui.export import render_view_image, save_png
@@ -55,8 +56,27 @@ class QtKeyImageBurnIn:
                 include_patient=view.include_patient,
                 annotations=list(view.annotations),
             )
+        if view.redacted:
+            _black_out(image, view)
         save_png(image, path)
         return image.width(), image.height()
+
+
+def _black_out(image: QImage, view: KeyImageView) -> None:
+    """Black out on the PNG the regions whose burned-in text was blacked out in
+    the DICOM (found in the stored frame: scaled to the image's size)."""
+    rows, columns = view.stored_size
+    sx = image.width() / columns if columns else 1.0
+    sy = image.height() / rows if rows else 1.0
+    painter = QPainter(image)
+    try:
+        for box in view.redacted:
+            painter.fillRect(
+                QRectF(box.column * sx, box.row * sy, box.width * sx, box.height * sy),
+                QColor(0, 0, 0),
+            )
+    finally:
+        painter.end()
 
 
 def export_teaching_case(

@@ -580,8 +580,18 @@ class AnnotationSet:
         if undo_depth < MIN_UNDO_DEPTH:
             raise ValueError(f"undo_depth must be at least {MIN_UNDO_DEPTH}")
         self._lesions: list[Lesion] = []
+        # Ids seen so far, in sets: checking each lesion against all before it
+        # one by one made opening a file of n annotations take n² steps.
+        lesion_ids: set[str] = set()
+        annotation_ids: set[str] = set()
         for lesion in lesions:
-            self._check_new_lesion(lesion)
+            if lesion.id in lesion_ids:
+                raise ValueError(f"lesion id {lesion.id} is already used")
+            clash = annotation_ids.intersection(a.id for a in lesion.annotations)
+            if clash:
+                raise ValueError(f"annotation id {sorted(clash)[0]} is already used")
+            lesion_ids.add(lesion.id)
+            annotation_ids.update(a.id for a in lesion.annotations)
             self._lesions.append(lesion)
         self._undo: list[Command] = []
         self._redo: list[Command] = []

@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any, Final
 from psygnal import Signal
 
 from imaging_viewer import __version__
+from imaging_viewer.core.annotations.limits import (
+    AnnotationLimitError,
+    check_annotation_count,
+    parse_bounded,
+    read_bounded,
+)
 from imaging_viewer.core.annotations.model import (
     ANNOTATION_KINDS,
     AnnotationSet,
@@ -280,6 +286,10 @@ def from_json(document: Mapping[str, Any]) -> AnnotationSet:
         raise AnnotationFileError("expected a JSON object at the top level")
     check_schema(document)
     study_uid_of(document)
+    try:
+        check_annotation_count(document)
+    except AnnotationLimitError as error:
+        raise AnnotationFileError(str(error)) from None
     raw_lesions = _field(document, "lesions", list, "file")
     lesions = [
         _lesion_from_json(item, f"lesions[{n}]") for n, item in enumerate(raw_lesions)
@@ -300,7 +310,8 @@ def save_atomic(path: str | os.PathLike[str], document: Mapping[str, Any]) -> No
     temporary file in the same folder, fsynced, then renamed over ``path``.
     Whenever it is interrupted (an error, a full disk, the process killed),
     ``path`` holds either the previous file or the new one, whole. A kill can
-    leave a hidden ``.<name>.*.tmp`` file behind.
+    leave a hidden ``.<name>.*.tmp`` file behind; the next save to ``path``
+    removes it once stale.
 
     Parameters
     ----------
@@ -331,9 +342,12 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         If it cannot be read (FileNotFoundError if it is not there).
     """
     source = Path(path)
-    raw = source.read_bytes()
     try:
-        document = json.loads(raw.decode("utf-8"))
+        raw = read_bounded(source)
+        document = parse_bounded(raw.decode("utf-8"))
+        check_annotation_count(document)
+    except AnnotationLimitError as error:
+        raise AnnotationFileError(f"not read: {error}", source) from None
     except UnicodeDecodeError:
         raise AnnotationFileError(
             "not an annotation file: not UTF-8 text", source

@@ -123,6 +123,8 @@ _KEYWORDS = (
     "WindowCenterWidthExplanation",
     "VOILUTFunction",
     "PresentationLUTShape",
+    "DiffusionDirectionality",
+    "SpacingBetweenSlices",
 )
 # Sequences header_from_dataset reads items of: pydicom reads those files.
 _DECLINED_SEQUENCES = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import struct
@@ -12,6 +13,13 @@ import numpy as np
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
+from imaging_viewer.core.dicom.limits import (
+    is_plausible_coordinate,
+    is_plausible_rescale,
+    is_plausible_spacing,
+    is_plausible_tilt,
+    is_plausible_window,
+)
 from imaging_viewer.core.dicom.siemens_mosaic import MosaicLayout, mosaic_layout
 from imaging_viewer.core.volume import VoiLut, Window
 
@@ -40,6 +48,12 @@ class FrameHeader:
     temporal_index: int | None = None
     echo_number: int | None = None
     windows: tuple[Window, ...] = ()
+    isotropic_diffusion: bool = False
+    """Diffusion Directionality (0018,9075) is ISOTROPIC: a derived trace image
+    (PS3.3 C.8.13.5.9), not one of the acquired directions."""
+    invalid: tuple[str, ...] = ()
+    """Why this frame's geometry or rescale cannot be used (absurd or non-finite
+    values, :mod:`~imaging_viewer.core.dicom.limits`); empty when usable."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +113,9 @@ class InstanceHeader:
     file_size: int = 0
     has_invalid_pixel_spacing: bool = False
     """Pixel Spacing is present but not two positive numbers."""
+    synthetic_positions: bool = False
+    """The frames had no Plane Position: they were placed as one evenly spaced
+    stack (:func:`_stack_without_plane_position`)."""
     invalid_attributes: tuple[str, ...] = ()
     """Geometry attributes present but unusable (NaN, zero vectors): the reason
     to skip the file rather than show it without position."""
@@ -126,6 +143,11 @@ class InstanceHeader:
         bits = self.rows * self.columns * samples * self.bits_allocated
         return (bits + 7) // 8
 
+
+_INVALID_POSITION = (
+    "invalid Image Position (Patient): not three finite numbers within 1 km "
+    "of the origin"
+)
 
 # A multi-valued element's value (plain types first: MultiValue is an ABC, slower
 # to test).
@@ -216,9 +238,41 @@ def _unit_axes(
 
 def _spacing(ds: Dataset, keyword: str) -> tuple[float, float] | None:
     values = _floats(ds, keyword, 2)
-    if values is None or values[0] <= 0 or values[1] <= 0:
+    if values is None or not all(is_plausible_spacing(v) for v in values):
         return None
     return (values[0], values[1])
+
+
+def _thickness(ds: Dataset) -> float | None:
+    value = _float(ds, "SliceThickness")
+    return value if value is not None and is_plausible_spacing(value) else None
+
+
+def _position(ds: Dataset) -> tuple[float, float, float] | None:
+    """Image Position (Patient), or None unless three plausible coordinates."""
+    values = _floats(ds, "ImagePositionPatient", 3)
+    if values is None or not all(is_plausible_coordinate(v) for v in values):
+        return None
+    return (values[0], values[1], values[2])
+
+
+def _rescale_problems(ds: Dataset) -> list[str]:
+    """Rescale Slope/Intercept present but unusable (PS3.3 C.11.1.1.2)."""
+    problems = []
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        value = ds.get(keyword)
+        if value is None or value == "":
+            continue
+        try:
+            number = float(value[0] if isinstance(value, _MULTIPLE) else value)
+        except (TypeError, ValueError, IndexError):
+            continue  # unreadable text: the default applies, as before
+        if not is_plausible_rescale(number):
+            problems.append(
+                f"invalid {keyword}: {number:g} is not a finite number within "
+                "±1e15 (the pixels cannot be converted to modality units)"
+            )
+    return problems
 
 
 def _windows(ds: Dataset) -> tuple[Window, ...]:
@@ -241,8 +295,8 @@ def _windows(ds: Dataset) -> tuple[Window, ...]:
             center, width = float(c), float(w)
         except (TypeError, ValueError):
             continue
-        if not (math.isfinite(center) and math.isfinite(width)) or width <= 0:
-            continue
+        if not is_plausible_window(center, width):
+            continue  # PS3.3 C.11.2.1.2: the window is dropped, not the file
         explanation = str(explanations[n]) if n < len(explanations) else ""
         result.append(Window(center, width, explanation, function))
     return tuple(result)
@@ -301,17 +355,24 @@ def _lut_items(ds: Dataset, sequence: str) -> tuple[VoiLut, ...]:
 
 
 def _frame_from_classic(ds: Dataset) -> FrameHeader:
-    position = _floats(ds, "ImagePositionPatient", 3)
     return FrameHeader(
-        position_lps=(position[0], position[1], position[2]) if position else None,
+        position_lps=_position(ds),
         orientation=_orientation(ds),
         pixel_spacing=_spacing(ds, "PixelSpacing"),
-        slice_thickness=_float(ds, "SliceThickness"),
+        slice_thickness=_thickness(ds),
         rescale_slope=_float(ds, "RescaleSlope") or 1.0,
         rescale_intercept=_float(ds, "RescaleIntercept") or 0.0,
         frame_type=tuple(str(v) for v in (ds.get("ImageType") or [])),
         echo_number=_int(ds, "EchoNumbers"),
         windows=_windows(ds),
+        isotropic_diffusion=_is_isotropic(ds),
+        invalid=tuple(_rescale_problems(ds)),
+    )
+
+
+def _is_isotropic(ds: Dataset | None) -> bool:
+    return (
+        ds is not None and _text(ds, "DiffusionDirectionality").upper() == "ISOTROPIC"
     )
 
 
@@ -345,15 +406,20 @@ def _frame_from_functional_groups(
 ) -> FrameHeader:
     """PS3.3 C.7.6.16.2: per-frame functional groups override the shared ones."""
     position: tuple[float, ...] | None = None
+    invalid: list[str] = []
     plane_position = _functional(per_frame, shared, "PlanePositionSequence")
     if plane_position is not None:
-        position = _floats(plane_position, "ImagePositionPatient", 3)
+        position = _position(plane_position)
+        if position is None and "ImagePositionPatient" in plane_position:
+            invalid.append(_INVALID_POSITION)
     plane_orientation = _functional(per_frame, shared, "PlaneOrientationSequence")
     orientation = _orientation(plane_orientation) if plane_orientation else None
     measures = _functional(per_frame, shared, "PixelMeasuresSequence")
     spacing = _spacing(measures, "PixelSpacing") if measures else None
-    thickness = _float(measures, "SliceThickness") if measures else None
+    thickness = _thickness(measures) if measures else None
     transform = _functional(per_frame, shared, "PixelValueTransformationSequence")
+    if transform is not None:
+        invalid.extend(_rescale_problems(transform))
     slope = (
         _float(transform, "RescaleSlope") if transform else None
     ) or top.rescale_slope
@@ -369,6 +435,7 @@ def _frame_from_functional_groups(
     in_stack = _int(content, "InStackPositionNumber") if content else None
     temporal = _int(content, "TemporalPositionIndex") if content else None
     voi = _functional(per_frame, shared, "FrameVOILUTSequence")
+    diffusion = _functional(per_frame, shared, "MRDiffusionSequence")
     return FrameHeader(
         position_lps=(position[0], position[1], position[2])
         if position
@@ -384,6 +451,12 @@ def _frame_from_functional_groups(
         temporal_index=temporal,
         echo_number=top.echo_number,
         windows=_windows(voi) if voi is not None else top.windows,
+        isotropic_diffusion=(
+            _is_isotropic(diffusion)
+            if diffusion is not None
+            else top.isotropic_diffusion
+        ),
+        invalid=tuple(invalid) or top.invalid,
     )
 
 
@@ -421,17 +494,26 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
             frames = (_frame_from_functional_groups(None, shared, top),)
     else:
         frames = (top,)
+    synthetic_positions = False
+    if per_frame_geometry and number_of_frames > 1:
+        stacked = _stack_without_plane_position(ds, frames, top)
+        if stacked is not None:
+            frames, synthetic_positions = stacked, True
     mosaic = (
         mosaic_layout(ds) if "MOSAIC" in (v.upper() for v in top.frame_type) else None
     )
     invalid = []
     if "ImagePositionPatient" in ds and top.position_lps is None:
-        invalid.append("invalid Image Position (Patient): not three finite numbers")
+        invalid.append(_INVALID_POSITION)
     if "ImageOrientationPatient" in ds and top.orientation is None:
         invalid.append(
             "invalid Image Orientation (Patient): not two orthogonal unit vectors"
         )
+    for frame in frames if per_frame_geometry else (*frames, top):
+        invalid.extend(p for p in frame.invalid if p not in invalid)
     tilt = _float(ds, "GantryDetectorTilt") or 0.0
+    if not is_plausible_tilt(tilt):
+        tilt = 0.0
     return InstanceHeader(
         path=path,
         sop_class_uid=sop_class,
@@ -482,7 +564,53 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
         file_size=file_size,
         invalid_attributes=tuple(invalid),
         has_invalid_pixel_spacing="PixelSpacing" in ds and top.pixel_spacing is None,
+        synthetic_positions=synthetic_positions,
     )
+
+
+_IDENTITY_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def _stack_without_plane_position(
+    ds: Dataset, frames: tuple[FrameHeader, ...], top: FrameHeader
+) -> tuple[FrameHeader, ...] | None:
+    """Frames of an enhanced image with no Plane Position, placed as a 3D stack.
+
+    Where no frame has an Image Position (Patient) (PS3.3 C.7.6.16.2.3 makes it
+    mandatory, but files lack it), SimpleITK (GDCM) and dcm2niix stack the frames
+    in order along the slice normal, one Spacing Between Slices (else Slice
+    Thickness, else 1 mm) apart, from the top-level position or the origin, in
+    the frames' orientation or the identity. Returns None where any frame has a
+    position, or where the frames are not one stack (several Stack IDs,
+    temporal positions or types).
+    """
+    if any(f.position_lps is not None for f in frames):
+        return None
+    if len({(f.stack_id, f.temporal_index, f.frame_type) for f in frames}) > 1:
+        return None
+    orientation = frames[0].orientation or top.orientation or _IDENTITY_ORIENTATION
+    if any((f.orientation or orientation) != orientation for f in frames):
+        return None
+    measures = _first_item(
+        _first_item(ds, "SharedFunctionalGroupsSequence"), "PixelMeasuresSequence"
+    )
+    spacing = (
+        (_float(measures, "SpacingBetweenSlices") if measures else None)
+        or _float(ds, "SpacingBetweenSlices")
+        or frames[0].slice_thickness
+        or 1.0
+    )
+    if not is_plausible_spacing(abs(spacing)):
+        spacing = 1.0
+    normal = np.cross(orientation[:3], orientation[3:])
+    origin = np.array(top.position_lps or (0.0, 0.0, 0.0))
+    placed = []
+    for index, frame in enumerate(frames):
+        x, y, z = (float(v) for v in origin + normal * spacing * index)
+        placed.append(
+            dataclasses.replace(frame, position_lps=(x, y, z), orientation=orientation)
+        )
+    return tuple(placed)
 
 
 def is_native_transfer_syntax(uid: str) -> bool:

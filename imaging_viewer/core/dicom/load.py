@@ -11,6 +11,7 @@ import numpy as np
 
 from imaging_viewer.core.dicom.header import is_native_transfer_syntax
 from imaging_viewer.core.dicom.pixels import (
+    DecodeError,
     RawLayout,
     decode_frames,
     read_native_frames,
@@ -337,11 +338,8 @@ def _read_all(
                     data = future.result()
                 except BrokenProcessPool:
                     break
-                except Exception as error:  # decoder plugins raise many types
-                    fail(
-                        job,
-                        f"cannot decode pixel data ({type(error).__name__}: {error})",
-                    )
+                except Exception as error:  # DecodeError, or the pool's own errors
+                    fail(job, f"cannot decode pixel data ({_reason(error)})")
                     continue
                 _store(job, data, raw, fail)
                 report(job)
@@ -368,11 +366,17 @@ def _read_all(
             raise Cancelled("load cancelled")
         try:
             data = decode_frames(job.path, job.frame_indices, job.mosaic)
-        except Exception as error:  # decoder plugins raise many types
-            fail(job, f"cannot decode pixel data ({type(error).__name__}: {error})")
+        except Exception as error:  # DecodeError says why; anything else, what
+            fail(job, f"cannot decode pixel data ({_reason(error)})")
             continue
         _store(job, data, raw, fail)
         report(job)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, DecodeError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _frames_in(job: _FileJob) -> int:
@@ -537,6 +541,11 @@ def _fits_int16(
     low: int, high: int, slopes: NDArray[np.float64], intercepts: NDArray[np.float64]
 ) -> bool:
     if low < _INT16_MIN or high > _INT16_MAX:
+        return False
+    # The factors themselves must be int16 values too: numpy refuses to multiply
+    # an int16 plane by a Python int outside its range (NEP 50), even for zeros.
+    factors = np.concatenate([slopes.ravel(), intercepts.ravel()])
+    if factors.min() < _INT16_MIN or factors.max() > _INT16_MAX:
         return False
     ends = np.concatenate(
         [

@@ -11,6 +11,8 @@ import numpy as np
 import pydicom
 from pydicom.pixels.utils import pixel_array
 
+from imaging_viewer.core.dicom.codestream import codestream_size
+from imaging_viewer.core.dicom.limits import max_image_bytes
 from imaging_viewer.core.dicom.siemens_mosaic import MosaicLayout, unpack_mosaic
 
 if TYPE_CHECKING:
@@ -107,10 +109,73 @@ def decode_frames(
     Returns ``[n, rows, columns(, samples)]`` of stored values (no rescale); colour
     is returned as RGB (YBR converted, palette applied). For a mosaic, the tiles
     of frame 0 are returned instead, in tile order.
+
+    Raises
+    ------
+    DecodeError
+        For any failure to read or decode, decoder panics included, and for a
+        frame whose codestream declares a larger image than the header or more
+        than memory allows (refused before decoding).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pydicom warns of odd but readable values
-        return _decode_frames(pydicom.dcmread(path), frame_indices, mosaic)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns of odd but readable values
+            ds = pydicom.dcmread(path)
+            _check_decoded_size(ds, frame_indices, mosaic)
+            return _decode_frames(ds, frame_indices, mosaic)
+    except (DecodeError, KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as error:
+        # Decoder plugins raise many types, and a Rust decoder's panic
+        # (pyo3_runtime.PanicException) derives from BaseException, not Exception.
+        raise DecodeError(f"{type(error).__name__}: {error}") from None
+
+
+class DecodeError(Exception):
+    """The pixel data of a file cannot be decoded; the message says why."""
+
+
+def _check_decoded_size(
+    ds: pydicom.Dataset, frame_indices: list[int], mosaic: MosaicLayout | None
+) -> None:
+    """Refuse, before decoding, frames that would not fit or do not match the header.
+
+    The decoded size is taken from Rows, Columns, Samples per Pixel and Bits
+    Allocated (PS3.3 C.7.6.3) and, for compressed frames, from each frame's own
+    codestream header, which is what a decoder allocates (PS3.5 8.2).
+    """
+    rows = int(ds.get("Rows", 0) or 0)
+    columns = int(ds.get("Columns", 0) or 0)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    item_bytes = max(1, (int(ds.get("BitsAllocated", 16) or 16) + 7) // 8)
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    decoded_frames = n_frames if mosaic is None else 1
+    needed = rows * columns * samples * max(item_bytes, 2) * decoded_frames
+    limit = max_image_bytes()
+    if needed > limit:
+        raise DecodeError(
+            f"decoded image would take {needed / 1024**2:.0f} MiB, more than the "
+            f"{limit / 1024**2:.0f} MiB memory allows"
+        )
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is None or not syntax.is_encapsulated or "PixelData" not in ds:
+        return
+    from pydicom.encaps import generate_fragmented_frames
+
+    wanted = set(frame_indices) if mosaic is None else {0}
+    fragments = generate_fragmented_frames(ds.PixelData, number_of_frames=n_frames)
+    for index, frame in enumerate(fragments):
+        if index > max(wanted):
+            break
+        if index not in wanted or not frame:
+            continue
+        size = codestream_size(frame[0])
+        if size is not None and (size.rows > rows or size.columns > columns):
+            raise DecodeError(
+                f"frame {index + 1}'s codestream declares {size.columns}×{size.rows} "
+                f"pixels, the header {columns}×{rows}: refused before decoding"
+            )
 
 
 # Decoder plugins chosen by measured speed (benchmarks/bench_load.py, per 512²

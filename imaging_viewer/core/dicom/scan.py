@@ -23,6 +23,8 @@ from imaging_viewer.core.dicom.header import (
     is_native_transfer_syntax,
     transfer_syntax_name,
 )
+from imaging_viewer.core.dicom.inflate import inflated_size_exceeds
+from imaging_viewer.core.dicom.limits import MAX_INFLATED_BYTES, max_image_bytes
 from imaging_viewer.core.dicom.series import SeriesInfo, group_into_series
 
 if TYPE_CHECKING:
@@ -41,6 +43,8 @@ DEFLATED = "1.2.840.10008.1.2.1.99"
 # limit, is taken for a hostile or corrupt header rather than allocated.
 IMPLAUSIBLE_COMPRESSED_BYTES = 256 * 1024**2
 COMPRESSION_RATIO_LIMIT = 2000
+# Bytes read first: the preamble and the file meta group (PS3.10 7.1).
+_HEAD_BYTES = 4096
 # Below this many files the fast reader declines, pydicom reads them in this
 # process; above, in a process pool.
 PARALLEL_SCAN_MIN_FILES = 400
@@ -208,16 +212,20 @@ def _read_header(path: str) -> InstanceHeader | SkippedFile:
             return SkippedFile(path, "not a regular file (FIFO, device or socket)")
         size = status.st_size
         with open(path, "rb") as handle:
-            head = handle.read(132)
+            head = handle.read(_HEAD_BYTES)
     except OSError as error:
         return SkippedFile(path, f"cannot read the file: {error.strerror or error}")
     if size == 0:
         return SkippedFile(path, "empty file")
-    has_preamble = len(head) == 132 and head[128:132] == b"DICM"
+    has_preamble = len(head) >= 132 and head[128:132] == b"DICM"
     if not has_preamble and not _looks_like_raw_dicom(head):
         return SkippedFile(
             path, "not a DICOM file (no DICM prefix and no DICOM elements at the start)"
         )
+    if _declares_deflate(head):
+        too_large = inflated_size_exceeds(path, MAX_INFLATED_BYTES)
+        if too_large is not None:
+            return SkippedFile(path, too_large)
     try:
         with open(path, "rb") as handle:
             ds = pydicom.dcmread(
@@ -261,6 +269,11 @@ def _read_header(path: str) -> InstanceHeader | SkippedFile:
     return _check_image(header)
 
 
+def _declares_deflate(head: bytes) -> bool:
+    """The file meta (in the first bytes) names Deflated Explicit VR Little Endian."""
+    return DEFLATED.encode() in head
+
+
 def _is_image_class(sop_class: str) -> bool:
     """True for SOP classes whose name says they store images (PS3.4 Annex B)."""
     try:
@@ -286,13 +299,14 @@ def _check_image(header: InstanceHeader) -> InstanceHeader | SkippedFile:
     if header.bits_allocated not in (1, 8, 16, 32, 64):
         return SkippedFile(path, f"unsupported Bits Allocated {header.bits_allocated}")
     total = header.pixel_bytes_per_frame * max(1, header.number_of_frames)
-    if total > MAX_IMAGE_BYTES:
+    if total > MAX_IMAGE_BYTES or total > max_image_bytes():
         return SkippedFile(
             path,
             "image too large for memory: the header claims "
             f"{header.columns}×{header.rows}×{header.number_of_frames} frames of "
             f"{header.bits_allocated} bits "
-            f"({total / 1024**3:.1f} GiB)",
+            f"({total / 1024**3:.1f} GiB, more than the "
+            f"{min(MAX_IMAGE_BYTES, max_image_bytes()) / 1024**3:.1f} GiB allowed)",
         )
     if header.invalid_attributes:
         return SkippedFile(path, "; ".join(header.invalid_attributes))
@@ -427,8 +441,10 @@ def scan_folder(
         if uid:
             seen_instances[uid] = result.path
         headers.append(result)
-    series = group_into_series(headers)
-    used = {f for s in series for f in s.files}
+    unassembled: list[tuple[str, str]] = []
+    series = group_into_series(headers, unassembled)
+    skipped.extend(SkippedFile(p, reason) for p, reason in unassembled)
+    used = {f for s in series for f in s.files} | {p for p, _ in unassembled}
     for header in headers:
         if header.path not in used:
             skipped.append(

@@ -222,10 +222,13 @@ _COMPLEX_PARTS = {
 
 def _image_type_key(header: InstanceHeader, frame: FrameHeader) -> tuple[str, ...]:
     """The part of Image Type / Frame Type that tells different images apart."""
+    # A derived isotropic (trace) diffusion image is split off from the acquired
+    # directions, as dcm2niix does (it marks Philips ISOTROPIC images derived).
+    isotropic = ("ISOTROPIC",) if frame.isotropic_diffusion else ()
     if header.per_frame_geometry:
-        return tuple(v.upper() for v in frame.frame_type[2:])
+        return tuple(v.upper() for v in frame.frame_type[2:]) + isotropic
     values = [v.upper() for v in header.image_type]
-    key = []
+    key = list(isotropic)
     if "LOCALIZER" in values:
         key.append("LOCALIZER")
     if header.modality == "MR" and len(values) > 2:
@@ -234,6 +237,15 @@ def _image_type_key(header: InstanceHeader, frame: FrameHeader) -> tuple[str, ..
             if parts & _COMPLEX_PARTS:
                 key.append(value)
     return tuple(key)
+
+
+# Secondary Capture Image Storage and its multi-frame variants (PS3.4 B.5).
+_SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+
+
+def _is_secondary_capture(header: InstanceHeader) -> bool:
+    uid = header.sop_class_uid
+    return uid == _SECONDARY_CAPTURE or uid.startswith(_SECONDARY_CAPTURE + ".")
 
 
 def _time_key(
@@ -260,13 +272,18 @@ def _time_key(
     )
 
 
-def group_into_series(headers: Sequence[InstanceHeader]) -> list[SeriesInfo]:
+def group_into_series(
+    headers: Sequence[InstanceHeader],
+    unassembled: list[tuple[str, str]] | None = None,
+) -> list[SeriesInfo]:
     """Group image headers into series, splitting a DICOM series wherever it holds
     more than one volume: orientation (localizers), image size, echo, image or
     frame type (magnitude/phase, field maps), enhanced stacks, acquisitions with
     different slice positions, and each classic multi-frame clip on its own.
 
-    Returns the series in patient, study, series-number order.
+    Returns the series in patient, study, series-number order. A group of images
+    that cannot be assembled (values no check foresaw) is left out, never the
+    others: its files go to ``unassembled`` as (path, reason).
     """
     groups: dict[tuple[Any, ...], _Group] = {}
     for header in headers:
@@ -274,7 +291,10 @@ def group_into_series(headers: Sequence[InstanceHeader]) -> list[SeriesInfo]:
             rows = header.mosaic.tile_rows if header.mosaic else header.rows
             columns = header.mosaic.tile_columns if header.mosaic else header.columns
             no_geometry = position is None or frame.orientation is None
-            clip = header.path if (no_geometry and header.number_of_frames > 1) else ""
+            # A clip, and a secondary capture (screenshots, scanned pages: unrelated
+            # images even within one series), each stand alone.
+            alone = header.number_of_frames > 1 or _is_secondary_capture(header)
+            clip = header.path if (no_geometry and alone) else ""
             key = (
                 header.study_uid,
                 header.series_uid or header.path,
@@ -297,7 +317,16 @@ def group_into_series(headers: Sequence[InstanceHeader]) -> list[SeriesInfo]:
 
     series: list[SeriesInfo] = []
     for group in groups.values():
-        series.extend(_assemble_group(group))
+        try:
+            series.extend(_assemble_group(group))
+        except (ArithmeticError, ValueError, IndexError, TypeError) as error:
+            if unassembled is None:
+                raise
+            reason = (
+                f"cannot assemble its series ({type(error).__name__}: {error}); "
+                "the other series are not affected"
+            )
+            unassembled.extend((h.path, reason) for h in group.headers)
     series.sort(
         key=lambda s: (
             s.patient_id,
@@ -370,6 +399,12 @@ def _assemble_group(group: _Group) -> list[SeriesInfo]:
         clusters[-1].append(int(index))
     counts = {len(c) for c in clusters}
     warnings: list[str] = []
+    if header0.synthetic_positions:
+        warnings.append(
+            "no Plane Position (Patient) in the frames: stacked in frame order "
+            "along the slice normal, as SimpleITK and dcm2niix do; positions "
+            "in the patient are not known"
+        )
     if len(counts) > 1:
         parts = _split_by_acquisition(entries)
         if len(parts) > 1:

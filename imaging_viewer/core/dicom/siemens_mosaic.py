@@ -243,6 +243,16 @@ def _positive_float(value: object) -> float | None:
 
 def _n_mosaic_from_mr_header(ds: Dataset) -> int | None:
     value = _private_value(ds, _MR_GROUP, _MR_CREATOR, _MR_N_MOSAIC_OFFSET)
+    if value is None:
+        # An anonymiser may drop the private creator (0019,0010) and keep the
+        # element; Siemens always puts the block at (0019,10xx), which is where
+        # dcm2niix reads it (nii_dicom.cpp, kNumberOfImagesInMosaic 0019,100A).
+        element = ds.get(_MR_GROUP << 16 | 0x1000 | _MR_N_MOSAIC_OFFSET)
+        value = getattr(element, "value", None)
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        value = value[0] if len(value) == 1 else None  # type: ignore[arg-type,index]
+    if isinstance(value, str):
+        return _first_int([value])
     if isinstance(value, bytes):
         # Read as UN (no private dictionary entry): US, in the dataset's byte order.
         if len(value) != 2:

@@ -28,6 +28,9 @@ TILT_RESAMPLE_DEG = 0.1
 STEP_TOLERANCE = 0.01
 # A resampled stack never gets more slices than this many times the acquired ones.
 MAX_UPSAMPLING = 2
+# A resampled grid (missing slices filled, tilt sheared out) never holds more than
+# this many times the acquired voxels.
+MAX_RESAMPLED_GROWTH = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,6 +172,19 @@ def plan_stack(
     extra_rows = math.ceil((max_col - min_col) / row_spacing - 1e-6)
     out_columns = columns + extra_columns
     out_rows = rows + extra_rows
+    if n_out * out_rows * out_columns > MAX_RESAMPLED_GROWTH * count * rows * columns:
+        # A stray position (one slice kilometres away) would ask for a grid far
+        # larger than what was acquired: show the slices as they are instead.
+        slice_step = (positions_lps[-1] - origin) / (count - 1)
+        affine = affine_from_axes(origin, column_step, row_step, slice_step)
+        warning = (
+            f"slice positions too irregular to resample ({n_out} slices of "
+            f"{out_columns}×{out_rows} would be needed for {count} acquired): "
+            "shown as acquired, evenly spaced; distances along the slices are wrong"
+        )
+        return StackGeometry(
+            affine, (count, rows, columns), None, (*warnings, warning), tilt_deg
+        )
     out_origin = origin + min_row * row_cosine + min_col * column_cosine
     affine = affine_from_axes(out_origin, column_step, row_step, normal * spacing)
     if tilted:

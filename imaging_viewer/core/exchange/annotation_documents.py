@@ -33,12 +33,20 @@ import numpy as np
 
 from imaging_viewer.core.annotations.measure import roi_stats, spacing_source_of
 from imaging_viewer.core.annotations.model import EllipseRoi, PolygonRoi
+from imaging_viewer.core.dicom.burned_in_text import (
+    PixelTextError,
+    TextBox,
+    clean_pixel_data,
+    ocr_available,
+    risk_of_burned_in_text,
+)
 from imaging_viewer.core.exchange.deidentify import (
     deidentify,
     leak_check_values,
     read_dataset,
     write_dataset,
 )
+from imaging_viewer.core.leftovers import remove_leftovers
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -117,6 +125,41 @@ class ExportedImage:
             return write_dataset(self.exported, target)
         shutil.copyfile(self.path, target)
         return target
+
+    @property
+    def source_sop_instance_uid(self) -> str:
+        """The SOP Instance UID of the file read."""
+        return str(self.source.get("SOPInstanceUID", ""))
+
+    @property
+    def stored_size(self) -> tuple[int, int]:
+        """(Rows, Columns) of the stored frames (0 where the header does not say)."""
+        rows = int(self.source.get("Rows", 0) or 0)
+        return rows, int(self.source.get("Columns", 0) or 0)
+
+    def clean_burned_in_text(self, own: Sequence[TextBox]) -> list[TextBox] | None:
+        """Black out, in the exported pixels, the text burned into an image at
+        risk (found by OCR) and the user's own rectangles ``own``; returns the
+        regions blacked out, or None when the image is not at risk and the user
+        chose none (PS3.15 E.3.1, Clean Pixel Data Option).
+
+        Raises
+        ------
+        PixelTextError
+            The image is at risk and no OCR is installed to find its text.
+        """
+        risk = risk_of_burned_in_text(self.source)
+        if risk is None:
+            if not own:
+                return None
+            return clean_pixel_data(self.exported, list(own), use_ocr=False)
+        if not ocr_available():
+            raise PixelTextError(
+                f"{risk}; no OCR is installed to find and black out its text "
+                "(install tesseract-ocr and pytesseract), so it is not exported as "
+                "de-identified"
+            )
+        return clean_pixel_data(self.exported, list(own))
 
     def identifying_values(self) -> dict[str, str]:
         """The source's names, IDs, dates and UIDs that no exported file may hold."""
@@ -314,6 +357,7 @@ def prepare_staging_folder(out_dir: Path) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     if not os.access(parent, os.W_OK):
         raise DicomExportError(f"{out_dir}: cannot write (folder {parent})")
+    remove_leftovers(parent, out_dir.name)  # staging of an export killed before
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
 
 

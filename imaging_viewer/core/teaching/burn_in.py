@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from imaging_viewer.core.annotations.model import Annotation, Lesion
+    from imaging_viewer.core.dicom.burned_in_text import TextBox
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
 
@@ -34,6 +35,11 @@ class KeyImageView:
     """``measure.spacing_source_of`` the volume, for the measurement labels."""
     include_patient: bool
     """False leaves patient- and study-identifying lines out of the corner text."""
+    redacted: tuple[TextBox, ...] = ()
+    """Regions of the stored frame whose burned-in text was blacked out in the
+    DICOM: black them out in both PNGs too (scaled to the PNG's size)."""
+    stored_size: tuple[int, int] = (0, 0)
+    """(rows, columns) of the stored frame the regions are in."""
 
 
 class KeyImageBurnIn(Protocol):

@@ -24,11 +24,12 @@ import secrets
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imaging_viewer.core.annotations.measure import spacing_source_of
 from imaging_viewer.core.annotations.model import AnnotationSet
 from imaging_viewer.core.annotations.serialize import to_json
+from imaging_viewer.core.dicom.burned_in_text import PixelTextError
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.exchange.annotation_documents import (
     DicomExportError,
@@ -65,6 +66,7 @@ from imaging_viewer.core.teaching.measurements import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from imaging_viewer.core.dicom.burned_in_text import TextBox
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
     from imaging_viewer.core.teaching.case import TeachingCase
@@ -181,6 +183,7 @@ def export_teaching_case(
     preset: str | None = None,
     study_uid: str = "",
     progress: Callable[[int, int], None] | None = None,
+    redactions: Mapping[str, Sequence[TextBox]] | None = None,
 ) -> TeachingExport:
     """Write a teaching case folder for the lesions of ``annotation_set``.
 
@@ -229,6 +232,11 @@ def export_teaching_case(
         by default that of the first key image.
     progress : callable, optional
         ``progress(done, total)`` after each key image.
+    redactions : mapping, optional
+        The user's own rectangles to black out, by source SOP Instance UID
+        (pixels of the stored frame), applied with those OCR finds when
+        de-identifying (issue 18: images at risk of burned-in text, PS3.15
+        E.3.1 Clean Pixel Data Option).
 
     Returns
     -------
@@ -279,6 +287,7 @@ def export_teaching_case(
             study_uid,
             warnings,
             progress,
+            redactions or {},
         )
         if folder.exists():
             folder.rmdir()
@@ -302,12 +311,14 @@ def _export(
     study_uid: str,
     warnings: list[str],
     progress: Callable[[int, int], None] | None,
+    redactions: Mapping[str, Sequence[TextBox]],
 ) -> TeachingExport:
     (staging / "images").mkdir()
     (staging / "dicom").mkdir()
     volumes: dict[str, Volume] = {}
     written_dicom: dict[str, str] = {}
     images: list[_Image] = []
+    redacted: dict[str, int] = {}
     key_images: list[KeyImage] = []
     skipped: list[str] = []
     files: list[Path] = []
@@ -319,10 +330,19 @@ def _export(
         except Exception as error:
             skipped.append(f"{name}: cannot read its DICOM file ({error})")
             continue
+        text_boxes: list[TextBox] = []
         if context is not None:
             try:
                 dicom = dicom.deidentified_with(context)
-            except BurnedInAnnotationError as error:
+                # Text burned into the pixels is found and blacked out, or the
+                # image is refused (core/dicom/burned_in_text.py).
+                cleaned = dicom.clean_burned_in_text(
+                    redactions.get(dicom.source_sop_instance_uid, ())
+                )
+                if cleaned is not None:
+                    text_boxes = cleaned
+                    redacted[name] = len(cleaned)
+            except (BurnedInAnnotationError, PixelTextError) as error:
                 skipped.append(
                     f"{name} (series {series.series_number}, slice "
                     f"{ref.slice_index + 1}) left out: {error}"
@@ -344,6 +364,8 @@ def _export(
             plane=image_plane(pixel_to_lps),
             spacing_source=spacing_source_of(volume),
             include_patient=context is None,
+            redacted=tuple(text_boxes),
+            stored_size=dicom.stored_size,
         )
         annotated_png = staging / "images" / f"{name}.png"
         clean_png = staging / "images" / f"{name}_clean.png"
@@ -442,7 +464,7 @@ def _export(
     if context is not None:
         warnings.extend(context.flagged)
         warnings.extend(dict.fromkeys(context.cleaned))
-    deidentification = None
+    deidentification: dict[str, Any] | None = None
     if context is not None:
         deidentification = {
             "profile": "DICOM PS3.15 Annex E Basic Application Level "
@@ -457,6 +479,12 @@ def _export(
             "private_attributes": "removed",
             "corner_text": "technical lines only, no patient data",
         }
+        if redacted:
+            deidentification["method"].append(
+                "Clean Pixel Data Option: burned-in text blacked out in "
+                + ", ".join(f"{key} ({n} regions)" for key, n in redacted.items())
+            )
+            deidentification["pixel_text_redacted"] = dict(redacted)
     if not case.modality:
         modalities_shown = dict.fromkeys(i.modality for i in key_images if i.modality)
         case = replace(case, modality=", ".join(modalities_shown))
