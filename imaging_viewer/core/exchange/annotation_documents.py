@@ -33,7 +33,7 @@ import numpy as np
 
 from imaging_viewer.core.annotations.measure import roi_stats, spacing_source_of
 from imaging_viewer.core.annotations.model import EllipseRoi, PolygonRoi
-from imaging_viewer.core.dicom.burned_in_text import (
+from imaging_viewer.core.exchange.burned_in_text import (
     PixelTextError,
     TextBox,
     clean_pixel_data,

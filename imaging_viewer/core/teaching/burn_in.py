@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from imaging_viewer.core.annotations.model import Annotation, Lesion
-    from imaging_viewer.core.dicom.burned_in_text import TextBox
+    from imaging_viewer.core.exchange.burned_in_text import TextBox
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
 

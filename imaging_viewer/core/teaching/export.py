@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from imaging_viewer.core.annotations.measure import spacing_source_of
 from imaging_viewer.core.annotations.model import AnnotationSet
 from imaging_viewer.core.annotations.serialize import to_json
-from imaging_viewer.core.dicom.burned_in_text import PixelTextError
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.exchange.annotation_documents import (
     DicomExportError,
@@ -40,6 +39,7 @@ from imaging_viewer.core.exchange.annotation_documents import (
     structured_documents,
     write_structured_documents,
 )
+from imaging_viewer.core.exchange.burned_in_text import PixelTextError
 from imaging_viewer.core.exchange.deidentify import (
     BurnedInAnnotationError,
     DeidContext,
@@ -66,8 +66,8 @@ from imaging_viewer.core.teaching.measurements import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from imaging_viewer.core.dicom.burned_in_text import TextBox
     from imaging_viewer.core.dicom.scan import ScanResult
+    from imaging_viewer.core.exchange.burned_in_text import TextBox
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.teaching.key_images import KeyImageRef
@@ -335,7 +335,7 @@ def _export(
             try:
                 dicom = dicom.deidentified_with(context)
                 # Text burned into the pixels is found and blacked out, or the
-                # image is refused (core/dicom/burned_in_text.py).
+                # image is refused (core/exchange/burned_in_text.py).
                 cleaned = dicom.clean_burned_in_text(
                     redactions.get(dicom.source_sop_instance_uid, ())
                 )

@@ -21,13 +21,13 @@ from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate
 
 from imaging_viewer.core.annotations.model import AnnotationSet, Lesion
 from imaging_viewer.core.annotations.serialize import to_json
-from imaging_viewer.core.dicom.burned_in_text import (
+from imaging_viewer.core.dicom.scan import scan_folder
+from imaging_viewer.core.exchange.burned_in_text import (
     clean_pixel_data,
     ocr_available,
     read_text,
     risk_of_burned_in_text,
 )
-from imaging_viewer.core.dicom.scan import scan_folder
 from tests.test_cli_teach import run_cli
 
 if TYPE_CHECKING:
@@ -207,8 +207,8 @@ def test_the_users_own_rectangles_are_blacked_out(
 ) -> None:
     """A rectangle the user drew is blacked out in the DICOM and both PNGs, even on
     an image not at risk (here a CT), and the case sheet says so."""
-    from imaging_viewer.core.dicom.burned_in_text import TextBox
-    from imaging_viewer.core.teaching import TeachingCase
+    from imaging_viewer.core.exchange.burned_in_text import TextBox
+    from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.ui.teaching_export import export_teaching_case
 
     series = make_series(shape=(3, 40, 50), values=lambda i, j, k, t: 500 + 0 * i)
