@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 if TYPE_CHECKING:
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from imaging_viewer.ui.main_window import MainWindow
 
 _PATIENCE_S = 300
+_THUMBNAIL_PATIENCE_S = 30
+"""Thumbnails still pending after this are shown as their placeholder tiles."""
 
 
 def run_screenshot(
@@ -41,6 +43,7 @@ def run_screenshot(
             file=sys.stderr,
         )
         return 1
+    _wait_for_thumbnails(window, app, time.monotonic() + _THUMBNAIL_PATIENCE_S)
     for widget in window.viewport_widgets:
         widget.settle()
     for _ in range(5):
@@ -52,3 +55,18 @@ def run_screenshot(
         print(f"imaging-viewer: cannot write {output}", file=sys.stderr)
         return 1
     return 0
+
+
+def _wait_for_thumbnails(
+    window: MainWindow, app: QCoreApplication, deadline: float
+) -> None:
+    """The series browser's thumbnails are drawn (the picture shows the browser
+    as a reader sees it a moment later), or the deadline has passed."""
+    if not window.docks_built:
+        window.build_docks()
+    browser = window.series_browser
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if all(browser.thumbnail_state(i) != "pending" for i in browser.series_ids()):
+            return
+        time.sleep(0.01)
