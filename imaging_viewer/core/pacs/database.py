@@ -450,15 +450,15 @@ class StudyDatabase:
             progress(len(files) if not result.cancelled else done, len(files))
         return result
 
-    def add_instance_file(self, path: str | os.PathLike[str]) -> bool:
-        """Index one file already in the database's folder (retrieved, received).
-
-        Returns whether it was indexed.
-        """
-        instance = read_instance(str(path))
-        if isinstance(instance, str):
-            return False
-        return self._insert([instance], copied=True) == 1
+    def add_instance_files(self, paths: Iterable[str | os.PathLike[str]]) -> int:
+        """Index files already in the database's folder (retrieved, received),
+        in batches; returns how many were indexed."""
+        instances = [read_instance(str(path)) for path in paths]
+        good = [i for i in instances if not isinstance(i, str)]
+        return sum(
+            self._insert(good[start : start + _BATCH], copied=True)
+            for start in range(0, len(good), _BATCH)
+        )
 
     def storage_path(self, study_uid: str, series_uid: str, sop_uid: str) -> Path:
         """Where a copied or retrieved instance is kept (its folders made)."""
