@@ -390,6 +390,12 @@ def _follow(
             f"{node.describe()} does not know the move destination "
             f"{node.calling_aet!r}: {_register_hint(node, node.move_port)}"
         )
+    if 0xC000 <= final <= 0xCFFF and received == 0 and completed == 0:
+        # Orthanc, for one, answers an unknown UID with "unable to process".
+        raise PacsError(
+            f"nothing found to retrieve on {node.describe()} (it answered: "
+            f"{_status_text(final)}); check the UIDs with find"
+        )
     if final not in (_SUCCESS, 0xB000):
         raise PacsError(f"{node.describe()} refused the {what}: {_status_text(final)}")
     if received == 0 and completed == 0:
