@@ -47,6 +47,10 @@ APT_PACKAGES=(
     # secondary-capture pixels, to black it out before a de-identified teaching
     # export; without it such images are refused
     tesseract-ocr
+    # the real PACS of tests/pacs (started on loopback by a fixture) with its
+    # DICOMweb plugin (QIDO/WADO/STOW), and dcmtk's getscu, the peer that
+    # benchmarks/bench_pacs.py measures our C-GET against
+    orthanc orthanc-dicomweb dcmtk
 )
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }

@@ -1,0 +1,240 @@
+"""DICOMweb with dicomweb-client: QIDO-RS, WADO-RS and STOW-RS (PS3.18 10.4-10.6),
+no authentication, HTTP basic or a bearer token; errors a person can act on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import requests
+from dicomweb_client.api import DICOMwebClient
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from imaging_viewer.core.pacs.dimse import RetrieveResult, SendOutcome
+from imaging_viewer.core.pacs.errors import PacsError
+from imaging_viewer.core.pacs.query import Query, QueryResult, result_from_dataset
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from pathlib import Path
+
+    from imaging_viewer.core.pacs.nodes import WebNode
+    from imaging_viewer.core.pacs.sink import InstanceSink
+
+__all__ = ["echo", "find", "retrieve", "send"]
+
+TIMEOUT_S: Final = 30.0
+
+
+class _TimeoutSession(requests.Session):
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", TIMEOUT_S)
+        return super().request(*args, **kwargs)
+
+
+def _client(node: WebNode) -> DICOMwebClient:
+    session = _TimeoutSession()
+    if node.token:
+        session.headers["Authorization"] = f"Bearer {node.token}"
+    elif node.user:
+        session.auth = (node.user, node.password)
+    return DICOMwebClient(url=node.base_url, session=session)
+
+
+def _failure(node: WebNode, error: Exception, what: str) -> PacsError:
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        code = error.response.status_code
+        if code == 401:
+            return PacsError(
+                f"{node.base_url}: authentication failed (HTTP 401): check --user "
+                "and --password, or --token"
+            )
+        if code == 403:
+            return PacsError(
+                f"{node.base_url}: access forbidden (HTTP 403): this account may "
+                f"not {what}"
+            )
+        if code == 404:
+            return PacsError(
+                f"{node.base_url}: not found (HTTP 404): is this the DICOMweb base "
+                "URL (often ending in /dicom-web)?"
+            )
+        return PacsError(f"{node.base_url}: {what} failed (HTTP {code})")
+    if isinstance(error, requests.Timeout):
+        return PacsError(f"{node.base_url}: no answer in {TIMEOUT_S:g} s")
+    if isinstance(error, requests.exceptions.SSLError):
+        return PacsError(f"{node.base_url}: TLS failure ({error})")
+    if isinstance(error, requests.ConnectionError):
+        return PacsError(
+            f"cannot reach {node.base_url}: is the server running and the URL right?"
+        )
+    return PacsError(f"{node.base_url}: {what} failed ({error})")
+
+
+def echo(node: WebNode) -> None:
+    """A QIDO-RS request for one study: the server answers and accepts us."""
+    try:
+        _client(node).search_for_studies(limit=1)
+    except (requests.RequestException, ValueError) as error:
+        raise _failure(node, error, "search") from error
+
+
+def _search_filters(query: Query) -> dict[str, str]:
+    filters = {
+        "PatientID": query.patient_id,
+        "PatientName": query.patient_name,
+        "StudyDate": query.date,
+        "AccessionNumber": query.accession,
+        "StudyInstanceUID": query.study_uid,
+    }
+    if query.level == "study":
+        filters["ModalitiesInStudy"] = query.modality
+        filters["StudyDescription"] = query.description
+    else:
+        filters["Modality"] = query.modality
+        filters["SeriesDescription"] = query.description
+    return {key: value for key, value in filters.items() if value}
+
+
+def find(node: WebNode, query: Query) -> tuple[list[QueryResult], bool]:
+    """QIDO-RS at study or series level (PS3.18 10.6); results, and whether there
+    were more than ``query.limit``."""
+    client = _client(node)
+    limit = query.limit + 1 if query.limit is not None else None
+    fields = ["StudyDescription", "NumberOfStudyRelatedInstances"]
+    try:
+        if query.level == "study":
+            found = client.search_for_studies(
+                search_filters=_search_filters(query), fields=fields, limit=limit
+            )
+        else:
+            found = client.search_for_series(
+                study_instance_uid=query.study_uid or None,
+                search_filters=_search_filters(query),
+                fields=[
+                    "PatientID",
+                    "PatientName",
+                    "StudyDate",
+                    "NumberOfSeriesRelatedInstances",
+                ],
+                limit=limit,
+            )
+    except (requests.RequestException, ValueError) as error:
+        raise _failure(node, error, "search") from error
+    results = [
+        result_from_dataset(Dataset.from_json(item), query.level) for item in found
+    ]
+    if query.limit is not None and len(results) > query.limit:
+        return results[: query.limit], True
+    return results, False
+
+
+def retrieve(
+    node: WebNode,
+    study_uid: str,
+    sink: InstanceSink,
+    *,
+    series_uid: str = "",
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> RetrieveResult:
+    """WADO-RS of a study or series (PS3.18 10.4), instance by instance as the
+    multipart response streams in."""
+    client = _client(node)
+    total = 0
+    try:
+        found = client.search_for_series(
+            study_instance_uid=study_uid,
+            search_filters={"SeriesInstanceUID": series_uid} if series_uid else {},
+            fields=["NumberOfSeriesRelatedInstances"],
+        )
+        total = sum(
+            int(Dataset.from_json(item).get("NumberOfSeriesRelatedInstances", 0) or 0)
+            for item in found
+        )
+        instances: Iterator[Dataset] = (
+            client.iter_series(study_uid, series_uid)
+            if series_uid
+            else client.iter_study(study_uid)
+        )
+        for ds in instances:
+            if cancelled is not None and cancelled():
+                raise PacsError(
+                    f"cancelled: {len(sink.received)} instance(s) kept",
+                    received=len(sink.received),
+                )
+            sink.store_dataset(ds)
+            if progress is not None:
+                progress(len(sink.received), max(total, len(sink.received)))
+    except (requests.RequestException, ValueError) as error:
+        received = len(sink.received)
+        failure = _failure(node, error, "retrieve")
+        if received:
+            failure = PacsError(
+                f"{failure} after {received} instance(s): they are kept; run the "
+                "same retrieve again to finish",
+                received=received,
+            )
+        raise failure from error
+    finally:
+        sink.finish()
+    if not sink.received:
+        raise PacsError(f"nothing found to retrieve on {node.base_url}")
+    return RetrieveResult(len(sink.received), 0, 0, len(sink.received))
+
+
+def send(
+    node: WebNode,
+    paths: Iterable[Path],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[SendOutcome]:
+    """STOW-RS of the files, grouped by study (PS3.18 10.5); per-instance outcome
+    from the response's Referenced and Failed SOP Sequences."""
+    outcomes: list[SendOutcome] = []
+    by_study: dict[str, list[tuple[Path, Dataset]]] = {}
+    for path in paths:
+        try:
+            ds: Dataset = dcmread(path)
+            by_study.setdefault(str(ds.StudyInstanceUID), []).append((path, ds))
+        except Exception as error:
+            outcomes.append(SendOutcome(str(path), "", False, f"not DICOM ({error})"))
+    client = _client(node)
+    done = 0
+    for study_uid, items in by_study.items():
+        try:
+            response = client.store_instances(
+                [ds for _, ds in items], study_instance_uid=study_uid
+            )
+        except (requests.RequestException, ValueError) as error:
+            raise _failure(node, error, "store") from error
+        stored = {
+            str(item.get("ReferencedSOPInstanceUID", ""))
+            for item in response.get("ReferencedSOPSequence", [])
+        }
+        failed = {
+            str(item.get("ReferencedSOPInstanceUID", "")): int(
+                item.get("FailureReason", 0) or 0
+            )
+            for item in response.get("FailedSOPSequence", [])
+        }
+        for path, ds in items:
+            uid = str(ds.SOPInstanceUID)
+            if uid in stored:
+                outcomes.append(SendOutcome(str(path), uid, True, "stored"))
+            else:
+                reason = failed.get(uid)
+                outcomes.append(
+                    SendOutcome(
+                        str(path),
+                        uid,
+                        False,
+                        f"refused (failure reason 0x{reason:04X})"
+                        if reason
+                        else "not in the server's answer",
+                    )
+                )
+        done += len(items)
+        if progress is not None:
+            progress(done, done)
+    return outcomes

@@ -1,0 +1,538 @@
+"""DIMSE with pynetdicom: C-ECHO, C-FIND, C-GET, C-MOVE (to our own storage SCP)
+and C-STORE (PS3.4 Annexes A, B, C; PS3.7 9.1), with errors a person can act on.
+
+Every call has timeouts (association, DIMSE, network), so nothing hangs; an
+interrupted retrieve keeps what arrived (see :class:`~.sink.InstanceSink`).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import (
+    UID,
+    AllTransferSyntaxes,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+from pynetdicom import AE, StoragePresentationContexts, build_role, evt
+
+from imaging_viewer.core.pacs.errors import PacsError
+from imaging_viewer.core.pacs.query import Query, QueryResult, identifier
+from imaging_viewer.core.pacs.query import result_from_dataset as _result
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
+
+    from pynetdicom.association import Association
+
+    from imaging_viewer.core.pacs.nodes import DimseNode
+    from imaging_viewer.core.pacs.sink import InstanceSink
+
+__all__ = ["RetrieveResult", "SendOutcome", "echo", "find", "retrieve", "send"]
+
+TIMEOUT_S: Final = 30.0
+"""Association, DIMSE and network timeouts: a stopped peer is noticed in this time."""
+CONNECT_TIMEOUT_S: Final = 5.0
+
+# PS3.4 Annex A.4 and C.4: the SOP classes used (pynetdicom makes its names at
+# run time, out of the type checker's sight).
+Verification: Final = UID("1.2.840.10008.1.1")
+StudyRootQueryRetrieveInformationModelFind: Final = UID("1.2.840.10008.5.1.4.1.2.2.1")
+StudyRootQueryRetrieveInformationModelMove: Final = UID("1.2.840.10008.5.1.4.1.2.2.2")
+StudyRootQueryRetrieveInformationModelGet: Final = UID("1.2.840.10008.5.1.4.1.2.2.3")
+
+_SUCCESS: Final = 0x0000
+_PENDING: Final = frozenset({0xFF00, 0xFF01})
+_STATUS_TEXT: Final = {
+    0xA700: "out of resources",
+    0xA701: "out of resources (cannot count the matches)",
+    0xA702: "out of resources (cannot do the sub-operations)",
+    0xA801: "move destination unknown",
+    0xA900: "the identifier does not match the SOP class",
+    0xB000: "some sub-operations failed",
+    0xFE00: "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class RetrieveResult:
+    """A finished retrieve: sub-operations completed, failed, with warning."""
+
+    completed: int
+    failed: int
+    warning: int
+    received: int
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """The result of one C-STORE / STOW-RS instance: ``ok`` or why not."""
+
+    path: str
+    sop_instance_uid: str
+    ok: bool
+    message: str
+
+
+def _status_text(status: int) -> str:
+    if 0xC000 <= status <= 0xCFFF:
+        return f"unable to process (status 0x{status:04X})"
+    return f"{_STATUS_TEXT.get(status, 'failed')} (status 0x{status:04X})"
+
+
+def _register_hint(node: DimseNode, port: int | None = None) -> str:
+    where = f", port {port}" if port is not None else ""
+    return (
+        f"register AE {node.calling_aet!r} (this computer's host{where}) at the "
+        f"PACS {node.describe()}"
+    )
+
+
+def _check_reachable(node: DimseNode) -> None:
+    """A TCP connection first, to tell an unreachable node from a refusing one."""
+    try:
+        with socket.create_connection((node.host, node.port), CONNECT_TIMEOUT_S):
+            pass
+    except socket.gaierror as error:
+        raise PacsError(f"unknown host {node.host!r} ({error.strerror})") from error
+    except ConnectionRefusedError as error:
+        raise PacsError(
+            f"cannot reach {node.describe()}: connection refused (is the PACS "
+            "running, and is the port right?)"
+        ) from error
+    except TimeoutError as error:
+        raise PacsError(
+            f"cannot reach {node.describe()}: no answer in {CONNECT_TIMEOUT_S:g} s "
+            "(host down or a firewall in between?)"
+        ) from error
+    except OSError as error:
+        raise PacsError(
+            f"cannot reach {node.describe()}: {error.strerror or error}"
+        ) from error
+
+
+def _tls_args(node: DimseNode) -> tuple[ssl.SSLContext, str] | None:
+    if node.tls is None:
+        return None
+    try:
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=node.tls.ca_file or None
+        )
+        if node.tls.cert_file:
+            context.load_cert_chain(node.tls.cert_file, node.tls.key_file or None)
+    except (OSError, ssl.SSLError) as error:
+        raise PacsError(f"TLS set-up failed: {error}") from error
+    return context, node.host
+
+
+def _application_entity(node: DimseNode) -> AE:
+    ae = AE(ae_title=node.calling_aet)
+    ae.acse_timeout = TIMEOUT_S
+    ae.dimse_timeout = TIMEOUT_S
+    ae.network_timeout = TIMEOUT_S
+    ae.connection_timeout = CONNECT_TIMEOUT_S
+    return ae
+
+
+def _associate(
+    ae: AE,
+    node: DimseNode,
+    *,
+    ext_neg: list[Any] | None = None,
+    handlers: list[Any] | None = None,
+) -> Association:
+    _check_reachable(node)
+    tls = _tls_args(node)
+    try:
+        assoc = ae.associate(
+            node.host,
+            node.port,
+            ae_title=node.called_aet,
+            ext_neg=ext_neg,
+            evt_handlers=handlers,
+            tls_args=tls,
+        )
+    except ssl.SSLError as error:
+        raise PacsError(f"TLS failure with {node.describe()}: {error}") from error
+    if assoc.is_established:
+        return assoc
+    if assoc.is_rejected:
+        raise PacsError(
+            f"{node.describe()} rejected the association from AE "
+            f"{node.calling_aet!r}: {_register_hint(node)}, and check its AE title "
+            f"is {node.called_aet!r}"
+        )
+    if tls is not None:
+        raise PacsError(
+            f"no association with {node.describe()} over TLS: check the CA, "
+            "certificate and key, and that the port speaks TLS"
+        )
+    raise PacsError(
+        f"{node.describe()} aborted or did not answer the association request "
+        f"in {TIMEOUT_S:g} s (is it a DICOM port?)"
+    )
+
+
+def echo(node: DimseNode) -> None:
+    """C-ECHO (PS3.7 9.1.5): returns when the node answers success."""
+    ae = _application_entity(node)
+    ae.add_requested_context(Verification)
+    assoc = _associate(ae, node)
+    try:
+        status = assoc.send_c_echo()
+    finally:
+        assoc.release()
+    code = status.get("Status") if status else None
+    if code != _SUCCESS:
+        raise PacsError(
+            f"{node.describe()} did not answer the C-ECHO"
+            + (f": {_status_text(code)}" if code is not None else "")
+        )
+
+
+def find(node: DimseNode, query: Query) -> tuple[list[QueryResult], bool]:
+    """C-FIND at study or series level; returns the results and whether there
+    were more than ``query.limit`` (the rest cancelled, PS3.7 9.3.2.3).
+
+    At series level without a study UID, studies are found first and each is
+    asked for its series (the Study Root model is hierarchical, PS3.4 C.4.1.1).
+    """
+    ae = _application_entity(node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    assoc = _associate(ae, node)
+    try:
+        if query.level == "study" or query.study_uid:
+            parents: list[QueryResult | None] = [None]
+            if query.level == "series":
+                study_query = Query(study_uid=query.study_uid)
+                parents = list(_find(assoc, node, study_query, None)[0]) or [None]
+            results: list[QueryResult] = []
+            more = False
+            for parent in parents:
+                found, more = _find(assoc, node, query, parent, len(results))
+                results.extend(found)
+            return results, more
+        studies, _ = _find(assoc, node, _replace_level(query, "study"), None)
+        results = []
+        more = False
+        for study in studies:
+            found, more = _find(
+                assoc,
+                node,
+                _replace_level(query, "series", study_uid=study.study_uid),
+                study,
+                len(results),
+            )
+            results.extend(found)
+            if more:
+                break
+        return results, more
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
+def _replace_level(query: Query, level: str, study_uid: str = "") -> Query:
+    from dataclasses import replace
+
+    if level == "study":
+        return replace(query, level="study", modality="", limit=None)
+    return replace(
+        query,
+        level="series",
+        study_uid=study_uid,
+        patient_id="",
+        patient_name="",
+        date="",
+        accession="",
+    )
+
+
+def _find(
+    assoc: Association,
+    node: DimseNode,
+    query: Query,
+    parent: QueryResult | None,
+    already: int = 0,
+) -> tuple[list[QueryResult], bool]:
+    results: list[QueryResult] = []
+    more = False
+    responses = assoc.send_c_find(
+        identifier(query), StudyRootQueryRetrieveInformationModelFind
+    )
+    for status, found in responses:
+        if not status:
+            raise PacsError(
+                f"{node.describe()} stopped answering the C-FIND (association "
+                "aborted or timed out)"
+            )
+        code = status.Status
+        if code in _PENDING and found is not None:
+            if query.limit is not None and already + len(results) >= query.limit:
+                more = True
+                assoc.send_c_cancel(1, None, StudyRootQueryRetrieveInformationModelFind)
+                continue
+            results.append(_result(found, query.level, parent))
+        elif code not in (_SUCCESS, 0xFE00):
+            raise PacsError(
+                f"{node.describe()} refused the C-FIND: {_status_text(code)}"
+                + (f"; {_register_hint(node)}" if 0xC000 <= code <= 0xCFFF else "")
+            )
+    return results, more
+
+
+def _retrieve_identifier(study_uid: str, series_uid: str) -> Dataset:
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
+    ds.StudyInstanceUID = study_uid
+    if series_uid:
+        ds.SeriesInstanceUID = series_uid
+    return ds
+
+
+def retrieve(
+    node: DimseNode,
+    study_uid: str,
+    sink: InstanceSink,
+    *,
+    series_uid: str = "",
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> RetrieveResult:
+    """C-GET (``node.move_port`` None) or C-MOVE to our storage SCP on that port.
+
+    ``progress(done, total)`` follows the sub-operation counts (PS3.4 C.4.2.1.6);
+    ``cancelled()`` is polled at each: the association is aborted, what arrived is
+    kept. Raises PacsError when the node refuses, stops mid-transfer or finds
+    nothing; ``sink.finish()`` is called either way.
+    """
+    try:
+        if node.move_port is None:
+            return _get(node, study_uid, series_uid, sink, progress, cancelled)
+        return _move(node, study_uid, series_uid, sink, progress, cancelled)
+    finally:
+        sink.finish()
+
+
+def _store_handler(sink: InstanceSink) -> Callable[[Any], int]:
+    def handle(event: Any) -> int:
+        try:
+            sink.store_encoded(event.dataset, event.encoded_dataset())
+        except OSError:
+            return 0xA700  # out of resources: the disk is full or not writable
+        return _SUCCESS
+
+    return handle
+
+
+def _storage_contexts(ae: AE, *, as_scp: bool) -> list[Any]:
+    """Every storage SOP class pynetdicom knows (with room for the Q/R context),
+    any transfer syntax: files arrive as the archive keeps them."""
+    roles = []
+    for context in StoragePresentationContexts[:120]:
+        if context.abstract_syntax is None:
+            continue
+        if as_scp:
+            ae.add_requested_context(context.abstract_syntax, AllTransferSyntaxes)
+            roles.append(build_role(context.abstract_syntax, scp_role=True))
+        else:
+            ae.add_supported_context(context.abstract_syntax, AllTransferSyntaxes)
+    return roles
+
+
+def _follow(
+    responses: Iterable[tuple[Dataset, Dataset | None]],
+    assoc: Association,
+    node: DimseNode,
+    sink: InstanceSink,
+    what: str,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> RetrieveResult:
+    completed = failed = warning = 0
+    final: int | None = None
+    for status, _ in responses:
+        if cancelled is not None and cancelled():
+            assoc.abort()
+            raise PacsError(
+                f"cancelled: {len(sink.received)} instance(s) kept",
+                received=len(sink.received),
+            )
+        if not status:
+            break
+        code = status.Status
+        completed = int(status.get("NumberOfCompletedSuboperations", completed) or 0)
+        failed = int(status.get("NumberOfFailedSuboperations", failed) or 0)
+        warning = int(status.get("NumberOfWarningSuboperations", warning) or 0)
+        remaining = status.get("NumberOfRemainingSuboperations")
+        if code in _PENDING:
+            if progress is not None and remaining is not None:
+                done = completed + failed + warning
+                progress(done, done + int(remaining))
+            continue
+        final = code
+    received = len(sink.received)
+    if final is None:
+        raise PacsError(
+            f"{node.describe()} stopped during the {what} after {received} "
+            "instance(s): they are kept; run the same retrieve again to finish",
+            received=received,
+        )
+    if final == 0xA801:
+        raise PacsError(
+            f"{node.describe()} does not know the move destination "
+            f"{node.calling_aet!r}: {_register_hint(node, node.move_port)}"
+        )
+    if 0xC000 <= final <= 0xCFFF and received == 0 and completed == 0:
+        # Orthanc, for one, answers an unknown UID with "unable to process".
+        raise PacsError(
+            f"nothing found to retrieve on {node.describe()} (it answered: "
+            f"{_status_text(final)}); check the UIDs with find"
+        )
+    if final not in (_SUCCESS, 0xB000):
+        raise PacsError(f"{node.describe()} refused the {what}: {_status_text(final)}")
+    if received == 0 and completed == 0:
+        raise PacsError(f"nothing found to retrieve on {node.describe()}")
+    if progress is not None:
+        progress(completed + failed + warning, completed + failed + warning)
+    return RetrieveResult(completed, failed, warning, received)
+
+
+def _get(
+    node: DimseNode,
+    study_uid: str,
+    series_uid: str,
+    sink: InstanceSink,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> RetrieveResult:
+    ae = _application_entity(node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    roles = _storage_contexts(ae, as_scp=True)
+    assoc = _associate(
+        ae, node, ext_neg=roles, handlers=[(evt.EVT_C_STORE, _store_handler(sink))]
+    )
+    try:
+        if not any(
+            context.abstract_syntax == StudyRootQueryRetrieveInformationModelGet
+            for context in assoc.accepted_contexts
+        ):
+            raise PacsError(
+                f"{node.describe()} does not support C-GET: retrieve by C-MOVE "
+                f"(--move PORT) after you {_register_hint(node)}"
+            )
+        responses = assoc.send_c_get(
+            _retrieve_identifier(study_uid, series_uid),
+            StudyRootQueryRetrieveInformationModelGet,
+        )
+        return _follow(responses, assoc, node, sink, "C-GET", progress, cancelled)
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
+def _move(
+    node: DimseNode,
+    study_uid: str,
+    series_uid: str,
+    sink: InstanceSink,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> RetrieveResult:
+    """C-MOVE with our storage SCP listening on ``node.move_port`` only meanwhile."""
+    assert node.move_port is not None
+    scp = _application_entity(node)
+    _storage_contexts(scp, as_scp=False)
+    try:
+        server = scp.start_server(
+            ("", node.move_port),
+            block=False,
+            evt_handlers=[(evt.EVT_C_STORE, _store_handler(sink))],
+        )
+        assert server is not None  # not blocking: the server is returned
+    except OSError as error:
+        raise PacsError(
+            f"cannot receive on port {node.move_port}: {error.strerror or error} "
+            "(another program uses it? choose another --move port)"
+        ) from error
+    try:
+        ae = _application_entity(node)
+        ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+        assoc = _associate(ae, node)
+        try:
+            responses = assoc.send_c_move(
+                _retrieve_identifier(study_uid, series_uid),
+                node.calling_aet,
+                StudyRootQueryRetrieveInformationModelMove,
+            )
+            return _follow(responses, assoc, node, sink, "C-MOVE", progress, cancelled)
+        finally:
+            if assoc.is_established:
+                assoc.release()
+    finally:
+        server.shutdown()
+
+
+def send(
+    node: DimseNode,
+    paths: Iterable[Path],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[SendOutcome]:
+    """C-STORE each file (PS3.4 Annex B); the outcome of every instance."""
+    files: list[tuple[Path, Dataset]] = []
+    outcomes: list[SendOutcome] = []
+    contexts: dict[str, set[str]] = {}
+    for path in paths:
+        try:
+            read: Dataset = dcmread(path, stop_before_pixels=True)
+            sop_class = str(read.SOPClassUID)
+            syntax = str(read.file_meta.TransferSyntaxUID)
+        except Exception as error:
+            outcomes.append(SendOutcome(str(path), "", False, f"not DICOM ({error})"))
+            continue
+        contexts.setdefault(sop_class, set()).add(syntax)
+        files.append((path, read))
+    if len(contexts) > 127:
+        raise PacsError("more than 127 SOP classes in one send: send fewer at once")
+    ae = _application_entity(node)
+    for sop_class, syntaxes in contexts.items():
+        ae.add_requested_context(
+            sop_class,
+            sorted(syntaxes | {ExplicitVRLittleEndian, ImplicitVRLittleEndian}),
+        )
+    if not files:
+        return outcomes
+    assoc = _associate(ae, node)
+    try:
+        for done, (path, header) in enumerate(files):
+            uid = str(header.get("SOPInstanceUID", ""))
+            try:
+                dataset: Dataset = dcmread(path)
+                status = assoc.send_c_store(dataset)
+            except (ValueError, RuntimeError) as error:
+                outcomes.append(SendOutcome(str(path), uid, False, str(error)))
+                continue
+            if not status:
+                raise PacsError(
+                    f"{node.describe()} stopped during the send after {done} "
+                    "instance(s): send again to finish"
+                )
+            code = status.Status
+            ok = code == _SUCCESS or 0xB000 <= code <= 0xBFFF
+            outcomes.append(
+                SendOutcome(str(path), uid, ok, "stored" if ok else _status_text(code))
+            )
+            if progress is not None:
+                progress(done + 1, len(files))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return outcomes
