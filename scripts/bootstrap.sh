@@ -40,6 +40,9 @@ APT_PACKAGES=(
     xvfb xauth
     # reference tools for benchmarks and tests: dcm2niix (conversion), dciodvfy (validation)
     dcm2niix dicom3tools
+    # dcmtk: the presentation-state checker (dcmpschk), dsrdump and dcmdump that
+    # tests/interop runs on the SR and GSPS we write (issue 16)
+    dcmtk
     # packaging/ checks (tests/packaging): the desktop entry and the AppStream metainfo
     # validators, and dpkg-deb/dpkg -x for the .deb (binutils: PyInstaller strips with it)
     desktop-file-utils appstream dpkg binutils
