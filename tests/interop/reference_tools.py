@@ -77,3 +77,24 @@ def dcmpschk(path: Path) -> str:
     assert result.returncode == 0, report
     assert not errors, report
     return report
+
+
+def ohif_restore(path: Path) -> dict[str, list[dict[str, object]]]:
+    """The tool states OHIF's adapters (``@cornerstonejs/adapters``) restore from
+    an SR, by Cornerstone tool name (see ``ohif_sr.mjs``)."""
+    import json
+
+    node = require_program("node", "nodejs")
+    if not (INTEROP / "node_modules" / "@cornerstonejs" / "adapters").is_dir():
+        missing(f"the node packages of {INTEROP / 'package.json'} are not installed")
+    result = subprocess.run(
+        [node, str(INTEROP / "ohif_sr.mjs"), "restore", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=INTEROP,
+    )
+    assert result.returncode == 0, result.stderr
+    restored: dict[str, list[dict[str, object]]] = json.loads(result.stdout)
+    return restored
