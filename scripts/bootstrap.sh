@@ -40,6 +40,9 @@ APT_PACKAGES=(
     xvfb xauth
     # reference tools for benchmarks and tests: dcm2niix (conversion), dciodvfy (validation)
     dcm2niix dicom3tools
+    # dcmtk: the presentation-state checker (dcmpschk), dsrdump and dcmdump that
+    # tests/interop runs on the SR and GSPS we write (issue 16)
+    dcmtk
     # packaging/ checks (tests/packaging): the desktop entry and the AppStream metainfo
     # validators, and dpkg-deb/dpkg -x for the .deb (binutils: PyInstaller strips with it)
     desktop-file-utils appstream dpkg binutils
@@ -50,7 +53,11 @@ APT_PACKAGES=(
     # the real PACS of tests/pacs (started on loopback by a fixture) with its
     # DICOMweb plugin (QIDO/WADO/STOW), and dcmtk's getscu, the peer that
     # benchmarks/bench_pacs.py measures our C-GET against
-    orthanc orthanc-dicomweb dcmtk
+    orthanc orthanc-dicomweb
+    # node runs OHIF's own SR libraries (dcmjs, @cornerstonejs/adapters) in
+    # tests/interop (issue 16); npm (below, where node does not bring it)
+    # installs them from tests/interop/package.json
+    nodejs
 )
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -86,6 +93,10 @@ install_system_packages() {
     local wanted=("${APT_PACKAGES[@]}")
     if ! command -v "$PYTHON" >/dev/null 2>&1; then
         wanted+=(python3)
+    fi
+    # Debian's nodejs comes without npm (NodeSource's brings it).
+    if ! command -v npm >/dev/null 2>&1; then
+        wanted+=(npm)
     fi
     # Debian splits venv/ensurepip out of python3.
     if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
@@ -137,10 +148,30 @@ install_package() {
     printf '%s\n' "$want" >"$STAMP"
 }
 
+install_node_packages() {
+    # tests/interop/package.json pins exact versions; no lock file is kept (it
+    # would record download addresses). npm runs only when package.json changed.
+    local folder="$ROOT/tests/interop" stamp want
+    stamp="$folder/node_modules/.imaging-viewer-stamp"
+    if ! command -v npm >/dev/null 2>&1; then
+        log "warning: npm not found; the OHIF interoperability tests will skip"
+        return
+    fi
+    want="$(sha256sum "$folder/package.json" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        return
+    fi
+    log "npm install in tests/interop"
+    (cd "$folder" && npm install --no-package-lock --no-audit --no-fund \
+        --ignore-scripts --loglevel=error)
+    printf '%s\n' "$want" >"$stamp"
+}
+
 install_all() {
     install_system_packages
     create_venv
     install_package
+    install_node_packages
 }
 
 default_run_args() {

@@ -13,10 +13,15 @@ attribute the profile names, with its action (PS3.15 E.1.1):
 
 Combined actions (``X/Z``, ``X/D``, ``Z/D``, ``X/Z/D``) leave the choice to the
 de-identifier as far as the IOD allows; here they resolve to the stricter one
-(``X`` before ``Z`` before ``D``). ``X/Z/U*`` (Referenced and Source Image
-Sequence) is removed at the top level of a dataset, and kept with its UIDs
-replaced where it is nested (a presentation state or a report refers to the
-images through it, so it is required there; PS3.15 E.1.1 "U*").
+(``X`` before ``Z`` before ``D``), except where the object's IOD requires the
+attribute (PS3.3 module tables, see
+:mod:`~imaging_viewer.core.exchange.iod_requirements`): a Type 2 attribute is
+then emptied and a Type 1 one given a dummy value, also inside the functional
+group sequences, so that the de-identified object stays valid. ``X/Z/U*``
+(Referenced and Source Image Sequence) is removed at the top level of a
+dataset, and kept with its UIDs replaced where it is nested (a presentation
+state or a report refers to the images through it, so it is required there;
+PS3.15 E.1.1 "U*").
 
 Beyond the table, for a stricter result: every private attribute, curve (50xx)
 and overlay (60xx) group, and public attribute pydicom does not know is removed;
@@ -63,6 +68,10 @@ from pydicom.uid import (
 )
 
 from imaging_viewer.core.exchange.confidentiality_profile import TABLE_E_1_1
+from imaging_viewer.core.exchange.iod_requirements import (
+    REQUIRED_TYPES,
+    required_type,
+)
 from imaging_viewer.core.files import write_bytes_atomic
 
 if TYPE_CHECKING:
@@ -396,49 +405,83 @@ def _is_instance_uid(keyword: str, value: str) -> bool:
 
 class _Deidentifier:
     def __init__(
-        self, context: DeidContext, identifiers: Mapping[str, str] | None = None
+        self,
+        context: DeidContext,
+        identifiers: Mapping[str, str] | None = None,
+        sop_class_uid: str = "",
     ) -> None:
         self.context = context
         self.identifiers = dict(identifiers or {})
         self.sop_instance_uid = ""
+        self.sop_class_uid = sop_class_uid
 
-    def copy_into(self, source: Dataset, target: Dataset, *, nested: bool) -> None:
+    def copy_into(
+        self, source: Dataset, target: Dataset, *, path: tuple[str, ...] = ()
+    ) -> None:
         for element in source:
-            result = self.element(element, nested=nested)
+            result = self.element(element, path=path)
             if result is not None:
                 target.add(result)
 
-    def sequence(self, element: DataElement) -> DataElement:
+    def sequence(self, element: DataElement, path: tuple[str, ...]) -> DataElement:
         items = Sequence()
+        inner = (*path, keyword_for_tag(element.tag) or str(element.tag))
         for item in element.value or ():
             cleaned = Dataset()
-            self.copy_into(item, cleaned, nested=True)
+            self.copy_into(item, cleaned, path=inner)
             items.append(cleaned)
         return DataElement(element.tag, "SQ", items)
 
-    def element(self, element: DataElement, *, nested: bool) -> DataElement | None:
+    def required(self, element: DataElement, path: tuple[str, ...]) -> str:
+        """The attribute's type in the IOD here: ``"3"`` unless it must stay."""
+        keyword = keyword_for_tag(element.tag)
+        if not keyword or not self.sop_class_uid:
+            return "3"
+        return required_type(self.sop_class_uid, path, keyword)
+
+    def stand_in(
+        self, element: DataElement, kind: str, path: tuple[str, ...]
+    ) -> DataElement:
+        """What replaces an attribute the IOD requires (``kind`` 1 or 2, with or
+        without C) where the profile would remove or empty it: PS3.15 E.1.1 lets
+        the combined actions fall back to an empty value for Type 2 and to a dummy
+        for Type 1, so that the de-identified object still conforms to its IOD.
+        A required sequence keeps its items, each de-identified in turn."""
+        if kind.startswith("2") or element.value in (None, ""):
+            return _emptied(element)
+        if element.VR == "SQ":
+            return self.sequence(element, path)
+        return _dummy(element, self.context)
+
+    def element(
+        self, element: DataElement, *, path: tuple[str, ...]
+    ) -> DataElement | None:
         tag = int(element.tag)
         if _is_removed_group(tag) or element.tag.element == 0:
             return None
         entry = BASIC_PROFILE.get(tag)
         vr = element.VR
         if entry is None:
-            return self.unlisted(element)
+            return self.unlisted(element, path)
         if entry.temporal:
             kept = self.temporal(element)
             if kept is not None:
                 return kept
-        if "U*" in entry.basic and nested and vr == "SQ":
-            return self.sequence(element)
+        if "U*" in entry.basic and path and vr == "SQ":
+            return self.sequence(element, path)
         if tag == _CONTENT_SEQUENCE and self.context.clean_structured_content:
-            return self.sequence(element)
+            return self.sequence(element, path)
         if tag == _GRAPHIC_ANNOTATION_SEQUENCE and self.context.clean_graphics:
-            return self.sequence(element)
+            return self.sequence(element, path)
         action = entry.action
+        if action in ("X", "Z"):
+            kind = self.required(element, path)
+            if kind in REQUIRED_TYPES:
+                return self.stand_in(element, kind, path)
         if action == "X":
             return None
         if action == "U":
-            return self.uids(element)
+            return self.uids(element, path)
         if action == "Z" or vr == "SQ":
             return _emptied(element)
         if action == "D":
@@ -486,10 +529,14 @@ class _Deidentifier:
         return DataElement(element.tag, element.VR, value)
 
     def uids(
-        self, element: DataElement, *, keep_registered: bool = False
+        self,
+        element: DataElement,
+        path: tuple[str, ...],
+        *,
+        keep_registered: bool = False,
     ) -> DataElement:
         if element.VR == "SQ":
-            return self.sequence(element)
+            return self.sequence(element, path)
         if element.VR != "UI":
             return _dummy(element, self.context)
         new = [
@@ -501,21 +548,28 @@ class _Deidentifier:
         value: Any = new[0] if len(new) == 1 else new
         return DataElement(element.tag, "UI", value)
 
-    def unlisted(self, element: DataElement) -> DataElement | None:
+    def unlisted(
+        self, element: DataElement, path: tuple[str, ...]
+    ) -> DataElement | None:
         """An attribute Table E.1-1 does not name (see the module docstring)."""
         vr = element.VR
         tag = element.tag
         if not dictionary_has_tag(tag) and tag.group != 0x0002:
             return None  # unknown public attribute: what it holds cannot be known
         if vr == "SQ":
-            return self.sequence(element)
+            return self.sequence(element, path)
         if vr in _TEMPORAL_VRS:
-            return self.temporal(element)
+            kept = self.temporal(element)
+            if kept is None:
+                kind = self.required(element, path)
+                if kind in REQUIRED_TYPES:
+                    return self.stand_in(element, kind, path)
+            return kept
         if vr == "UI":
             keyword = keyword_for_tag(tag)
             values = [str(v) for v in _values(element.value)]
             if any(_is_instance_uid(keyword, v.strip().rstrip("\0")) for v in values):
-                return self.uids(element, keep_registered=True)
+                return self.uids(element, path, keep_registered=True)
             return copy.copy(element)
         return self.kept(element)
 
@@ -642,9 +696,13 @@ def deidentify(ds: Dataset, context: DeidContext) -> Dataset:
     with warnings.catch_warnings():
         # Invalid values in old headers are common; each would warn again here.
         warnings.simplefilter("ignore")
-        deidentifier = _Deidentifier(context, source_identifiers(ds, patient=True))
+        deidentifier = _Deidentifier(
+            context,
+            source_identifiers(ds, patient=True),
+            str(ds.get("SOPClassUID", "") or ""),
+        )
         deidentifier.sop_instance_uid = sop_uid
-        deidentifier.copy_into(ds, out, nested=False)
+        deidentifier.copy_into(ds, out)
     _pseudonymise_patient(ds, out, context)
     if not out.get("SOPInstanceUID"):
         # A file without its own UID still needs one to be stored (PS3.10 7.1):

@@ -50,6 +50,7 @@ from imaging_viewer.core.annotations.model import (
     LESION_COLOURS,
     Annotation,
     AnnotationSet,
+    Arrow,
     EllipseRoi,
     Lesion,
     TextLabel,
@@ -205,6 +206,34 @@ def _measurement_text(annotation: Annotation, placement: ImagePlacement) -> str:
     return "; ".join(f"{r.name} {r.value:.1f}{units[r.unit]}" for r in results)
 
 
+def arrow_head(line: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The head of an arrow drawn tip → tail (pixels): a polyline barb → tip →
+    barb, 30° either side of the shaft, a fifth of its length (3 to 20 pixels).
+
+    A GSPS has no arrow graphic (PS3.3 C.10.5.1.2 lists POINT, POLYLINE,
+    INTERPOLATED, CIRCLE, ELLIPSE): the head is a second POLYLINE of the same
+    Graphic Group, which other viewers draw and our import recognises.
+    """
+    tip, tail = np.asarray(line[0], dtype=np.float64), np.asarray(line[-1])
+    shaft = tail - tip
+    length = float(np.hypot(*shaft))
+    if length == 0.0:
+        return np.vstack([tip, tip, tip])
+    size = min(max(length / 5.0, 3.0), 20.0)
+    direction = shaft / length * size
+    barbs = []
+    for angle in (np.radians(30.0), -np.radians(30.0)):
+        cos, sin = np.cos(angle), np.sin(angle)
+        rotated = np.array(
+            [
+                cos * direction[0] - sin * direction[1],
+                sin * direction[0] + cos * direction[1],
+            ]
+        )
+        barbs.append(tip + rotated)
+    return np.vstack([barbs[0], tip, barbs[1]])
+
+
 def _colour(hex_colour: str) -> Any:
     from highdicom.color import CIELabColor
 
@@ -242,7 +271,10 @@ def _objects(
             )
         )
         return graphics, texts
-    for graphic_type, data in pixels:
+    shapes = list(pixels)
+    if isinstance(annotation, Arrow):
+        shapes.append(("POLYLINE", arrow_head(pixels[0][1])))
+    for graphic_type, data in shapes:
         graphics.append(
             hd.pr.GraphicObject(
                 graphic_type="POLYLINE" if graphic_type == "POLYGON" else graphic_type,
@@ -308,9 +340,11 @@ def _record(
                     "annotations": annotations,
                 }
             )
+    # ASCII, non-ASCII as JSON escapes: dcmtk's presentation-state checker
+    # (dcmpschk) refuses UTF-8 in a private UT it does not know.
     return json.dumps(
         {"schema": RECORD_SCHEMA, "lesions": items},
-        ensure_ascii=False,
+        ensure_ascii=True,
         separators=(",", ":"),
     )
 
@@ -405,12 +439,12 @@ def _pixel_transformations(
             )
         if window is not None:
             return lut, [_voi(window)], ""
-        if any(p.frame_number is not None for p in images):
-            # highdicom would read the windows of a multi-frame image from its
-            # functional groups itself, and fails where the (Type 2) Shared
-            # Functional Groups Sequence is missing: give them per frame.
-            return lut, _per_image_voi(images, None, stored=False), ""
-        return lut, None, ""
+        # Each image's own first (displayed) window, per image: a VOI item has
+        # one window (PS3.3 C.11.8: Window Center/Width VM 1 in a presentation
+        # state), where highdicom would copy all the image's header windows;
+        # and it fails on a multi-frame image without its (Type 2) Shared
+        # Functional Groups Sequence.
+        return lut, _per_image_voi(images, None, stored=False), ""
     voi = _per_image_voi(images, window)
     identity = hd.ModalityLUTTransformation(
         rescale_intercept=0.0, rescale_slope=1.0, rescale_type="US"
@@ -642,6 +676,31 @@ class _Object:
     tracking_id: str
     tracking_uid: str
     text: str = ""
+    arrow: bool = False
+    """A 2-point polyline whose group also draws a head at its first point."""
+
+
+def _arrows_found(objects: Sequence[_Object]) -> list[_Object]:
+    """``objects`` with each arrow head (a barb → tip → barb polyline of the
+    Graphic Group of a 2-point polyline starting at the tip) taken out and its
+    shaft marked as an arrow."""
+    shafts = [
+        o
+        for o in objects
+        if o.graphic_type == "POLYLINE" and len(o.points_lps) == 2 and o.group_id
+    ]
+    heads: set[int] = set()
+    for head in objects:
+        if head.graphic_type != "POLYLINE" or len(head.points_lps) != 3:
+            continue
+        for shaft in shafts:
+            if shaft.group_id == head.group_id and np.allclose(
+                head.points_lps[1], shaft.points_lps[0], atol=1e-3
+            ):
+                shaft.arrow = True
+                heads.add(id(head))
+                break
+    return [o for o in objects if id(o) not in heads]
 
 
 def _hex_colour(value: Sequence[int] | None) -> str:
@@ -734,6 +793,8 @@ def _kind_of(obj: _Object) -> str:
         return "ellipse"
     if obj.graphic_type == "POINT":
         return "point"
+    if obj.arrow:
+        return "arrow"
     closed = count > 3 and np.allclose(obj.points_lps[0], obj.points_lps[-1])
     if closed:
         return "polygon"
@@ -832,8 +893,8 @@ def _lesions_from_record(
                     f"{kind} {item.get('id')} skipped: its graphics are missing"
                 )
                 continue
-            if kind == "text":
-                shapes = shapes[:1]
+            if kind in ("text", "arrow"):
+                shapes = shapes[:1]  # an arrow's second polyline is its head
             placement = shapes[0].placement
             common = {
                 "id": str(item.get("id") or new_id()),
@@ -876,7 +937,7 @@ def _lesions_from_layers(
     order = sorted(layers, key=lambda n: int(layers[n].get("GraphicLayerOrder", 0)))
     by_lesion: dict[str, list[_Object]] = defaultdict(list)
     keys: dict[str, str] = {}
-    for obj in objects:
+    for obj in _arrows_found(objects):
         key = obj.tracking_uid if is_valid_uid(obj.tracking_uid) else obj.layer
         keys.setdefault(key, obj.layer)
         by_lesion[key].append(obj)
