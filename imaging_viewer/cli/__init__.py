@@ -1,4 +1,5 @@
-"""imaging-viewer: the command line (scan, convert, export, teach) and the viewer.
+"""imaging-viewer: the command line (scan, convert, export, teach, register,
+response) and the viewer.
 
 Each subcommand is a module of this package with ``add_parser(subparsers)`` and
 ``run(args) -> int``; what they share is in :mod:`imaging_viewer.cli.options`.
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: Final = ("scan", "convert", "export", "teach")
+COMMANDS: Final = ("scan", "convert", "export", "teach", "register", "response")
 """The subcommands, in the order ``--help`` lists them: each names a module of
 this package. A new subcommand is its module plus its name here."""
 
