@@ -1,5 +1,5 @@
-"""imaging-viewer: the command line (scan, convert, export, teach, pacs, db) and
-the viewer.
+"""imaging-viewer: the command line (scan, convert, export, teach, register,
+response, pacs, db) and the viewer.
 
 Each subcommand is a module of this package with ``add_parser(subparsers)`` and
 ``run(args) -> int``; what they share is in :mod:`imaging_viewer.cli.options`.
@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: Final = ("scan", "convert", "export", "teach", "pacs", "db")
+COMMANDS: Final = (
+    "scan",
+    "convert",
+    "export",
+    "teach",
+    "register",
+    "response",
+    "pacs",
+    "db",
+)
 """The subcommands, in the order ``--help`` lists them: each names a module of
 this package. A new subcommand is its module plus its name here."""
 

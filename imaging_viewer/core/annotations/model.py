@@ -43,6 +43,9 @@ LESION_COLOURS: Final = (
 )
 """Colours given to new lesions in turn (distinct on grey images)."""
 
+LESION_ROLES: Final = ("", "target", "non-target", "new")
+"""A lesion's role over time (RECIST 1.1); ``""`` is not assigned yet."""
+
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # PS3.5 9.1: components of digits without leading zeros, dot-separated, ≤ 64 chars.
 _UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
@@ -405,6 +408,16 @@ class Lesion:
     tracking_uid: str = field(default_factory=new_uid)
     """A DICOM UID (PS3.5 9.1) for SR tracking (PS3.16 TID 1500)."""
     annotations: tuple[Annotation, ...] = ()
+    role: str = ""
+    """RECIST 1.1 role over time: ``"target"``, ``"non-target"``, ``"new"``, or
+    ``""`` while not assigned (Eisenhauer et al. 2009, 4.2 and 4.3.3)."""
+    nodal: bool = False
+    """A lymph node: measured by its short axis (RECIST 1.1, 4.2)."""
+    organ: str = ""
+    """Organ or site for the two-targets-per-organ rule, e.g. ``"lung"``."""
+    soft_tissue_component: bool = False
+    """A bone lesion with a measurable soft-tissue component (RECIST 1.1, 3.1.2):
+    only then is a bone lesion measurable."""
 
     EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = (
         "label",
@@ -414,11 +427,31 @@ class Lesion:
         "note",
         "colour",
         "tracking_uid",
+        "role",
+        "nodal",
+        "organ",
+        "soft_tissue_component",
     )
+    FOLLOWUP_FIELDS: ClassVar[tuple[str, ...]] = (
+        "role",
+        "nodal",
+        "organ",
+        "soft_tissue_component",
+    )
+    """Fields added by annotation file schema version 2 (follow-up)."""
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("a lesion needs an id")
+        if self.role not in LESION_ROLES:
+            raise ValueError(
+                f"role must be one of {', '.join(map(repr, LESION_ROLES))}, "
+                f"not {self.role!r}"
+            )
+        object.__setattr__(self, "nodal", bool(self.nodal))
+        object.__setattr__(
+            self, "soft_tissue_component", bool(self.soft_tissue_component)
+        )
         if not _COLOUR.match(self.colour):
             raise ValueError(f"colour must be #rrggbb, not {self.colour!r}")
         object.__setattr__(self, "colour", self.colour.lower())
@@ -678,7 +711,7 @@ class AnnotationSet:
         name = lesion.label or "lesion"
         self._execute(DeleteLesion(f"remove lesion {name}", index, lesion))
 
-    def update_lesion(self, lesion_id: str, **changes: str) -> Lesion:
+    def update_lesion(self, lesion_id: str, **changes: str | bool) -> Lesion:
         """Change text fields of a lesion (any of :attr:`Lesion.EDITABLE_FIELDS`)."""
         unknown = set(changes) - set(Lesion.EDITABLE_FIELDS)
         if unknown:

@@ -40,9 +40,16 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.model import Annotation
 
 SCHEMA_NAME: Final = "imaging_viewer.annotations"
-SCHEMA_VERSION: Final = 1
-SCHEMA: Final = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
-"""The ``schema`` value this version writes and the newest it reads."""
+SCHEMA_VERSION: Final = 2
+"""The newest version this one reads and writes."""
+SCHEMA_V1: Final = f"{SCHEMA_NAME}/1"
+SCHEMA: Final = SCHEMA_V1
+"""The ``schema`` of a file without follow-up data: still version 1, so older
+imaging_viewers keep opening it."""
+SCHEMA_V2: Final = f"{SCHEMA_NAME}/2"
+"""The ``schema`` of a file with follow-up data (study date, time point, lesion
+roles, nodes, organs); a version 2 reader reads version 1 too."""
+_STUDY_DATE = re.compile(r"^[0-9]{8}$")
 
 _LESION_TEXT_KEYS: Final = ("label", "site", "finding", "diagnosis", "note")
 _SAFE_NAME = re.compile(r"[^0-9A-Za-z._-]")
@@ -79,8 +86,24 @@ def _annotation_to_json(annotation: Annotation) -> dict[str, Any]:
     return item
 
 
-def _lesion_to_json(lesion: Lesion) -> dict[str, Any]:
-    return {
+def _has_followup(lesion: Lesion) -> bool:
+    return any(
+        getattr(lesion, name) != getattr(Lesion, name, None)
+        for name in Lesion.FOLLOWUP_FIELDS
+    )
+
+
+def _followup_to_json(lesion: Lesion) -> dict[str, Any]:
+    item: dict[str, Any] = {"nodal": lesion.nodal, "organ": lesion.organ}
+    if lesion.role:
+        item["role"] = lesion.role
+    if lesion.soft_tissue_component:
+        item["soft_tissue_component"] = True
+    return item
+
+
+def _lesion_to_json(lesion: Lesion, followup: bool = False) -> dict[str, Any]:
+    item: dict[str, Any] = {
         "id": lesion.id,
         "label": lesion.label,
         "site": lesion.site,
@@ -89,14 +112,20 @@ def _lesion_to_json(lesion: Lesion) -> dict[str, Any]:
         "note": lesion.note,
         "colour": lesion.colour,
         "tracking_uid": lesion.tracking_uid,
-        "annotations": [_annotation_to_json(a) for a in lesion.annotations],
     }
+    if followup:
+        item.update(_followup_to_json(lesion))
+    item["annotations"] = [_annotation_to_json(a) for a in lesion.annotations]
+    return item
 
 
 def to_json(
     annotation_set: AnnotationSet,
     study_uid: str,
     frame_of_reference_uids: Iterable[str] = (),
+    *,
+    study_date: str = "",
+    timepoint: str = "",
 ) -> dict[str, Any]:
     """The annotation file of a study as a JSON-ready dict.
 
@@ -109,12 +138,18 @@ def to_json(
     frame_of_reference_uids : iterable of str
         Frames of reference of the study's series; those of the annotations
         are added.
+    study_date : str
+        Study Date (0008,0020), ``YYYYMMDD`` (PS3.5 6.2 DA), or ``""``.
+    timepoint : str
+        The time point's label, e.g. ``"baseline"``, ``"follow-up 1"``.
 
     Returns
     -------
     dict
         ``{"schema": "imaging_viewer.annotations/1", "coordinate_system":
-        "LPS", "units": "mm", ...}``, see ``docs/annotations.md``.
+        "LPS", "units": "mm", ...}``, see ``docs/annotations.md``; schema
+        version 2 when there is follow-up data (a study date, a time point,
+        a lesion's role, node, organ or soft-tissue component).
 
     References
     ----------
@@ -122,21 +157,28 @@ def to_json(
     """
     if not study_uid:
         raise ValueError("annotations are saved per study: study_uid is empty")
+    if study_date and not _STUDY_DATE.match(study_date):
+        raise ValueError(f"study_date must be YYYYMMDD, not {study_date!r}")
     lesions = annotation_set.lesions
+    followup = bool(study_date or timepoint) or any(map(_has_followup, lesions))
     frames = dict.fromkeys(u for u in frame_of_reference_uids if u)
     for lesion in lesions:
         for annotation in lesion.annotations:
             if annotation.frame_of_reference_uid:
                 frames.setdefault(annotation.frame_of_reference_uid)
-    return {
-        "schema": SCHEMA,
+    document: dict[str, Any] = {
+        "schema": SCHEMA_V2 if followup else SCHEMA_V1,
         "coordinate_system": "LPS",
         "units": "mm",
         "written_by": f"imaging_viewer {__version__}",
         "study_instance_uid": study_uid,
-        "frame_of_reference_uids": list(frames),
-        "lesions": [_lesion_to_json(lesion) for lesion in lesions],
     }
+    if followup:
+        document["study_date"] = study_date
+        document["timepoint"] = timepoint
+    document["frame_of_reference_uids"] = list(frames)
+    document["lesions"] = [_lesion_to_json(lesion, followup) for lesion in lesions]
+    return document
 
 
 # -------------------------------------------------------------- from JSON
@@ -187,7 +229,7 @@ def check_schema(document: Mapping[str, Any]) -> None:
     if int(version_text) > SCHEMA_VERSION:
         raise AnnotationFileError(
             f"written by a newer imaging_viewer: schema {schema}; this version "
-            f"({__version__}) reads {SCHEMA}. Update imaging_viewer to open it"
+            f"({__version__}) reads {SCHEMA_V2}. Update imaging_viewer to open it"
         )
     if document.get("coordinate_system") != "LPS":
         raise AnnotationFileError(
@@ -258,6 +300,11 @@ def _lesion_from_json(item: Any, where: str) -> Lesion:
     values: dict[str, Any] = {k: _text(item, k, where) for k in _LESION_TEXT_KEYS}
     values["colour"] = _field(item, "colour", str, where)
     values["tracking_uid"] = _field(item, "tracking_uid", str, where)
+    # Schema version 2; absent in version 1 (and read as not assigned).
+    values["role"] = _text(item, "role", where)
+    values["organ"] = _text(item, "organ", where)
+    for flag in ("nodal", "soft_tissue_component"):
+        values[flag] = _field(item, flag, bool, where) if flag in item else False
     try:
         return Lesion(id=lesion_id, annotations=annotations, **values)
     except ValueError as error:
@@ -270,6 +317,22 @@ def study_uid_of(document: Mapping[str, Any]) -> str:
     return uid
 
 
+def timepoint_of(document: Mapping[str, Any]) -> tuple[str, str]:
+    """``(study_date, timepoint)`` of an annotation document (``""`` if absent).
+
+    Raises
+    ------
+    AnnotationFileError
+        If either is not a string, or the date is not ``YYYYMMDD``.
+    """
+    study_date = _text(document, "study_date", "file")
+    if study_date and not _STUDY_DATE.match(study_date):
+        raise AnnotationFileError(
+            f"file.study_date: expected YYYYMMDD (PS3.5 DA), found {study_date!r}"
+        )
+    return study_date, _text(document, "timepoint", "file")
+
+
 def from_json(document: Mapping[str, Any]) -> AnnotationSet:
     """The :class:`AnnotationSet` of an annotation document (empty undo history).
 
@@ -279,8 +342,8 @@ def from_json(document: Mapping[str, Any]) -> AnnotationSet:
     Raises
     ------
     AnnotationFileError
-        If the schema is not ``imaging_viewer.annotations/1`` (a newer one says
-        so), or the content is malformed.
+        If the schema is not ``imaging_viewer.annotations/1`` or ``/2`` (a
+        newer one says so), or the content is malformed.
     """
     if not isinstance(document, dict):
         raise AnnotationFileError("expected a JSON object at the top level")
@@ -494,6 +557,8 @@ class Autosaver:
         self._set: AnnotationSet | None = None
         self._study_uid = ""
         self._frames: tuple[str, ...] = ()
+        self._study_date = ""
+        self._timepoint = ""
         self._known_ids: set[str] = set()
         self._path: Path | None = None
 
@@ -512,10 +577,14 @@ class Autosaver:
         annotation_set: AnnotationSet,
         study_uid: str,
         frame_of_reference_uids: Iterable[str] = (),
+        *,
+        study_date: str = "",
+        timepoint: str = "",
     ) -> None:
         """Start saving ``annotation_set`` (of ``study_uid``) when it changes.
 
-        Whatever was watched before is flushed first.
+        Whatever was watched before is flushed first. ``study_date`` and
+        ``timepoint`` are written with it (see :func:`to_json`).
         """
         if not study_uid:
             raise ValueError("autosave needs the study uid")
@@ -523,6 +592,8 @@ class Autosaver:
         self._set = annotation_set
         self._study_uid = study_uid
         self._frames = tuple(frame_of_reference_uids)
+        self._study_date = study_date
+        self._timepoint = timepoint
         self._known_ids = _ids(annotation_set)
         self._path = None
         annotation_set.changed.connect(self._on_changed)
@@ -580,7 +651,13 @@ class Autosaver:
                     return None
                 self._pending = False
             try:
-                document = to_json(annotation_set, self._study_uid, self._frames)
+                document = to_json(
+                    annotation_set,
+                    self._study_uid,
+                    self._frames,
+                    study_date=self._study_date,
+                    timepoint=self._timepoint,
+                )
                 path = self._target()
                 save_atomic(path, document)
             except BaseException:

@@ -74,6 +74,7 @@ from imaging_viewer import __version__
 from imaging_viewer.core.annotations.measure import NoSpacingError, measure
 from imaging_viewer.core.annotations.model import (
     LESION_COLOURS,
+    LESION_ROLES,
     Angle,
     Annotation,
     AnnotationSet,
@@ -503,7 +504,16 @@ def _lesion_items(lesion: Lesion) -> list[hd.sr.TextContentItem]:
         )
         if value
     ]
-    record = {"id": lesion.id, "label": lesion.label, "colour": lesion.colour}
+    record: dict[str, Any] = {
+        "id": lesion.id,
+        "label": lesion.label,
+        "colour": lesion.colour,
+    }
+    # Follow-up fields (annotation file schema 2), so a tracked lesion keeps its
+    # role, node and organ when SRs of several time points are read back.
+    for name in Lesion.FOLLOWUP_FIELDS:
+        if getattr(lesion, name) != getattr(Lesion, name):
+            record[name] = getattr(lesion, name)
     items.append(_text_item(LESION_RECORD, json.dumps(record, ensure_ascii=False)))
     return items
 
@@ -1136,6 +1146,21 @@ def import_measurement_report(
     return DicomImport(AnnotationSet(lesions), tuple(warnings))
 
 
+def _followup_fields(lesion_record: Mapping[str, Any]) -> dict[str, Any]:
+    """Role, node, organ of our own lesion record; anything malformed is left out."""
+    fields: dict[str, Any] = {}
+    role = lesion_record.get("role")
+    if role in LESION_ROLES:
+        fields["role"] = role
+    organ = lesion_record.get("organ")
+    if isinstance(organ, str):
+        fields["organ"] = organ
+    for flag in ("nodal", "soft_tissue_component"):
+        if isinstance(lesion_record.get(flag), bool):
+            fields[flag] = lesion_record[flag]
+    return fields
+
+
 def _lesion_fields(lesion: Lesion) -> dict[str, Any]:
     return {name: getattr(lesion, name) for name in ("id", *Lesion.EDITABLE_FIELDS)}
 
@@ -1212,6 +1237,7 @@ def _read_group(
                 note=texts.get((COMMENT.value, "DCM"), ""),
                 colour=colour,
                 tracking_uid=tracking_uid,
+                **_followup_fields(lesion_record),
             ),
             [],
         )

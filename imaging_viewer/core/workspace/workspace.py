@@ -387,7 +387,14 @@ class Workspace:
                 study.autosaver = Autosaver(self._sidecar, self._autosave_delay_s)
             else:
                 study.autosaver = Autosaver(delay_s=self._autosave_delay_s)
-            study.autosaver.watch(annotations, study.uid, study.frame_of_reference_uids)
+            # The study date orders time points in a follow-up (docs/annotations.md).
+            date = study.date if len(study.date) == 8 and study.date.isdigit() else ""
+            study.autosaver.watch(
+                annotations,
+                study.uid,
+                study.frame_of_reference_uids,
+                study_date=date,
+            )
         return annotations
 
     def _sidecar_of(self, study_uid: str) -> Path:

@@ -232,13 +232,13 @@ def test_truncated_real_file_is_refused(tmp_path: Path) -> None:
 def test_newer_schema_is_refused_and_kept(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     document = to_json(sample_set(), STUDY)
-    document["schema"] = "imaging_viewer.annotations/2"
+    document["schema"] = "imaging_viewer.annotations/3"
     document["lesions"][0]["annotations"][0]["kind"] = "hologram"  # unknown to us
     path.write_text(json.dumps(document))
     content = bytes_of(path)
     with pytest.raises(
         AnnotationFileError,
-        match=r"newer imaging_viewer: schema imaging_viewer\.annotations/2",
+        match=r"newer imaging_viewer: schema imaging_viewer\.annotations/3",
     ):
         load(path, STUDY)
     assert bytes_of(path) == content
@@ -495,7 +495,7 @@ def test_autosave_never_overwrites_what_it_did_not_load(
             sample_set(), OTHER_STUDY if reason == "another study" else STUDY
         )
         if reason == "newer imaging_viewer":
-            document["schema"] = "imaging_viewer.annotations/2"
+            document["schema"] = "imaging_viewer.annotations/3"
         content = json.dumps(document).encode()
     path.write_bytes(content)
     saver = Autosaver(lambda uid: tmp_path / f"{uid}.json", delay_s=60.0)

@@ -1,0 +1,131 @@
+"""``imaging-viewer response``: the response table of several time points.
+
+Reads annotation files (docs/annotations.md), orders them by the study date
+they record, matches lesions by Tracking UID, and prints lesions × time points
+(longest diameter, short axis, product, volumes, ROI mean/SD, % change against
+baseline and nadir); ``--recist`` adds the RECIST 1.1 sum and response.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from imaging_viewer.cli.options import CommandError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from imaging_viewer.cli.options import Subparsers
+    from imaging_viewer.core.followup.response_table import ResponseTable
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    """Add ``response`` to the command line."""
+    parser = subparsers.add_parser(
+        "response",
+        help="lesions × time points from annotation files, RECIST 1.1 optional",
+    )
+    parser.add_argument(
+        "annotations",
+        nargs="+",
+        metavar="ANNOTATIONS.json",
+        help="annotation files of the time points (any order: the study date orders)",
+    )
+    parser.add_argument(
+        "--recist", action="store_true", help="RECIST 1.1 sum, changes and response"
+    )
+    parser.add_argument(
+        "--bone",
+        action="store_true",
+        help="bone-tumour table: no response category; bone lesions non-measurable "
+        "unless a soft-tissue component is marked",
+    )
+    parser.add_argument("--csv", metavar="OUT", help="also write the table as CSV")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    return "–" if value is None else f"{value:.1f}{unit}"
+
+
+def _print_text(table: ResponseTable) -> None:
+    from imaging_viewer.core.followup.table_export import timepoint_label
+
+    for index, timepoint in enumerate(table.timepoints):
+        print(
+            f"[{index}] {timepoint_label(table, index)}  {timepoint.study_date or '?'}"
+            f"  {timepoint.study_uid}"
+        )
+    for row in table.rows:
+        flags = ", ".join(
+            f for f in (row.role, "node" if row.nodal else "", row.organ) if f
+        )
+        print(f"{row.label or row.tracking_uid}" + (f" ({flags})" if flags else ""))
+        for index, cell in enumerate(row.cells):
+            if cell is None:
+                print(f"  [{index}] not seen")
+                continue
+            size = cell.size
+            print(
+                f"  [{index}] LD {_number(size.longest_diameter_mm, ' mm')}"
+                f"  SA {_number(size.short_axis_mm, ' mm')}"
+                f"  vol {_number(size.volume_mm3, ' mm³')}"
+                f"  Δbaseline {_number(cell.change_from_baseline_pct, ' %')}"
+                f"  Δnadir {_number(cell.change_from_nadir_pct, ' %')}"
+            )
+    for index, assessment in enumerate(table.recist):
+        if assessment is None:
+            print(f"RECIST [{index}] not evaluable")
+            continue
+        print(
+            f"RECIST [{index}] sum {assessment.sum_mm:.1f} mm"
+            f"  Δbaseline {assessment.change_from_baseline_pct:+.1f} %"
+            f"  Δnadir {assessment.change_from_nadir_pct:+.1f} %"
+            f"  {assessment.response or 'baseline'}"
+        )
+    for warning in table.warnings:
+        print(f"warning: {warning}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the table and print it (and write the CSV)."""
+    from imaging_viewer.core.annotations.serialize import AnnotationFileError
+    from imaging_viewer.core.followup.response_table import TableMode, build_table
+    from imaging_viewer.core.followup.table_export import (
+        read_timepoint,
+        table_to_json,
+        write_csv,
+    )
+
+    if args.recist and args.bone:
+        raise CommandError("give either --recist or --bone, not both")
+    timepoints = []
+    for path in args.annotations:
+        try:
+            timepoints.append(read_timepoint(path))
+        except FileNotFoundError:
+            raise CommandError(f"{path}: no such file") from None
+        except AnnotationFileError as error:
+            raise CommandError(f"{path}: {error.reason}") from None
+        except OSError as error:
+            raise CommandError(f"{path}: {error.strerror or error}") from None
+    mode = (
+        TableMode.RECIST
+        if args.recist
+        else TableMode.BONE
+        if args.bone
+        else TableMode.PLAIN
+    )
+    table = build_table(timepoints, mode)
+    if args.csv:
+        try:
+            write_csv(table, args.csv)
+        except OSError as error:
+            raise CommandError(f"{args.csv}: {error.strerror or error}") from None
+    if args.json:
+        print(json.dumps(table_to_json(table), ensure_ascii=False))
+    else:
+        _print_text(table)
+    return 0
