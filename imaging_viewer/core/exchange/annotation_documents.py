@@ -46,7 +46,7 @@ from imaging_viewer.core.exchange.deidentify import (
     read_dataset,
     write_dataset,
 )
-from imaging_viewer.core.leftovers import remove_leftovers
+from imaging_viewer.core.leftovers import STAGING_SUFFIX, remove_leftovers
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -386,7 +386,9 @@ def prepare_staging_folder(out_dir: Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise DicomExportError(f"{out_dir}: cannot write (folder {parent})")
     remove_leftovers(parent, out_dir.name)  # staging of an export killed before
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    return Path(
+        tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=STAGING_SUFFIX, dir=parent)
+    )
 
 
 @dataclass(frozen=True)
