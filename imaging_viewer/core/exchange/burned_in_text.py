@@ -211,6 +211,55 @@ def clean_pixel_data(
     return applied
 
 
+@dataclass(frozen=True, eq=False)
+class RedactionPreview:
+    """One stored frame of an image, as the redaction tool shows it."""
+
+    sop_instance_uid: str
+    pixels: NDArray[np.uint8]
+    """The frame in 8-bit grey over its own range (``[row, column]``): the
+    stored-frame pixels that redaction rectangles are given in."""
+    risk: str | None
+    """Why it may carry patient data in its pixels, or None."""
+    found: tuple[TextBox, ...]
+    """What OCR found (and the export will black out)."""
+    problem: str = ""
+    """Why the image could not be read or searched, if so."""
+
+
+def redaction_preview(
+    path: str, frame_index: int = 0, *, use_ocr: bool = True
+) -> RedactionPreview:
+    """A frame of the image in ``path`` with the text OCR finds in it (only for
+    an image at risk, as the export does); never raises for a bad file.
+
+    References
+    ----------
+    PS3.15 E.3.1 (Clean Pixel Data Option); PS3.3 C.7.6.1.1.7.
+    """
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path)
+        pixels = ds.pixel_array
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        frame = pixels[min(frame_index, frames - 1)] if frames > 1 else pixels
+        gray = _as_gray8(frame)
+    except Exception as error:  # any unreadable file: shown as a problem
+        return RedactionPreview(
+            "", np.zeros((1, 1), np.uint8), None, (), f"cannot read it: {error}"
+        )
+    sop = str(ds.get("SOPInstanceUID", "") or "")
+    risk = risk_of_burned_in_text(ds)
+    if risk is None or not use_ocr:
+        return RedactionPreview(sop, gray, risk, ())
+    try:
+        found = tuple(find_text(frame))
+    except PixelTextError as error:
+        return RedactionPreview(sop, gray, risk, (), str(error))
+    return RedactionPreview(sop, gray, risk, found)
+
+
 def _cleaning_method(use_ocr: bool, found_by_ocr: int, drawn: int) -> str:
     """What was blacked out, as one De-identification Method value (LO, at most
     64 characters, PS3.5 6.2), e.g. ``pixels: 5 OCR (Tesseract), 1 user regions``."""
