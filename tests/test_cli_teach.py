@@ -465,8 +465,11 @@ def test_patient_data_typed_into_the_case_text_is_refused(
 
 
 def test_images_with_burned_in_annotation_are_left_out(
-    tmp_path: Path, make_series: MakeSeries
+    tmp_path: Path, make_series: MakeSeries, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without OCR to clean them (issue 18: with OCR they are exported cleaned,
+    tests/core/exchange/test_burned_in_text.py)."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     series = make_series(tags={"BurnedInAnnotation": "YES"})
     (info,) = scan_folder(series.folder).series
     affine = np.asarray(info.ijk_to_lps)

@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
         apply_icons(self._actions)
         self.slab.click_focus_only()
         self.placement.restore_docks()
+        self.view_export.sweep_leftovers()  # of saves killed in an earlier run
         return docks
 
     def _build_docks_when_idle(self) -> None:

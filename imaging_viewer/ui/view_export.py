@@ -50,6 +50,22 @@ class ViewExport:
         self._settings = settings
         self._last_folder: Path | None = None
 
+    def sweep_leftovers(self) -> list[Path]:
+        """At start-up, remove what killed saves and exports left in the places
+        the app writes: the annotation autosave folder and the last export folder
+        (stale hidden ``.tmp`` files and ``.staging`` folders only). Nothing is
+        swept when nothing is remembered (``settings`` None, e.g. in tests)."""
+        from imaging_viewer.core.annotations.serialize import user_data_dir
+        from imaging_viewer.core.leftovers import sweep_leftovers
+
+        if self._settings is None:
+            return []
+        folders = [user_data_dir() / "annotations"]
+        stored = self._settings.value("export_folder")
+        if isinstance(stored, str) and stored:
+            folders.append(Path(stored))
+        return sweep_leftovers(folders)
+
     def view_image(self, overlays: bool, include_patient: bool = True) -> QImage:
         """The active viewport's slice as a QImage at native resolution, in
         square pixels as on screen; with ``overlays``, its corner text,

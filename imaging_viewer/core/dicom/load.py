@@ -283,10 +283,13 @@ def _read_all(
     def read_native(job: _FileJob) -> _FileJob | None:
         """Raw read of one file; returns the job when pydicom must read it instead."""
         try:
-            contiguous = _contiguous_run(job)
+            contiguous = _contiguous_run(job, raw.shape[1])
             if contiguous is not None:
-                t, k0, first, count = contiguous
-                target = raw[t, k0 : k0 + count]
+                t, k0, first, count, along_time = contiguous
+                # The frames of a one-slice cine are its time points.
+                target = (
+                    raw[t : t + count, k0] if along_time else raw[t, k0 : k0 + count]
+                )
                 ok = read_native_frames(
                     job.path,
                     layout_be if job.big_endian else layout_le,
@@ -295,7 +298,11 @@ def _read_all(
                     _frames_in(job),
                 )
                 if ok and rescale is not None:
-                    rescale(t, k0, count)
+                    if along_time:
+                        for time_point in range(t, t + count):
+                            rescale(time_point, k0, 1)
+                    else:
+                        rescale(t, k0, count)
                 return None if ok else job
             return job
         except (OSError, ValueError) as error:
@@ -401,16 +408,23 @@ def _blank_failed(voxels: NDArray[Any], failed: list[tuple[int, int]]) -> None:
         voxels[t, k] = lowest
 
 
-def _contiguous_run(job: _FileJob) -> tuple[int, int, int, int] | None:
-    """(t, first k, first frame, count) where the frames fill consecutive slices."""
+def _contiguous_run(
+    job: _FileJob, n_slices: int
+) -> tuple[int, int, int, int, bool] | None:
+    """(first t, first k, first frame, count, along time) where the file's
+    consecutive frames fill consecutive slices of one time point, or, in a
+    one-slice series (a cine, PS3.3 C.7.6.6), consecutive time points: one block
+    of the volume either way, read straight into it."""
     t0, k0 = job.targets[0]
     first = job.frame_indices[0]
+    along_time = n_slices == 1 and len(job.targets) > 1
     for n, ((t, k), frame) in enumerate(
         zip(job.targets, job.frame_indices, strict=True)
     ):
-        if t != t0 or k != k0 + n or frame != first + n:
+        expected = (t0 + n, k0) if along_time else (t0, k0 + n)
+        if (t, k) != expected or frame != first + n:
             return None
-    return t0, k0, first, len(job.targets)
+    return t0, k0, first, len(job.targets), along_time
 
 
 def _store(job: _FileJob, data: NDArray[Any], raw: NDArray[Any], fail: Any) -> None:

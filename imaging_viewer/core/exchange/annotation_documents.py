@@ -46,7 +46,7 @@ from imaging_viewer.core.exchange.deidentify import (
     read_dataset,
     write_dataset,
 )
-from imaging_viewer.core.leftovers import remove_leftovers
+from imaging_viewer.core.leftovers import STAGING_SUFFIX, remove_leftovers
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -154,29 +154,57 @@ class ExportedImage:
                 return None
             return clean_pixel_data(self.exported, list(own), use_ocr=False)
         if not ocr_available():
-            raise PixelTextError(
-                f"{risk}; no OCR is installed to find and black out its text "
-                "(install tesseract-ocr and pytesseract), so it is not exported as "
-                "de-identified"
-            )
+            raise _no_ocr_error(risk)
         return clean_pixel_data(self.exported, list(own))
 
     def identifying_values(self) -> dict[str, str]:
         """The source's names, IDs, dates and UIDs that no exported file may hold."""
         return leak_check_values(self.source)
 
-    def deidentified_with(self, context: DeidContext) -> ExportedImage:
-        """The source de-identified (PS3.15 Basic Profile) with ``context``.
+    def deidentified_with(
+        self, context: DeidContext, *, pixels_cleaned: bool = False
+    ) -> ExportedImage:
+        """The source de-identified (PS3.15 Basic Profile) with ``context``;
+        ``pixels_cleaned`` when :meth:`clean_burned_in_text` follows.
 
         Raises
         ------
         BurnedInAnnotationError
             When the image may show patient data in its pixels (PS3.3
-            C.7.6.1.1.7).
+            C.7.6.1.1.7) and ``pixels_cleaned`` is not set.
         """
-        return ExportedImage(
-            self.path, self.source, deidentify(self.source, context), True
+        exported = deidentify(self.source, context, pixels_cleaned=pixels_cleaned)
+        return ExportedImage(self.path, self.source, exported, True)
+
+    def deidentified_and_cleaned(
+        self, context: DeidContext, own: Sequence[TextBox]
+    ) -> tuple[ExportedImage, list[TextBox] | None]:
+        """The source de-identified with its burned-in text blacked out: found
+        by OCR in an image at risk (Burned In Annotation YES included), plus the
+        user's rectangles ``own``; with the regions blacked out, or None where
+        the image is not at risk and the user chose none (PS3.15 E.3.1).
+
+        Raises
+        ------
+        PixelTextError
+            The image is at risk and no OCR is installed to find its text
+            (checked before anything is de-identified).
+        """
+        risk = risk_of_burned_in_text(self.source)
+        if risk is not None and not ocr_available():
+            raise _no_ocr_error(risk)
+        exported = self.deidentified_with(
+            context, pixels_cleaned=risk is not None or bool(own)
         )
+        return exported, exported.clean_burned_in_text(own)
+
+
+def _no_ocr_error(risk: str) -> PixelTextError:
+    return PixelTextError(
+        f"{risk}; no OCR is installed to find and black out its text "
+        "(install tesseract-ocr and pytesseract), so it is not exported as "
+        "de-identified"
+    )
 
 
 def read_image_for_export(path: str) -> ExportedImage:
@@ -358,7 +386,9 @@ def prepare_staging_folder(out_dir: Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise DicomExportError(f"{out_dir}: cannot write (folder {parent})")
     remove_leftovers(parent, out_dir.name)  # staging of an export killed before
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    return Path(
+        tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=STAGING_SUFFIX, dir=parent)
+    )
 
 
 @dataclass(frozen=True)

@@ -153,9 +153,9 @@ def clean_pixel_data(
 
     Boxes are found by OCR in each frame (when ``use_ocr``) and joined by
     ``extra_boxes`` (the user's own). The pixel data are rewritten uncompressed
-    (Explicit VR Little Endian), and Burned In Annotation set to NO with the
-    Clean Pixel Data Option (PS3.16 CID 7050, 113101) added to De-identification
-    Method where any box was applied.
+    (Explicit VR Little Endian), and Burned In Annotation set to NO, only now,
+    with the Clean Pixel Data Option (PS3.16 CID 7050, 113101) and how many
+    regions OCR found and the user drew added to De-identification Method.
 
     Returns
     -------
@@ -174,12 +174,14 @@ def clean_pixel_data(
     stack = pixels if frames > 1 else pixels[np.newaxis]
     applied: list[TextBox] = []
     cleaned = []
+    found_by_ocr = 0
     for frame in stack:
         boxes = (find_text(frame) if use_ocr else []) + list(extra_boxes)
         # One more pass over the cleaned frame: text that was hidden among the
         # first words' boxes is read once they are gone.
         if use_ocr and boxes:
             boxes += find_text(black_out(frame, boxes))
+        found_by_ocr += len(boxes) - len(extra_boxes)
         applied.extend(boxes)
         cleaned.append(black_out(frame, boxes))
     result = np.stack(cleaned) if frames > 1 else cleaned[0]
@@ -195,8 +197,9 @@ def clean_pixel_data(
     if isinstance(methods, str):
         methods = [methods]
     meaning = CLEAN_PIXEL_DATA_CODE[1]
+    how = _cleaning_method(use_ocr, found_by_ocr, len(extra_boxes) * len(stack))
     if meaning not in methods:
-        ds.DeidentificationMethod = [*methods, meaning]
+        ds.DeidentificationMethod = [*methods, meaning, how]
         codes = ds.get("DeidentificationMethodCodeSequence")
         if codes is not None:
             from pydicom.dataset import Dataset as Item
@@ -206,6 +209,64 @@ def clean_pixel_data(
             item.CodingSchemeDesignator = "DCM"
             codes.append(item)
     return applied
+
+
+@dataclass(frozen=True, eq=False)
+class RedactionPreview:
+    """One stored frame of an image, as the redaction tool shows it."""
+
+    sop_instance_uid: str
+    pixels: NDArray[np.uint8]
+    """The frame in 8-bit grey over its own range (``[row, column]``): the
+    stored-frame pixels that redaction rectangles are given in."""
+    risk: str | None
+    """Why it may carry patient data in its pixels, or None."""
+    found: tuple[TextBox, ...]
+    """What OCR found (and the export will black out)."""
+    problem: str = ""
+    """Why the image could not be read or searched, if so."""
+
+
+def redaction_preview(
+    path: str, frame_index: int = 0, *, use_ocr: bool = True
+) -> RedactionPreview:
+    """A frame of the image in ``path`` with the text OCR finds in it (only for
+    an image at risk, as the export does); never raises for a bad file.
+
+    References
+    ----------
+    PS3.15 E.3.1 (Clean Pixel Data Option); PS3.3 C.7.6.1.1.7.
+    """
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path)
+        pixels = ds.pixel_array
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        frame = pixels[min(frame_index, frames - 1)] if frames > 1 else pixels
+        gray = _as_gray8(frame)
+    except Exception as error:  # any unreadable file: shown as a problem
+        return RedactionPreview(
+            "", np.zeros((1, 1), np.uint8), None, (), f"cannot read it: {error}"
+        )
+    sop = str(ds.get("SOPInstanceUID", "") or "")
+    risk = risk_of_burned_in_text(ds)
+    if risk is None or not use_ocr:
+        return RedactionPreview(sop, gray, risk, ())
+    try:
+        found = tuple(find_text(frame))
+    except PixelTextError as error:
+        return RedactionPreview(sop, gray, risk, (), str(error))
+    return RedactionPreview(sop, gray, risk, found)
+
+
+def _cleaning_method(use_ocr: bool, found_by_ocr: int, drawn: int) -> str:
+    """What was blacked out, as one De-identification Method value (LO, at most
+    64 characters, PS3.5 6.2), e.g. ``pixels: 5 OCR (Tesseract), 1 user regions``."""
+    parts = [f"{found_by_ocr} OCR (Tesseract)"] if use_ocr else []
+    if drawn or not use_ocr:
+        parts.append(f"{drawn} user")
+    return f"pixels: {', '.join(parts)} regions blacked out"[:64]
 
 
 def _as_gray8(pixels: NDArray[Any]) -> NDArray[np.uint8]:

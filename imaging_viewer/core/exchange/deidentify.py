@@ -640,7 +640,9 @@ def _may_carry_text(ds: Dataset) -> bool:
     return modality in _TEXT_PRONE_MODALITIES or "ConversionType" in ds
 
 
-def deidentify(ds: Dataset, context: DeidContext) -> Dataset:
+def deidentify(
+    ds: Dataset, context: DeidContext, *, pixels_cleaned: bool = False
+) -> Dataset:
     """A de-identified copy of ``ds`` (``ds`` is left as it is).
 
     Applies :data:`BASIC_PROFILE` to every attribute, recursively into
@@ -658,6 +660,12 @@ def deidentify(ds: Dataset, context: DeidContext) -> Dataset:
         transfer syntax).
     context : DeidContext
         The case's key, options and UID map.
+    pixels_cleaned : bool
+        The caller blacks out the text in the pixels of the result before it
+        leaves (Clean Pixel Data Option, PS3.15 E.3.1;
+        :func:`~imaging_viewer.core.exchange.burned_in_text.clean_pixel_data`,
+        which sets Burned In Annotation to NO): an image whose Burned In
+        Annotation is YES is then de-identified, not refused, and not flagged.
 
     Returns
     -------
@@ -668,8 +676,8 @@ def deidentify(ds: Dataset, context: DeidContext) -> Dataset:
     Raises
     ------
     BurnedInAnnotationError
-        When Burned In Annotation (0028,0301) is YES and
-        ``context.accept_burned_in`` is False.
+        When Burned In Annotation (0028,0301) is YES, and neither
+        ``context.accept_burned_in`` nor ``pixels_cleaned`` is set.
 
     References
     ----------
@@ -678,7 +686,9 @@ def deidentify(ds: Dataset, context: DeidContext) -> Dataset:
     (Burned In Annotation).
     """
     sop_uid = str(ds.get("SOPInstanceUID", "") or "")
-    if _burned_in(ds) == "YES":
+    if pixels_cleaned:
+        pass  # the caller cleans the pixels (or refuses the image) and says so
+    elif _burned_in(ds) == "YES":
         message = (
             "Burned In Annotation is YES: its pixels may show patient data that "
             "header de-identification cannot remove"

@@ -333,11 +333,12 @@ def _export(
         text_boxes: list[TextBox] = []
         if context is not None:
             try:
-                dicom = dicom.deidentified_with(context)
-                # Text burned into the pixels is found and blacked out, or the
-                # image is refused (core/exchange/burned_in_text.py).
-                cleaned = dicom.clean_burned_in_text(
-                    redactions.get(dicom.source_sop_instance_uid, ())
+                # Text burned into the pixels (Burned In Annotation YES, or an
+                # image at risk) is found by OCR and blacked out with the user's
+                # rectangles, or the image is refused with the reason
+                # (core/exchange/burned_in_text.py).
+                dicom, cleaned = dicom.deidentified_and_cleaned(
+                    context, redactions.get(dicom.source_sop_instance_uid, ())
                 )
                 if cleaned is not None:
                     text_boxes = cleaned

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.teaching.export import TeachingExport
+    from imaging_viewer.core.teaching.key_images import KeyImageRef
     from imaging_viewer.core.viewer_state import ViewerState
     from imaging_viewer.core.volume import Volume, Window
     from imaging_viewer.core.workspace.tasks import TaskHandle, TaskRunner
@@ -506,6 +507,18 @@ class Workspace:
             study_uid=study_uid,
             **options,
         )
+
+    def teaching_key_images(self, study_uid: str) -> list[KeyImageRef]:
+        """The key images a teaching case of the study would show (those its
+        annotations are on), e.g. to review them for burned-in text first."""
+        from imaging_viewer.core.teaching.key_images import select_key_images
+
+        if self.scan_result is None:
+            return []
+        refs, _ = select_key_images(
+            self.scan_result.series, self.annotations(study_uid)
+        )
+        return refs
 
     def export_annotation_documents(
         self,

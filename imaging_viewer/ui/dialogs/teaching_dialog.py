@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from PySide6.QtWidgets import QStatusBar, QWidget
 
+    from imaging_viewer.core.exchange.burned_in_text import TextBox
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.viewer_state import ViewerState
     from imaging_viewer.core.workspace import Study, Workspace
@@ -48,6 +49,11 @@ class TeachingCaseDialog(QtWidgets.QDialog):
         )
         note.setWordWrap(True)
         form.addRow(note)
+        self.review_images = QtWidgets.QCheckBox(
+            "Review the key images and black out text by hand (always asked for "
+            "images at risk of burned-in text)"
+        )
+        form.addRow(self.review_images)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
@@ -116,12 +122,20 @@ class LesionExport:
         )
         if not folder:
             return
+        redactions = self._ask_redactions(study, dialog.review_images.isChecked())
+        if redactions is None:
+            return
         case = dialog.case()
         out_dir = Path(folder) / (_safe_name(case.title) or "teaching_case")
         window = self._state.active.editable_window()
         try:
             result = self._workspace.export_teaching_case(
-                study.uid, case, out_dir, QtKeyImageBurnIn(), window=window
+                study.uid,
+                case,
+                out_dir,
+                QtKeyImageBurnIn(),
+                window=window,
+                redactions=redactions,
             )
         except (TeachingExportError, OSError) as error:
             QtWidgets.QMessageBox.warning(
@@ -133,6 +147,24 @@ class LesionExport:
         self._status_bar.showMessage(
             f"Wrote {len(result.files)} files to {result.folder}", 10000
         )
+
+    def _ask_redactions(
+        self, study: Study, always: bool
+    ) -> dict[str, list[TextBox]] | None:
+        """The user's rectangles to black out, by SOP Instance UID: asked in the
+        redaction tool when a key image is at risk of burned-in text (or
+        ``always``); None when the user cancels."""
+        from imaging_viewer.ui.dialogs.redaction_dialog import RedactionDialog
+
+        key_images = self._workspace.teaching_key_images(study.uid)
+        if not key_images:
+            return {}
+        tool = RedactionDialog(key_images, self._parent)
+        if not (always or tool.any_at_risk):
+            return {}
+        if tool.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        return tool.redactions()
 
     def export_dicom(self) -> None:
         """Write the lesions as a TID 1500 SR and a GSPS beside their key images

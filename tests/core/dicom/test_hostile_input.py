@@ -306,3 +306,32 @@ def test_image_larger_than_memory_allows_is_refused_at_scan(
     result = scan_folder(good.folder)
     assert not result.series
     assert "too large for memory" in skip_reason(result, good.files[0])
+
+
+def test_native_cine_frames_are_read_straight_into_the_volume(
+    make_series: MakeSeries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 3.2 GiB native multi-frame file (one slice, its frames time points)
+    peaked at twice its size: pydicom read the element and decoded a copy. Its
+    frames are now read straight into the volume (3.3 GB peak), exactly as
+    pydicom reads them."""
+    from imaging_viewer.core.dicom import load as load_module
+
+    series = make_series(shape=(1, 8, 9), folder="cine", rescale=(1.0, -1024.0))
+    path = series.files[0]
+    frames = np.stack(
+        [np.arange(72, dtype=np.int16).reshape(8, 9) * (n + 1) for n in range(5)]
+    )
+    _edit(path, NumberOfFrames=5, PixelData=frames.tobytes())
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("native frames went through pydicom")
+
+    monkeypatch.setattr(load_module, "decode_frames", no_decoding)
+    (info,) = scan_folder(series.folder).series
+    volume = load_volume(info)
+
+    ds = pydicom.dcmread(path)
+    expected = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    assert volume.voxels.shape == (5, 1, 8, 9)
+    np.testing.assert_array_equal(volume.voxels[:, 0], expected)

@@ -17,7 +17,12 @@ import pydicom
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
+from pydicom.uid import (
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    UltrasoundImageStorage,
+    generate_uid,
+)
 
 from imaging_viewer.core.annotations.model import AnnotationSet, Lesion
 from imaging_viewer.core.annotations.serialize import to_json
@@ -237,3 +242,59 @@ def test_the_users_own_rectangles_are_blacked_out(
     assert (
         "burned-in text blacked out in key01" in (export.folder / "case.md").read_text()
     )
+
+
+def _burned_in_yes(folder: Path) -> Path:
+    """A CT-class image stating Burned In Annotation YES, with the patient's name,
+    ID, birth date and accession number drawn into its pixels."""
+    path = ultrasound_with_text(folder / "ct.dcm")
+    ds = pydicom.dcmread(path)
+    ds.Modality = "CT"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.usefixtures("ocr")
+def test_burned_in_annotation_yes_is_exported_once_cleaned(tmp_path: Path) -> None:
+    """Burned In Annotation YES is no longer refused: the case's DICOM has the text
+    blacked out, says NO only now, and De-identification Method says how."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    source = pydicom.dcmread(_burned_in_yes(folder))
+    assert len(_found(DRAWN, read_text(source.pixel_array))) >= 3
+
+    code, stderr, out = _teach(folder, tmp_path)
+
+    assert code == 0, stderr
+    (dicom,) = (out / "dicom").glob("key*.dcm")
+    ds = pydicom.dcmread(dicom)
+    assert _found(DRAWN, read_text(ds.pixel_array)) == []
+    assert ds.BurnedInAnnotation == "NO"
+    assert ds.PatientIdentityRemoved == "YES"
+    methods = list(ds.DeidentificationMethod)
+    assert "Clean Pixel Data Option" in methods
+    assert any("OCR (Tesseract)" in m and "blacked out" in m for m in methods)
+    codes = [item.CodeValue for item in ds.DeidentificationMethodCodeSequence]
+    assert "113101" in codes
+    for png in sorted((out / "images").glob("*.png")):
+        text = read_text(np.asarray(Image.open(png).convert("L")))
+        assert _found(DRAWN, text) == [], f"{png.name}: {text!r}"
+    assert "burned-in text blacked out in key01" in (out / "case.md").read_text()
+
+
+def test_burned_in_annotation_yes_without_ocr_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    _burned_in_yes(folder)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+
+    code, stderr, out = _teach(folder, tmp_path)
+
+    assert code == 1
+    assert "Burned In Annotation is YES" in stderr
+    assert "no OCR is installed" in stderr
+    assert not out.exists()

@@ -498,3 +498,15 @@ def test_kept_attributes_holding_the_patient_id_are_cleaned() -> None:
     assert list(out.ImageType) == ["ORIGINAL", "PRIMARY"]
     assert len(context.cleaned) == 2
     assert "SequenceName held the PatientID" in context.cleaned[1] + context.cleaned[0]
+
+
+def test_burned_in_annotation_yes_is_de_identified_when_pixels_are_cleaned() -> None:
+    """The caller that cleans the pixels (issue 18) gets the image, not a refusal
+    nor a warning; Burned In Annotation stays YES until the pixels are cleaned."""
+    ds = make_ct()
+    ds.BurnedInAnnotation = "YES"
+    context = DeidContext("k")
+    out = deidentify(ds, context, pixels_cleaned=True)
+    assert out.BurnedInAnnotation == "YES"
+    assert out.PatientIdentityRemoved == "YES"
+    assert context.flagged == []
