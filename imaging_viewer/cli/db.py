@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imaging_viewer.cli import options
 from imaging_viewer.cli.options import CommandError
 
 if TYPE_CHECKING:
@@ -53,13 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.db_command == "list":
             studies = database.studies()
             if args.json:
-                json.dump(
-                    {"studies": [study.to_json() for study in studies]},
-                    sys.stdout,
-                    indent=2,
-                    ensure_ascii=False,
-                )
-                print()
+                options.print_json({"studies": [s.to_json() for s in studies]})
                 return 0
             for s in studies:
                 print(

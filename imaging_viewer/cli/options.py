@@ -7,14 +7,17 @@ so that importing a subcommand costs nothing until it runs.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
@@ -174,3 +177,25 @@ def cannot_write(output: Path, error: OSError, *, names_file: bool = True) -> st
     if error.strerror or not names_file:
         return f"{output}: cannot write ({error.strerror or error})"
     return str(error)
+
+
+def print_json(document: Any) -> None:
+    """Print ``document`` as the ``--json`` contracts do: indented UTF-8 JSON."""
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+@contextlib.contextmanager
+def annotation_file_errors(path: str, missing: str = "no such file") -> Iterator[None]:
+    """Reading the annotation file ``path`` in the block: a missing, invalid or
+    unreadable file becomes a one-line :class:`CommandError` naming it."""
+    from imaging_viewer.core.annotations.serialize import AnnotationFileError
+
+    try:
+        yield
+    except FileNotFoundError:
+        raise CommandError(f"{path}: {missing}") from None
+    except AnnotationFileError as error:
+        raise CommandError(f"{path}: {error.reason}") from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot read ({error.strerror or error})") from None

@@ -6,11 +6,10 @@ NODE is a configured node's name, ``AET@HOST:PORT`` (DIMSE) or an
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imaging_viewer.cli import options
 from imaging_viewer.cli.options import CommandError
 
 if TYPE_CHECKING:
@@ -114,13 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         results, _ = remote.find(node, query)
         if args.json:
-            json.dump(
-                {"results": [r.to_json() for r in results]},
-                sys.stdout,
-                indent=2,
-                ensure_ascii=False,
-            )
-            print()
+            options.print_json({"results": [r.to_json() for r in results]})
             return 0
         for r in results:
             what = r.modality if r.series_uid else "/".join(r.modalities)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from imaging_viewer.cli import options
 from imaging_viewer.cli.options import CommandError
 
 if TYPE_CHECKING:
@@ -91,7 +92,6 @@ def _print_text(table: ResponseTable) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the table and print it (and write the CSV)."""
-    from imaging_viewer.core.annotations.serialize import AnnotationFileError
     from imaging_viewer.core.followup.response_table import TableMode, build_table
     from imaging_viewer.core.followup.table_export import (
         read_timepoint,
@@ -103,14 +103,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("give either --recist or --bone, not both")
     timepoints = []
     for path in args.annotations:
-        try:
+        with options.annotation_file_errors(path):
             timepoints.append(read_timepoint(path))
-        except FileNotFoundError:
-            raise CommandError(f"{path}: no such file") from None
-        except AnnotationFileError as error:
-            raise CommandError(f"{path}: {error.reason}") from None
-        except OSError as error:
-            raise CommandError(f"{path}: {error.strerror or error}") from None
     mode = (
         TableMode.RECIST
         if args.recist

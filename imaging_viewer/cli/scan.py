@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import TYPE_CHECKING
 
 from imaging_viewer.cli import options
@@ -77,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
             "skipped": [skipped.to_json() for skipped in result.skipped],
             "warnings": result.warnings,
         }
-        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        options.print_json(document)
     else:
         _print_tree(result)
     if not result.series:

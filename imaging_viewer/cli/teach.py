@@ -110,24 +110,17 @@ def _parse_key_image(text: str) -> str | tuple[str, int]:
 def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
     """The annotation file's set and study UID, checked against the scan."""
     from imaging_viewer.core.annotations.serialize import (
-        AnnotationFileError,
         check_schema,
         from_json,
         read_document,
         study_uid_of,
     )
 
-    try:
+    with options.annotation_file_errors(path, missing="no such annotation file"):
         document = read_document(path)
         check_schema(document)
         study_uid = study_uid_of(document)
         annotation_set = from_json(document)
-    except FileNotFoundError:
-        raise CommandError(f"{path}: no such annotation file") from None
-    except AnnotationFileError as error:
-        raise CommandError(f"{path}: {error.reason}") from None
-    except OSError as error:
-        raise CommandError(f"{path}: cannot read ({error.strerror or error})") from None
     studies = {info.study_uid for info in result.series}
     if study_uid not in studies:
         raise CommandError(
