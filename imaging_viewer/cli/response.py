@@ -31,7 +31,8 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "annotations",
         nargs="+",
         metavar="ANNOTATIONS.json",
-        help="annotation files of the time points (any order: the study date orders)",
+        help="annotation files of the time points, or our DICOM SR measurement "
+        "reports (any order: the study date orders)",
     )
     parser.add_argument(
         "--recist", action="store_true", help="RECIST 1.1 sum, changes and response"
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the table and print it (and write the CSV)."""
     from imaging_viewer.core.followup.response_table import TableMode, build_table
     from imaging_viewer.core.followup.table_export import (
+        different_patients,
         read_timepoint,
         table_to_json,
         write_csv,
@@ -105,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
     for path in args.annotations:
         with options.annotation_file_errors(path):
             timepoints.append(read_timepoint(path))
+    patients = different_patients(timepoints)
+    if len(patients) > 1:
+        raise CommandError(
+            "the time points are of different patients: " + ", ".join(patients)
+        )
     mode = (
         TableMode.RECIST
         if args.recist
