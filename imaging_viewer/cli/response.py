@@ -31,7 +31,8 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "annotations",
         nargs="+",
         metavar="ANNOTATIONS.json",
-        help="annotation files of the time points (any order: the study date orders)",
+        help="annotation files of the time points, or our DICOM SR measurement "
+        "reports (any order: the study date orders)",
     )
     parser.add_argument(
         "--recist", action="store_true", help="RECIST 1.1 sum, changes and response"
@@ -43,6 +44,11 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "unless a soft-tissue component is marked",
     )
     parser.add_argument("--csv", metavar="OUT", help="also write the table as CSV")
+    parser.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write a PNG plot of each lesion's size over time into DIR",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
@@ -90,10 +96,24 @@ def _print_text(table: ResponseTable) -> None:
         print(f"warning: {warning}")
 
 
+def _write_plots(table: ResponseTable, folder: str) -> None:
+    """Paint the plots offscreen (no display needed)."""
+    from imaging_viewer.cli.headless_gui import start_headless_gui
+    from imaging_viewer.ui.response_plot import write_lesion_plots
+
+    start_headless_gui()
+
+    try:
+        write_lesion_plots(table, folder)
+    except OSError as error:
+        raise CommandError(f"{folder}: {error.strerror or error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the table and print it (and write the CSV)."""
     from imaging_viewer.core.followup.response_table import TableMode, build_table
     from imaging_viewer.core.followup.table_export import (
+        different_patients,
         read_timepoint,
         table_to_json,
         write_csv,
@@ -105,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
     for path in args.annotations:
         with options.annotation_file_errors(path):
             timepoints.append(read_timepoint(path))
+    patients = different_patients(timepoints)
+    if len(patients) > 1:
+        raise CommandError(
+            "the time points are of different patients: " + ", ".join(patients)
+        )
     mode = (
         TableMode.RECIST
         if args.recist
@@ -118,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
             write_csv(table, args.csv)
         except OSError as error:
             raise CommandError(f"{args.csv}: {error.strerror or error}") from None
+    if args.plot:
+        _write_plots(table, args.plot)
     if args.json:
         print(json.dumps(table_to_json(table), ensure_ascii=False))
     else:

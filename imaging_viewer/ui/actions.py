@@ -590,6 +590,13 @@ ACTIONS: tuple[Action, ...] = (
         help="export a teaching case (de-identified images and lesions)",
     ),
     Action(
+        "response_table",
+        "Response table",
+        menus=("annotate",),
+        section="annotations",
+        dock="response",
+    ),
+    Action(
         "export_dicom",
         "Export annotations as DICOM SR and presentation state…",
         run=lambda w: w.lesion_export.export_dicom(),

@@ -1,5 +1,5 @@
-"""The window's docks (series, problems, DICOM tags, lesions) and their panels,
-built after the first image is shown."""
+"""The window's docks (series, problems, DICOM tags, lesions, response) and their
+panels, built after the first image is shown."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from imaging_viewer.core.viewer_state import nearest_slice
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow, QWidget
 
+    from imaging_viewer.core.followup.response_table import TimepointData
     from imaging_viewer.core.viewer_state import ViewerState
     from imaging_viewer.core.workspace import Workspace
 
@@ -67,6 +68,7 @@ class WindowDocks:
     ) -> None:
         from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
         from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+        from imaging_viewer.ui.widgets.response_panel import ResponsePanelWidget
         from imaging_viewer.ui.widgets.series_browser import SeriesBrowserWidget
         from imaging_viewer.ui.widgets.tag_browser import TagBrowserWidget
 
@@ -97,6 +99,13 @@ class WindowDocks:
             "Lesions", self.lesions_panel, areas.RightDockWidgetArea
         )
         self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+        self._workspace = workspace
+        self.response_panel = ResponsePanelWidget(self._patient_timepoints, window)
+        self.response_dock = self._dock(
+            "Response", self.response_panel, areas.BottomDockWidgetArea
+        )
+        self.response_dock.hide()
+        self.response_dock.visibilityChanged.connect(self._on_response_visibility)
         horizontal, vertical = (
             QtCore.Qt.Orientation.Horizontal,
             QtCore.Qt.Orientation.Vertical,
@@ -112,6 +121,7 @@ class WindowDocks:
             "problems": self.problems_dock,
             "tags": self.tags_dock,
             "lesions": self.lesions_dock,
+            "response": self.response_dock,
         }
 
     def _dock(
@@ -134,6 +144,17 @@ class WindowDocks:
     def _on_tags_visibility(self, visible: bool) -> None:
         if visible:
             self.update_tag_browser()
+
+    def _patient_timepoints(self) -> list[TimepointData]:
+        """The open studies of the patient being annotated, as time points."""
+        study = self._workspace.annotation_study(self._state)
+        if study is None:
+            return []
+        return self._workspace.timepoints(study.patient_key)
+
+    def _on_response_visibility(self, visible: bool) -> None:
+        if visible:
+            self.response_panel.refresh()
 
     def update_tag_browser(self) -> None:
         """Show the tags of the file behind the active viewport's image (the

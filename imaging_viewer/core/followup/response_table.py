@@ -65,6 +65,8 @@ class TimepointData:
     roi_stats: Mapping[str, RoiStats] | None = None
     source: str = ""
     """Where it came from (a file), for messages."""
+    patient_id: str = ""
+    """Patient ID (0010,0020) where the source records one (our SRs do)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The response table as JSON-ready data and as CSV (one row per lesion × time point).
 
-Reading the annotation files of several time points is here too: what
-``imaging-viewer response`` and the response dock's export share.
+Reading the annotation files (or our own DICOM SR measurement reports) of
+several time points is here too: what ``imaging-viewer response`` and the
+response dock's export share.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from imaging_viewer.core.annotations.serialize import (
     read_document,
     study_uid_of,
     timepoint_of,
+)
+from imaging_viewer.core.exchange.timepoint_report import (
+    is_dicom_file,
+    read_timepoint_report,
 )
 from imaging_viewer.core.files import write_text_atomic
 from imaging_viewer.core.followup.response_table import TimepointData
@@ -53,15 +58,30 @@ CSV_COLUMNS: Final = (
 
 
 def read_timepoint(path: str | os.PathLike[str]) -> TimepointData:
-    """One time point from an annotation file (schema 1 or 2).
+    """One time point from an annotation file (schema 1 or 2), or from a TID 1500
+    measurement report of ours (PS3.16; see :mod:`..exchange.timepoint_report`).
 
     Raises
     ------
     AnnotationFileError
-        If the file is not a readable annotation file.
+        If the file is neither a readable annotation file nor a measurement
+        report.
     OSError
         If it cannot be read.
     """
+    if is_dicom_file(path):
+        try:
+            report = read_timepoint_report(path)
+        except ValueError as error:
+            raise AnnotationFileError(str(error)) from None
+        return TimepointData(
+            report.annotation_set,
+            study_uid=report.study_uid,
+            study_date=report.study_date,
+            label=report.label,
+            source=str(path),
+            patient_id=report.patient_id,
+        )
     document = read_document(path)
     try:
         check_schema(document)
@@ -196,3 +216,9 @@ def write_csv(table: ResponseTable, path: str | os.PathLike[str]) -> None:
 def read_timepoints(paths: Sequence[str | os.PathLike[str]]) -> list[TimepointData]:
     """:func:`read_timepoint` of each file."""
     return [read_timepoint(path) for path in paths]
+
+
+def different_patients(timepoints: Sequence[TimepointData]) -> list[str]:
+    """The distinct patient IDs the time points record (more than one: never
+    link them silently); time points that record none are not counted."""
+    return sorted({t.patient_id for t in timepoints if t.patient_id})

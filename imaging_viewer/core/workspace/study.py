@@ -30,6 +30,9 @@ class Study:
     series: list[SeriesInfo] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
     """The paths opened that held its series."""
+    timepoint: str = ""
+    """The user's time point label (``baseline``, ``follow-up 1``, …); empty:
+    the response table names it by its place in date order."""
     annotations: AnnotationSet | None = None
     autosaver: Autosaver | None = None
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         AnnotationDocuments,
     )
     from imaging_viewer.core.exchange.structured_report import DicomImport
+    from imaging_viewer.core.followup.response_table import TimepointData
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.teaching.export import TeachingExport
@@ -420,6 +421,32 @@ class Workspace:
             for lesion in loaded.lesions:
                 annotations.add_lesion(lesion)
         annotations.clear_history()
+
+    def timepoints(self, patient_key: tuple[str, str]) -> list[TimepointData]:
+        """The open studies of one patient as time points of a response table
+        (lesions matched by Tracking UID, PS3.16 TID 4108); studies of other
+        patients are never mixed in."""
+        from imaging_viewer.core.followup.response_table import TimepointData
+
+        timepoints = []
+        for study in self.studies.values():
+            if study.patient_key != patient_key:
+                continue
+            first = study.series[0] if study.series else None
+            timepoints.append(
+                TimepointData(
+                    self.annotations(study.uid),
+                    study_uid=study.uid,
+                    study_date=study.date
+                    if len(study.date) == 8 and study.date.isdigit()
+                    else "",
+                    label=study.timepoint,
+                    modality=first.modality if first else "",
+                    series_description=first.description if first else "",
+                    patient_id=study.patient_id,
+                )
+            )
+        return timepoints
 
     def save_annotations(self, study_uid: str, path: str | os.PathLike[str]) -> None:
         """Write a study's annotations to ``path`` (atomically).

@@ -338,3 +338,34 @@ def test_the_study_lesions_export_as_sr_and_gsps_and_import_back(
         assert length_mm(ruler.start_lps, ruler.end_lps) == pytest.approx(
             length_mm(original.start_lps, original.end_lps), abs=1e-3
         )
+
+
+def test_timepoints_are_the_studies_of_one_patient(make_series: MakeSeries) -> None:
+    from imaging_viewer.core.annotations.model import Lesion
+    from imaging_viewer.core.followup.response_table import build_table
+
+    def of(folder: str, patient: str, date: str) -> Any:
+        tags = {"PatientID": patient, "PatientName": patient, "StudyDate": date}
+        return study(make_series, folder, tags=tags)
+
+    workspace = Workspace(autosave=False)
+    for folder, patient, date in (
+        ("later", "P1", "20240601"),
+        ("other", "P2", "20240301"),
+        ("first", "P1", "20240101"),
+    ):
+        workspace.open(of(folder, patient, date).folder, replace=False)
+    by_date = {s.date: s for s in workspace.studies.values()}
+    by_date["20240101"].timepoint = "diagnosis"
+    lesion = Lesion(label="L1")
+    workspace.annotations(by_date["20240101"].uid).add_lesion(lesion)
+    workspace.annotations(by_date["20240601"].uid).add_lesion(
+        Lesion(label="L1 again", tracking_uid=lesion.tracking_uid)
+    )
+
+    timepoints = workspace.timepoints(by_date["20240101"].patient_key)
+    assert sorted(t.study_date for t in timepoints) == ["20240101", "20240601"]
+    assert {t.patient_id for t in timepoints} == {"P1"}
+    table = build_table(timepoints)
+    assert [t.label for t in table.timepoints] == ["diagnosis", ""]
+    assert [row.tracking_uid for row in table.rows] == [lesion.tracking_uid]
