@@ -31,6 +31,7 @@ from imaging_viewer.core.annotations.serialize import (
 )
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
+from imaging_viewer.core.exchange.presentation_state import export_presentation_state
 from imaging_viewer.core.exchange.structured_report import (
     export_measurement_report,
 )
@@ -197,3 +198,24 @@ def test_bad_calibrations_are_a_file_error(bad: object) -> None:
     document["calibrations"] = bad
     with pytest.raises(AnnotationFileError, match="calibrations"):
         from_json(document)
+
+
+def _gsps_texts(annotations: AnnotationSet, ds: Dataset) -> list[str]:
+    result = export_presentation_state(
+        annotations, {str(ds.SOPInstanceUID): ds}, series_number=902
+    )
+    return [
+        str(text.UnformattedTextValue)
+        for item in result.dataset.GraphicAnnotationSequence
+        for text in item.get("TextObjectSequence", [])
+    ]
+
+
+def test_gsps_text_is_px_then_calibrated_mm(sample_data: Path, tmp_path: Path) -> None:
+    volume, ds = _radiograph(sample_data, tmp_path)
+    annotations, _ = _ruler_on(volume, ds, 255.0)
+    assert _gsps_texts(annotations, ds) == ["length 255.0 px"]
+    start = (volume.ijk_to_lps @ np.array([0.0, 0.0, 0.0, 1.0]))[:3]
+    end = (volume.ijk_to_lps @ np.array([0.0, 100.0, 0.0, 1.0]))[:3]
+    annotations.set_calibration(Calibration(str(ds.SOPInstanceUID), start, end, 25.0))
+    assert _gsps_texts(annotations, ds) == ["length 63.8 mm (calibrated)"]
