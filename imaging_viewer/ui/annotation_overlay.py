@@ -18,9 +18,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
 from imaging_viewer.core.annotations.measure import (
-    NoSpacingError,
+    NO_SPACING,
     is_within_slab,
-    measure,
+    measure_shown,
+    spacing_source_of,
+)
+from imaging_viewer.core.annotations.measure import (
+    measurement_text as values_text,
 )
 from imaging_viewer.core.annotations.model import (
     Angle,
@@ -42,8 +46,9 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from imaging_viewer.core.annotations.calibration import Calibration
     from imaging_viewer.core.annotations.model import Annotation, AnnotationSet
-    from imaging_viewer.core.viewer_state import ViewportState
+    from imaging_viewer.core.viewer_state import ViewerState, ViewportState
 
 ELLIPSE_SEGMENTS = 72
 PREVIEW_LESION = Lesion(label="new lesion", colour="#ffd54f")
@@ -165,27 +170,59 @@ def shown_annotations(
             else PREVIEW_LESION  # the tool creates this lesion on release
         )
         items.append((lesion, shown_preview))
-    return items, plane, volume.spacing_source
+    return items, plane, spacing_source_of(volume)
 
 
-def measurement_text(annotation: Annotation, spacing_source: str) -> str:
-    """What an annotation reads, e.g. ``"23.4 mm"`` or ``"L 31.0 × S 12.2 mm"``."""
-    try:
-        values = measure(annotation, spacing_source=spacing_source)
-    except NoSpacingError:
-        return "no spacing: mm unavailable"
+def measurement_text(
+    annotation: Annotation,
+    spacing_source: str,
+    calibration: Calibration | None = None,
+) -> str:
+    """What an annotation reads, e.g. ``"23.4 mm"``, ``"L 31.0 × S 12.2 mm"``, or
+    ``"255.0 px"`` on an image without spacing (PS3.3 10.7.1.3); a reader's
+    ``calibration`` of the image gives mm."""
+    values = measure_shown(
+        annotation, spacing_source=spacing_source, calibration=calibration
+    )
     if not values:
         return annotation.label
-    if isinstance(annotation, Bidirectional) and len(values) == 2:
-        return f"L {values[0].value:.1f} × S {values[1].value:.1f} mm"
-    parts = []
-    for value in values:
-        unit = {"deg": "°", "mm2": " mm²", "mm": " mm"}.get(
-            value.unit, f" {value.unit}"
+    text = values_text(values)
+    if annotation.label and not isinstance(annotation, Bidirectional):
+        return f"{annotation.label}: {text}"
+    return text
+
+
+def spacing_source_in_views(state: ViewerState, annotation: Annotation) -> str:
+    """Spacing source of the image ``annotation`` was drawn on, from the views
+    showing it; an annotation of a projection image not shown (no frame of
+    reference) counts as without spacing, so pixels are never shown as mm
+    (PS3.3 10.7.1.3)."""
+    for viewport in state.viewports:
+        volume = viewport.volume
+        if volume is None:
+            continue
+        same_frame = (
+            annotation.frame_of_reference_uid
+            and volume.frame_of_reference_uid == annotation.frame_of_reference_uid
         )
-        parts.append(f"{value.value:.1f}{unit}")
-    text = ", ".join(parts)
-    return f"{annotation.label}: {text}" if annotation.label else text
+        if same_frame or (
+            annotation.referenced_sop_instance_uid
+            and image_ref_of(viewport).sop_instance_uid
+            == annotation.referenced_sop_instance_uid
+        ):
+            return spacing_source_of(volume)
+    return "" if annotation.frame_of_reference_uid else NO_SPACING
+
+
+def calibration_of(
+    annotations: AnnotationSet | None, annotation: Annotation
+) -> Calibration | None:
+    """The reader's calibration of the image ``annotation`` was drawn on."""
+    if annotations is None:
+        return None
+    return annotations.calibration(
+        annotation.referenced_sop_instance_uid, annotation.referenced_frame
+    )
 
 
 def draw_annotations(
@@ -197,6 +234,7 @@ def draw_annotations(
     spacing_source: str = "",
     selected_id: str | None = None,
     scale: float = 1.0,
+    calibrations: AnnotationSet | None = None,
 ) -> None:
     """Draw annotations projected on ``plane``.
 
@@ -218,9 +256,10 @@ def draw_annotations(
             pixel = plane.lps_to_pixel(np.asarray(lps, dtype=np.float64))
             return to_painter(float(pixel[0]), float(pixel[1]))
 
-        label = _draw_one(
-            painter, annotation, point, colour, width, spacing_source, scale
+        text = measurement_text(
+            annotation, spacing_source, calibration_of(calibrations, annotation)
         )
+        label = _draw_one(painter, annotation, point, colour, width, text, scale)
         if label is not None:
             at, text = label
             placed.append(_place_label(painter, at, text, placed))
@@ -244,7 +283,7 @@ def _draw_one(
     point: Callable[[NDArray[np.float64] | tuple[float, ...]], QPointF],
     colour: QColor,
     width: float,
-    spacing_source: str,
+    text: str,
     scale: float,
 ) -> tuple[QPointF, str] | None:
     """Draw the shape; return where its label goes, and the label."""
@@ -257,7 +296,6 @@ def _draw_one(
     painter.setPen(pen)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     label_at: QPointF | None = None
-    text = measurement_text(annotation, spacing_source)
     if isinstance(annotation, PointMarker):
         spot = point(annotation.position_lps)
         painter.drawEllipse(spot, 5 * scale, 5 * scale)

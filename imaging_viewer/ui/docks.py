@@ -3,6 +3,7 @@ panels, built after the first image is shown."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 import numpy as np
@@ -66,6 +67,7 @@ class WindowDocks:
     def __init__(
         self, window: QMainWindow, state: ViewerState, workspace: Workspace
     ) -> None:
+        from imaging_viewer.ui.annotation_overlay import spacing_source_in_views
         from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
         from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
         from imaging_viewer.ui.widgets.response_panel import ResponsePanelWidget
@@ -94,6 +96,9 @@ class WindowDocks:
         )
         self.tags_dock.hide()
         self.lesions_panel = LesionsPanelWidget(state.annotations, window)
+        self.lesions_panel.spacing_source_of = functools.partial(
+            spacing_source_in_views, state
+        )
         self.lesions_panel.active_lesion_changed.connect(self._on_active_lesion)
         self.lesions_dock = self._dock(
             "Lesions", self.lesions_panel, areas.RightDockWidgetArea

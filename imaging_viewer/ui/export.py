@@ -13,6 +13,7 @@ from PySide6 import QtCore
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 
+from imaging_viewer.core.annotations.measure import spacing_source_of
 from imaging_viewer.core.annotations.model import AnnotationSet
 from imaging_viewer.core.files import write_bytes_atomic
 from imaging_viewer.core.render import render_slice
@@ -265,6 +266,7 @@ def _paint_annotations(
         plane,
         lambda column, row: QPointF((column + 0.5) * x_scale, (row + 0.5) * y_scale),
         spacing_source=spacing_source,
+        calibrations=annotations if isinstance(annotations, AnnotationSet) else None,
     )
 
 
@@ -285,7 +287,7 @@ def _given_annotations(
     ):
         return None
     plane = plane_of_slice(affine, (pixels.shape[1], pixels.shape[0]))
-    return list(items), plane, volume.spacing_source
+    return list(items), plane, spacing_source_of(volume)
 
 
 # --- output ---

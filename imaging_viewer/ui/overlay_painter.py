@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QRect, QRectF
     from PySide6.QtGui import QPaintDevice
 
-    from imaging_viewer.core.annotations.model import Annotation, Lesion
+    from imaging_viewer.core.annotations.model import Annotation, AnnotationSet, Lesion
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
@@ -315,9 +315,11 @@ class OverlayPainter:
         *,
         spacing_source: str = "",
         selected_id: str | None = None,
+        calibrations: AnnotationSet | None = None,
     ) -> None:
         """Lesion annotations projected on ``plane``; ``to_painter(column, row)``
-        maps the plane's pixel-centre coordinates into the target."""
+        maps the plane's pixel-centre coordinates into the target;
+        ``calibrations`` holds the reader's calibrations of the images."""
         draw_annotations(
             painter,
             items,
@@ -326,6 +328,7 @@ class OverlayPainter:
             spacing_source=spacing_source,
             selected_id=selected_id,
             scale=self.scale,
+            calibrations=calibrations,
         )
 
     def paint_crosshair(

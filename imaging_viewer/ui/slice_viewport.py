@@ -610,6 +610,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._widget_point,
             spacing_source=spacing_source,
             selected_id=self.annotations.selected_id,
+            calibrations=self.annotations,
         )
 
     def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent | None:

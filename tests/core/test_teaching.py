@@ -152,7 +152,8 @@ def test_measurements_without_spacing_and_from_a_projection() -> None:
     ids = [a.id for a in annotation_set.annotations()]
     sources = dict.fromkeys(ids, "none")
     values = measure_annotations(annotation_set, sources)
-    assert values[ids[0]] == ()  # a length needs a pixel size
+    # Issue 15: without a pixel size a length is given in px, never mm.
+    assert [v.unit for v in values[ids[0]]] == ["px"]
     assert values[ids[2]][0].name == "angle"  # an angle does not
     detector = "ImagerPixelSpacing (at the detector, not corrected)"
     values = measure_annotations(annotation_set, dict.fromkeys(ids, detector))

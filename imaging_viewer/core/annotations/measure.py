@@ -28,6 +28,7 @@ from imaging_viewer.core.volume import Volume
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
+    from imaging_viewer.core.annotations.calibration import Calibration
     from imaging_viewer.core.annotations.model import Annotation
     from imaging_viewer.core.geometry import Affine
 
@@ -282,6 +283,76 @@ def measure(
     if isinstance(annotation, EllipseRoi | PolygonRoi):
         return (result("area", roi_area_mm2(annotation, spacing_source=source), "mm2"),)
     return ()
+
+
+_PIXEL_UNITS: Final = {"mm": "px", "mm2": "px2"}
+UNIT_TEXT: Final = {"mm": " mm", "mm2": " mm²", "px": " px", "px2": " px²", "deg": "°"}
+"""How each :attr:`Measurement.unit` reads after a number."""
+
+
+def measure_shown(
+    annotation: Annotation,
+    *,
+    spacing_source: str = "",
+    calibration: Calibration | None = None,
+) -> tuple[Measurement, ...]:
+    """What an annotation measures, in the unit its image supports.
+
+    Like :func:`measure`, but never refuses: a reader's ``calibration`` of the
+    image scales lengths and areas into mm (its ``source`` says so); without
+    one, an image with no spacing gives lengths in ``"px"`` and areas in
+    ``"px2"`` (its points were placed at 1 mm per pixel), so no pixel count is
+    ever shown as millimetres.
+
+    Parameters
+    ----------
+    annotation : Annotation
+        Any kind.
+    spacing_source : str
+        As for :func:`measure` (:func:`spacing_source_of` the image).
+    calibration : Calibration, optional
+        The reader's calibration of the image the annotation lies on.
+
+    References
+    ----------
+    PS3.3 10.7.1.1 and 10.7.1.3 (which spacing a projection measurement uses,
+    and what to do without one).
+    """
+    if calibration is not None:
+        scale = calibration.scale
+        factors = {"mm": scale, "mm2": scale * scale, "deg": 1.0}
+        return tuple(
+            Measurement(
+                value.name,
+                value.value * factors[value.unit],
+                value.unit,
+                calibration.source,
+            )
+            for value in measure(annotation)
+        )
+    if spacing_source == NO_SPACING:
+        return tuple(
+            Measurement(
+                value.name,
+                value.value,
+                _PIXEL_UNITS.get(value.unit, value.unit),
+                NO_SPACING,
+            )
+            for value in measure(annotation)
+        )
+    return measure(annotation, spacing_source=spacing_source)
+
+
+def measurement_text(values: tuple[Measurement, ...]) -> str:
+    """``"23.4 mm"``, ``"L 31.0 × S 12.2 px"``, ``"41.0°"``: values as shown."""
+    names = [value.name for value in values]
+    if names == ["long axis", "short axis"]:
+        unit = UNIT_TEXT.get(values[0].unit, f" {values[0].unit}")
+        return f"L {values[0].value:.1f} × S {values[1].value:.1f}{unit}"
+    return ", ".join(
+        f"{value.value:.1f}{UNIT_TEXT.get(value.unit, f' {value.unit}')}"
+        for value in values
+    )
 
 
 # ---------------------------------------------------------------- ROI statistics

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike, NDArray
 
+    from imaging_viewer.core.annotations.calibration import Calibration
+
 Point3 = tuple[float, float, float]
 """An LPS point or direction in millimetres."""
 
@@ -632,6 +634,7 @@ class AnnotationSet:
         self._macros: list[list[Command]] = []
         self._selected_id: str | None = None
         self._preview: Annotation | None = None
+        self._calibrations: dict[tuple[str, int | None], Calibration] = {}
 
     # -- reading
 
@@ -684,6 +687,33 @@ class AnnotationSet:
         clash = existing.intersection(a.id for a in lesion.annotations)
         if clash:
             raise ValueError(f"annotation id {sorted(clash)[0]} is already used")
+
+    # -- calibrations (PS3.3 10.7.1: a reader's spacing for one image)
+
+    @property
+    def calibrations(self) -> tuple[Calibration, ...]:
+        """The reader's calibrations, one per image (and frame)."""
+        return tuple(self._calibrations.values())
+
+    def calibration(
+        self, sop_instance_uid: str, frame: int | None = None
+    ) -> Calibration | None:
+        """The calibration of an image, or None."""
+        if not sop_instance_uid:
+            return None
+        return self._calibrations.get((sop_instance_uid, frame))
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        """Calibrate an image (replacing its calibration); emits :attr:`changed`."""
+        self._calibrations[calibration.key] = calibration
+        self.changed.emit("calibrate image")
+
+    def remove_calibration(
+        self, sop_instance_uid: str, frame: int | None = None
+    ) -> None:
+        """Remove an image's calibration, if it has one; emits :attr:`changed`."""
+        if self._calibrations.pop((sop_instance_uid, frame), None) is not None:
+            self.changed.emit("remove calibration")
 
     # -- lesions
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from psygnal import Signal
 
 from imaging_viewer import __version__
+from imaging_viewer.core.annotations.calibration import Calibration
 from imaging_viewer.core.annotations.limits import (
     AnnotationLimitError,
     check_annotation_count,
@@ -178,6 +179,9 @@ def to_json(
         document["timepoint"] = timepoint
     document["frame_of_reference_uids"] = list(frames)
     document["lesions"] = [_lesion_to_json(lesion, followup) for lesion in lesions]
+    if annotation_set.calibrations:
+        # Optional: a reader that does not know it ignores it (from_json).
+        document["calibrations"] = [c.to_json() for c in annotation_set.calibrations]
     return document
 
 
@@ -358,9 +362,27 @@ def from_json(document: Mapping[str, Any]) -> AnnotationSet:
         _lesion_from_json(item, f"lesions[{n}]") for n, item in enumerate(raw_lesions)
     ]
     try:
-        return AnnotationSet(lesions)
+        annotation_set = AnnotationSet(lesions)
     except ValueError as error:
         raise AnnotationFileError(str(error)) from None
+    for calibration in _calibrations_from_json(document):
+        annotation_set.set_calibration(calibration)
+    return annotation_set
+
+
+def _calibrations_from_json(document: Mapping[str, Any]) -> list[Calibration]:
+    raw = document.get("calibrations", [])
+    if not isinstance(raw, list):
+        raise AnnotationFileError("calibrations must be a list")
+    result = []
+    for n, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise AnnotationFileError(f"calibrations[{n}] must be an object")
+        try:
+            result.append(Calibration.from_json(item))
+        except (TypeError, ValueError) as error:
+            raise AnnotationFileError(f"calibrations[{n}]: {error}") from None
+    return result
 
 
 # ------------------------------------------------------------------- files

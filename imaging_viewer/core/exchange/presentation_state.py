@@ -45,7 +45,12 @@ import pydicom
 import pydicom.errors
 
 from imaging_viewer import __version__
-from imaging_viewer.core.annotations.measure import NoSpacingError, measure
+from imaging_viewer.core.annotations.measure import (
+    UNIT_TEXT,
+    NoSpacingError,
+    measure,
+    measure_shown,
+)
 from imaging_viewer.core.annotations.model import (
     LESION_COLOURS,
     Annotation,
@@ -79,6 +84,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from pydicom.dataset import Dataset
 
+    from imaging_viewer.core.annotations.calibration import Calibration
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.geometry import Affine
     from imaging_viewer.core.volume import Window
@@ -195,8 +201,21 @@ def _layer_name(label: str, number: int, used: set[str]) -> str:
     return candidate
 
 
-def _measurement_text(annotation: Annotation, placement: ImagePlacement) -> str:
-    """E.g. ``"length 12.3 mm"``, ``"angle 41.0°"``; pixels without spacing."""
+def _measurement_text(
+    annotation: Annotation,
+    placement: ImagePlacement,
+    calibration: Calibration | None = None,
+) -> str:
+    """E.g. ``"length 12.3 mm"``, ``"angle 41.0°"``; pixels without spacing; mm
+    from a reader's calibration of the image (PS3.3 10.7.1)."""
+    if calibration is not None:
+        return (
+            "; ".join(
+                f"{r.name} {r.value:.1f}{UNIT_TEXT[r.unit]}"
+                for r in measure_shown(annotation, calibration=calibration)
+            )
+            + " (calibrated)"
+        )
     units = _UNITS_TEXT
     try:
         results = measure(annotation, spacing_source=placement.spacing_source)
@@ -248,6 +267,7 @@ def _objects(
     tracking: tuple[str, str],
     group: Any,
     measurement_text: bool,
+    calibration: Calibration | None = None,
 ) -> tuple[list[Any], list[Any]]:
     """The graphic and text objects of one annotation (PIXEL units)."""
     import highdicom as hd
@@ -287,7 +307,7 @@ def _objects(
         )
     words = [annotation.label] if annotation.label else []
     if measurement_text:
-        words.append(_measurement_text(annotation, placement))
+        words.append(_measurement_text(annotation, placement, calibration))
     caption = _long_string(": ".join(w for w in words if w), 1024)
     if caption:
         texts.append(
@@ -593,7 +613,16 @@ def export_presentation_state(
             groups.append(group)
             written[annotation.id] = (group.graphic_group_id, annotation)
             graphics, texts = _objects(
-                annotation, pixels, placement, tracking, group, measurement_text
+                annotation,
+                pixels,
+                placement,
+                tracking,
+                group,
+                measurement_text,
+                annotation_set.calibration(
+                    annotation.referenced_sop_instance_uid,
+                    annotation.referenced_frame,
+                ),
             )
             image_key = (placement.sop_instance_uid, placement.frame_number)
             image_of[image_key] = placement

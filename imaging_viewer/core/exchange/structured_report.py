@@ -71,7 +71,11 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from imaging_viewer import __version__
-from imaging_viewer.core.annotations.measure import NoSpacingError, measure
+from imaging_viewer.core.annotations.measure import (
+    NoSpacingError,
+    measure,
+    measure_shown,
+)
 from imaging_viewer.core.annotations.model import (
     LESION_COLOURS,
     LESION_ROLES,
@@ -101,6 +105,7 @@ if TYPE_CHECKING:
     import highdicom as hd
     from numpy.typing import ArrayLike, NDArray
 
+    from imaging_viewer.core.annotations.calibration import Calibration
     from imaging_viewer.core.annotations.measure import RoiStats
     from imaging_viewer.core.geometry import Affine, Vec3
     from imaging_viewer.core.volume import Window
@@ -642,10 +647,19 @@ _UNITS: Final = {
 
 
 def _values(
-    annotation: Annotation, where: _Where
+    annotation: Annotation, where: _Where, calibration: Calibration | None = None
 ) -> tuple[list[tuple[Code, float, Code]], str]:
-    """(name, value, unit) of each measurement, and a warning if in pixels."""
+    """(name, value, unit) of each measurement, and a warning if in pixels.
+
+    A reader's calibration of the image gives mm (PS3.3 10.7.1), with a note
+    that it is one.
+    """
     source = where.spacing_source
+    if calibration is not None:
+        calibrated = measure_shown(annotation, calibration=calibration)
+        return [
+            (_MEASURE_NAMES[r.name], r.value, _UNITS[r.unit]) for r in calibrated
+        ], f"sizes from the reader's {calibration.source}"
     try:
         results = measure(annotation, spacing_source=source)
         note = ""
@@ -669,6 +683,7 @@ def _measurement_group(
     where: _Where,
     stats: RoiStats | None,
     modality: str,
+    calibration: Calibration | None = None,
 ) -> tuple[Any, list[str]]:
     import highdicom as hd
 
@@ -677,7 +692,7 @@ def _measurement_group(
         uid=lesion.tracking_uid, identifier=lesion.label or f"Lesion {number}"
     )
     shapes = shapes_of(annotation)
-    values, note = _values(annotation, where)
+    values, note = _values(annotation, where, calibration)
     if note:
         notes.append(note)
     finding = codes.SCT.Lesion
@@ -874,6 +889,10 @@ def export_measurement_report(
                 where,
                 stats.get(annotation.id),
                 image_modality,
+                annotation_set.calibration(
+                    annotation.referenced_sop_instance_uid,
+                    annotation.referenced_frame,
+                ),
             )
             groups.append(group)
             warnings.extend(f"{what}: {note}" for note in notes)

@@ -82,7 +82,7 @@ def _format_measurement(value: Measurement) -> str:
         return f"{value.name} —"
     if value.unit == "deg":
         return f"{value.name} {value.value:.1f}°"
-    unit = {"mm2": "mm²"}.get(value.unit, value.unit)
+    unit = {"mm2": "mm²", "px2": "px²"}.get(value.unit, value.unit)
     return f"{value.name} {value.value:.1f} {unit}".rstrip()
 
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imaging_viewer.core.annotations.measure import (
-    Measurement,
-    NoSpacingError,
-    measure,
-)
+from imaging_viewer.core.annotations.measure import Measurement, measure_shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,17 +32,20 @@ def measure_annotations(
     Returns
     -------
     dict of str to tuple of Measurement
-        Annotations whose lengths cannot be given in mm (no pixel spacing) keep
-        only what needs no spacing (angles), or nothing.
+        Lengths and areas on an image the reader calibrated are in mm from
+        that calibration; on an image without spacing, in px and px2
+        (:func:`~imaging_viewer.core.annotations.measure.measure_shown`).
     """
     sources = spacing_sources or {}
     result: dict[str, tuple[Measurement, ...]] = {}
     for annotation in annotation_set.annotations():
         source = sources.get(annotation.id, "")
-        try:
-            result[annotation.id] = measure(annotation, spacing_source=source)
-        except NoSpacingError:
-            result[annotation.id] = ()
+        calibration = annotation_set.calibration(
+            annotation.referenced_sop_instance_uid, annotation.referenced_frame
+        )
+        result[annotation.id] = measure_shown(
+            annotation, spacing_source=source, calibration=calibration
+        )
     return result
 
 

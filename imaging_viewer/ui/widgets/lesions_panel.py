@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imaging_viewer.ui.annotation_overlay import measurement_text
+from imaging_viewer.ui.annotation_overlay import calibration_of, measurement_text
 
 if TYPE_CHECKING:
-    from imaging_viewer.core.annotations.model import AnnotationSet
+    from collections.abc import Callable
+
+    from imaging_viewer.core.annotations.model import Annotation, AnnotationSet
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _FIELDS = ("label", "site", "finding", "diagnosis", "note")
@@ -45,6 +47,9 @@ class LesionsPanelWidget(QWidget):
         super().__init__(parent)
         self.annotations = annotations
         self.spacing_source = ""
+        self.spacing_source_of: Callable[[Annotation], str] = self._spacing_source_of
+        """Spacing source of the image an annotation was drawn on (the window
+        looks it up in the views); lengths without one read in px."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         buttons = QHBoxLayout()
@@ -100,6 +105,11 @@ class LesionsPanelWidget(QWidget):
         """The lesion that new annotations join."""
         return self._active_lesion
 
+    def _spacing_source_of(self, annotation: Annotation) -> str:
+        """Without views to ask: stated spacing in a frame of reference, none on
+        a projection image (PS3.3 10.7.1.3)."""
+        return self.spacing_source if annotation.frame_of_reference_uid else "none"
+
     def refresh(self) -> None:
         """Rebuild the list from the annotation set."""
         selected = self._selected_id()
@@ -113,7 +123,11 @@ class LesionsPanelWidget(QWidget):
                 child = QTreeWidgetItem(
                     [
                         annotation.label or annotation.kind,
-                        measurement_text(annotation, self.spacing_source),
+                        measurement_text(
+                            annotation,
+                            self.spacing_source_of(annotation),
+                            calibration_of(self.annotations, annotation),
+                        ),
                     ]
                 )
                 child.setData(0, _ID_ROLE, ("annotation", annotation.id))
