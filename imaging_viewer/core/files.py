@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "atomic_path",
     "current_umask",
+    "sync_directory",
     "write_bytes_atomic",
     "write_text_atomic",
 ]
@@ -57,8 +58,9 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~current_umask()
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (POSIX; a no-op where unsupported)."""
+def sync_directory(directory: str | os.PathLike[str]) -> None:
+    """Make the renames in ``directory`` durable (POSIX; a no-op where unsupported):
+    once, after many :func:`write_bytes_atomic` with ``durable=False``."""
     if not hasattr(os, "O_DIRECTORY"):
         return
     with contextlib.suppress(OSError):
@@ -70,13 +72,17 @@ def _fsync_directory(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def _replacing(target: Path, suffix: str) -> Iterator[tuple[int, Path]]:
+def _replacing(
+    target: Path, suffix: str, *, durable: bool = True
+) -> Iterator[tuple[int, Path]]:
     """A new temporary file beside ``target`` (its open descriptor and path),
     renamed over ``target`` when the block ends, removed if it raises.
 
-    The block owns the descriptor and must close it.
+    The block owns the descriptor and must close it. Not ``durable``: neither the
+    folder scan for leftovers nor the folder's fsync (the caller does both once).
     """
-    remove_leftovers(target.parent, target.name)  # of writes killed before
+    if durable:
+        remove_leftovers(target.parent, target.name)  # of writes killed before
     descriptor, name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=suffix, dir=target.parent
     )
@@ -89,11 +95,15 @@ def _replacing(target: Path, suffix: str) -> Iterator[tuple[int, Path]]:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
-    _fsync_directory(target.parent)
+    if durable:
+        sync_directory(target.parent)
 
 
 def write_bytes_atomic(
-    path: str | os.PathLike[str], data: bytes | bytearray | memoryview
+    path: str | os.PathLike[str],
+    data: bytes | bytearray | memoryview,
+    *,
+    durable: bool = True,
 ) -> Path:
     """Write ``data`` to ``path`` whole or not at all; returns ``path`` as a Path.
 
@@ -103,6 +113,10 @@ def write_bytes_atomic(
         The file to create or replace; its folder must exist.
     data : bytes, bytearray or memoryview
         The whole content.
+    durable : bool
+        False for many files in a row (a retrieve): still whole or not at all,
+        but not fsynced one by one; the caller calls :func:`sync_directory` on
+        their folders at the end.
 
     Raises
     ------
@@ -112,12 +126,13 @@ def write_bytes_atomic(
     """
     target = Path(path)
     with (
-        _replacing(target, ".tmp") as (descriptor, _),
+        _replacing(target, ".tmp", durable=durable) as (descriptor, _),
         os.fdopen(descriptor, "wb") as stream,
     ):
         stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
+        if durable:
+            stream.flush()
+            os.fsync(stream.fileno())
     return target
 
 

@@ -12,6 +12,7 @@ import pytest
 from imaging_viewer.core.files import (
     atomic_path,
     current_umask,
+    sync_directory,
     write_bytes_atomic,
     write_text_atomic,
 )
@@ -135,3 +136,17 @@ def test_a_missing_folder_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_bytes_atomic(tmp_path / "missing" / "a.bin", b"x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_batch_write_is_whole_without_a_sync_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    for k in range(3):
+        write_bytes_atomic(tmp_path / f"{k}.dcm", b"part10", durable=False)
+    assert synced == []
+    sync_directory(tmp_path)
+    assert len(synced) == (1 if hasattr(os, "O_DIRECTORY") else 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0.dcm", "1.dcm", "2.dcm"]

@@ -9,6 +9,7 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 
 from imaging_viewer.core.pacs.dimse import RetrieveResult, SendOutcome
 from imaging_viewer.core.pacs.errors import PacsError
@@ -32,13 +33,17 @@ class _TimeoutSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
-def _client(node: WebNode) -> DICOMwebClient:
+def _session(node: WebNode) -> requests.Session:
     session = _TimeoutSession()
     if node.token:
         session.headers["Authorization"] = f"Bearer {node.token}"
     elif node.user:
         session.auth = (node.user, node.password)
-    return DICOMwebClient(url=node.base_url, session=session)
+    return session
+
+
+def _client(node: WebNode) -> DICOMwebClient:
+    return DICOMwebClient(url=node.base_url, session=_session(node))
 
 
 def _failure(node: WebNode, error: Exception, what: str) -> PacsError:
@@ -129,6 +134,46 @@ def find(node: WebNode, query: Query) -> tuple[list[QueryResult], bool]:
     return results, False
 
 
+# Any transfer syntax: the instances as the archive keeps them, not transcoded
+# (PS3.18 8.7.3.5.2); each part is a Part 10 file.
+_ACCEPT_DICOM: Final = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+_CHUNK_BYTES: Final = 1 << 20
+
+
+def _boundary(content_type: str) -> bytes:
+    media_type, *parameters = (item.strip() for item in content_type.split(";"))
+    if media_type.lower() != "multipart/related":
+        raise ValueError(f"unexpected answer {media_type!r}, not multipart/related")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "boundary":
+            return value.strip().strip('"').encode("ascii")
+    raise ValueError("multipart answer without a boundary")
+
+
+def _part_body(part: bytes | bytearray) -> bytes:
+    """The body of one MIME part (after its header lines and blank line)."""
+    header_end = part.find(b"\r\n\r\n")
+    return bytes(part[header_end + 4 :]) if header_end >= 0 else bytes(part)
+
+
+def iter_parts(response: requests.Response) -> Iterator[bytes]:
+    """The bodies of a multipart/related answer (RFC 2387) as they stream in."""
+    delimiter = b"\r\n--" + _boundary(response.headers.get("Content-Type", ""))
+    data = bytearray(b"\r\n")  # the first boundary has no CRLF before it
+    search_from = 0
+    started = False
+    for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+        data += chunk
+        while (found := data.find(delimiter, search_from)) >= 0:
+            if started:
+                yield _part_body(data[:found])
+            started = True
+            del data[: found + len(delimiter)]
+            search_from = 0
+        search_from = max(0, len(data) - len(delimiter) + 1)
+
+
 def retrieve(
     node: WebNode,
     study_uid: str,
@@ -137,35 +182,36 @@ def retrieve(
     series_uid: str = "",
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    expected: int = 0,
 ) -> RetrieveResult:
-    """WADO-RS of a study or series (PS3.18 10.4), instance by instance as the
-    multipart response streams in."""
-    client = _client(node)
-    total = 0
+    """WADO-RS of a study or series (PS3.18 10.4): each instance written as it
+    streams in, as received (no decoding), in any transfer syntax.
+
+    ``progress(done, total)``: ``total`` is ``expected`` (the instance count a
+    query found) when given, else what has arrived so far.
+    """
+    url = f"{node.base_url.rstrip('/')}/studies/{study_uid}"
+    if series_uid:
+        url += f"/series/{series_uid}"
     try:
-        found = client.search_for_series(
-            study_instance_uid=study_uid,
-            search_filters={"SeriesInstanceUID": series_uid} if series_uid else {},
-            fields=["NumberOfSeriesRelatedInstances"],
+        response = _session(node).get(
+            url, headers={"Accept": _ACCEPT_DICOM}, stream=True
         )
-        total = sum(
-            int(Dataset.from_json(item).get("NumberOfSeriesRelatedInstances", 0) or 0)
-            for item in found
-        )
-        instances: Iterator[Dataset] = (
-            client.iter_series(study_uid, series_uid)
-            if series_uid
-            else client.iter_study(study_uid)
-        )
-        for ds in instances:
-            if cancelled is not None and cancelled():
-                raise PacsError(
-                    f"cancelled: {len(sink.received)} instance(s) kept",
-                    received=len(sink.received),
-                )
-            sink.store_dataset(ds)
-            if progress is not None:
-                progress(len(sink.received), max(total, len(sink.received)))
+        with response:
+            response.raise_for_status()
+            for part in iter_parts(response):
+                if cancelled is not None and cancelled():
+                    raise PacsError(
+                        f"cancelled: {len(sink.received)} instance(s) kept",
+                        received=len(sink.received),
+                    )
+                try:
+                    sink.store_part10(part)
+                except InvalidDicomError as error:
+                    raise ValueError(f"a part is not DICOM ({error})") from error
+                if progress is not None:
+                    done = len(sink.received)
+                    progress(done, max(expected, done))
     except (requests.RequestException, ValueError) as error:
         received = len(sink.received)
         failure = _failure(node, error, "retrieve")

@@ -147,7 +147,10 @@ def _associate(
     *,
     ext_neg: list[Any] | None = None,
     handlers: list[Any] | None = None,
+    when_refused: str = "",
 ) -> Association:
+    """An association, or PacsError naming the cause; ``when_refused`` is the
+    message when the node answers but accepts none of the contexts asked."""
     _check_reachable(node)
     tls = _tls_args(node)
     try:
@@ -163,6 +166,11 @@ def _associate(
         raise PacsError(f"TLS failure with {node.describe()}: {error}") from error
     if assoc.is_established:
         return assoc
+    if assoc.rejected_contexts and not assoc.accepted_contexts:
+        raise PacsError(
+            when_refused
+            or f"{node.describe()} accepts none of the services asked of it"
+        )
     if assoc.is_rejected:
         raise PacsError(
             f"{node.describe()} rejected the association from AE "
@@ -416,18 +424,23 @@ def _get(
     ae = _application_entity(node)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
     roles = _storage_contexts(ae, as_scp=True)
+    no_get = (
+        f"{node.describe()} does not support C-GET: retrieve by C-MOVE "
+        f"(--move PORT) after you {_register_hint(node)}"
+    )
     assoc = _associate(
-        ae, node, ext_neg=roles, handlers=[(evt.EVT_C_STORE, _store_handler(sink))]
+        ae,
+        node,
+        ext_neg=roles,
+        handlers=[(evt.EVT_C_STORE, _store_handler(sink))],
+        when_refused=no_get,
     )
     try:
         if not any(
             context.abstract_syntax == StudyRootQueryRetrieveInformationModelGet
             for context in assoc.accepted_contexts
         ):
-            raise PacsError(
-                f"{node.describe()} does not support C-GET: retrieve by C-MOVE "
-                f"(--move PORT) after you {_register_hint(node)}"
-            )
+            raise PacsError(no_get)
         responses = assoc.send_c_get(
             _retrieve_identifier(study_uid, series_uid),
             StudyRootQueryRetrieveInformationModelGet,
