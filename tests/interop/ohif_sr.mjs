@@ -19,13 +19,12 @@ function readDataset(path) {
 
 function restore(path) {
   const dataset = readDataset(path);
-  const byImage = adaptersSR.Cornerstone.MeasurementReport.generateToolState(dataset);
+  // {toolType: [tool state]}, each state naming its image (sopInstanceUid).
+  const byTool = adaptersSR.Cornerstone.MeasurementReport.generateToolState(dataset);
   const tools = {};
-  for (const [sopInstanceUID, toolState] of Object.entries(byImage)) {
-    for (const [toolName, state] of Object.entries(toolState)) {
-      for (const measurement of state.data || []) {
-        (tools[toolName] ||= []).push({ sopInstanceUID, ...measurement });
-      }
+  for (const [toolName, states] of Object.entries(byTool)) {
+    for (const state of states || []) {
+      (tools[toolName] ||= []).push({ sopInstanceUID: state.sopInstanceUid, ...state });
     }
   }
   return tools;
