@@ -18,7 +18,7 @@ from imaging_viewer.core.exchange.structured_report import (
     export_measurement_report,
 )
 from tests.core.exchange.test_structured_report import every_kind_set
-from tests.interop.reference_tools import ohif_restore
+from tests.interop.reference_tools import dciodvfy_errors, ohif_restore
 from tests.interop.test_presentation_state_validity import images_of
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ def test_ohif_restores_every_kind(
     result.dataset.save_as(path, enforce_file_format=True)
     restored = ohif_restore(path)
     assert set(OHIF_TOOLS.values()) <= set(restored)
+    assert dciodvfy_errors(path) == []
     for lesion in annotations.lesions:
         for annotation in lesion.annotations:
             tool = OHIF_TOOLS.get(annotation.kind)

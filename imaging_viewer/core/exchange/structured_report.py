@@ -8,8 +8,9 @@ referenced image lies in patient space (:class:`ImagePlacement`) and the
 result types (:class:`DicomExport`, :class:`DicomImport`).
 
 The content tree, one Measurement Group per annotation, each carrying its
-lesion's Tracking Identifier (the lesion label) and Tracking Unique Identifier
-(``Lesion.tracking_uid``), so all of a lesion's measurements share one UID:
+lesion's Tracking Unique Identifier (``Lesion.tracking_uid``), so all of a
+lesion's measurements share one UID, and OHIF's tool name as Tracking Identifier
+(``cornerstoneTools@^4.0.0:Length``; docs/annotations.md):
 
 =============================  ============================================
 annotation                     group and geometry
@@ -18,34 +19,39 @@ ruler                          TID 1501; Length (mm), inferred from POLYLINE
 bidirectional                  TID 1501; Long Axis and Short Axis (mm), each
                                inferred from its POLYLINE
 angle                          TID 1501; Angle (deg), POLYLINE of 3 points
+                               (SCOORD: 4, two lines sharing the vertex)
 cobb_angle                     TID 1501; Cobb angle (deg), two POLYLINEs
+                               (SCOORD: one of 4 points)
 ellipse                        TID 1410; Image Region ELLIPSE (major axis
                                first); Area (mm2), and Mean, Standard
                                Deviation, Minimum, Maximum when given
 polygon                        TID 1410; Image Region POLYGON (SCOORD3D) or
                                closed POLYLINE (SCOORD); Area and statistics
 point, text                    TID 1410; Image Region POINT
-arrow                          TID 1410; Image Region POLYLINE (tip, tail)
+arrow                          TID 1410; Image Region POLYLINE (tip, tail);
+                               Length (mm)
 =============================  ============================================
 
 Geometry is SCOORD3D (LPS mm, PS3.3 C.18.9) in the annotation's frame of
 reference; annotations on projection images, which have none, are SCOORD
 (PS3.3 C.18.6) in the pixel coordinates of the image they were drawn on.
 
-Where the lesion's fields go (each group repeats them), as TEXT qualitative
-evaluations (TID 1501 row 12, TID 1410 likewise):
+Where the lesion's fields go (each group repeats them):
 
-- ``label``: the Tracking Identifier (112039, DCM), and exactly in the lesion
-  record below (a Tracking Identifier cannot be empty);
-- ``site``: TEXT (363698007, SCT, "Finding Site");
-- ``finding``: TEXT (121071, DCM, "Finding");
+- ``label``: the Finding (121071, DCM) as dcmjs writes a free-text label (code
+  ``CORNERSTONEFREETEXT``, scheme ``99dcmjs``, the label as meaning), and
+  exactly in the lesion record below;
 - ``diagnosis``: TEXT (439401001, SCT, "Diagnosis");
 - ``note``: TEXT (121106, DCM, "Comment");
-- ``id``, ``label``, ``colour``: TEXT (LESION, 99IMGVIEWER, "imaging_viewer
-  lesion") holding JSON;
+- ``id``, ``label``, ``colour``, ``site``, ``finding`` and the follow-up fields:
+  TEXT (LESION, 99IMGVIEWER, "imaging_viewer lesion") holding JSON (OHIF reads
+  Finding Site and Finding as CODE and fails on TEXT ones);
 - the annotation's own ``id``, ``kind``, ``label``, ``text``, plane normal and
   image reference: TEXT (ANNOTATION, 99IMGVIEWER, "imaging_viewer annotation")
   holding JSON.
+
+Each measurement OHIF reads also has a SCOORD on its referenced image (see
+:func:`ohif_graphic`); the reader prefers SCOORD3D.
 
 ``99IMGVIEWER`` is a private coding scheme (PS3.16 8.2: private designators
 begin with "99"), declared in the Coding Scheme Identification Sequence. An SR
@@ -1044,7 +1050,12 @@ def export_measurement_report(
                     designator=PRIVATE_SCHEME,
                     name="imaging_viewer lesion and annotation records",
                     responsible_organization="imaging_viewer",
-                )
+                ),
+                CodingSchemeIdentificationItem(
+                    designator=FREE_TEXT_SCHEME,
+                    name="dcmjs free-text labels",
+                    responsible_organization="dcmjs",
+                ),
             ],
         )
     return DicomExport(document, tuple(warnings))
