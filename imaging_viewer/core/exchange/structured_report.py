@@ -1201,6 +1201,30 @@ def _measurement_graphics(measurement: Dataset) -> list[Dataset]:
     return []
 
 
+def _tool_hint(group: Any) -> str:
+    """Our kind for the OHIF tool a Tracking Identifier names (a hint only)."""
+    identifier = str(group.tracking_identifier or "")
+    tool = identifier.split(":")[1] if identifier.count(":") >= 1 else ""
+    kinds = {tool_name: kind for kind, tool_name in OHIF_TOOLS.items()}
+    return kinds.get(tool, "")
+
+
+def _ohif_arrow(tip: _Graphic) -> _Graphic:
+    """OHIF writes an arrow as its tip only, and draws its tail 20 pixels down
+    and right (@cornerstonejs/adapters ArrowAnnotate): do the same."""
+    placement = tip.placement
+    if placement is None:
+        return tip
+    pixel = placement.dicom_pixels(tip.points_lps)[0] - 0.5
+    tail = placement.pixel_to_points_lps(pixel + 20.0)
+    return _Graphic(
+        "POLYLINE",
+        np.vstack([tip.points_lps, tail]),
+        tip.frame_of_reference_uid,
+        placement,
+    )
+
+
 def _label_of(group: Any, children: Sequence[Dataset]) -> str:
     """A lesion label from a free-text coded Finding (as OHIF writes it), else
     from the Tracking Identifier unless it names a tool."""
@@ -1373,7 +1397,12 @@ def _read_group(
             return graphic
         graphics.append(graphic)
 
+    hint = _tool_hint(group)
+    if hint == "arrow" and len(graphics) == 1 and len(graphics[0].points_lps) == 1:
+        graphics = [_ohif_arrow(graphics[0])]
     kind = str(record.get("kind") or _infer_kind(graphics, names, is_roi))
+    if hint == "arrow" and kind == "ruler" and not record:
+        kind = hint  # OHIF's arrow: its tip and tail, no Length of its own
     if not kind:
         return "its kind of annotation is not recognised"
 
@@ -1419,7 +1448,7 @@ def _read_group(
         frame = placement.frame_number
     common = {
         "id": annotation_id,
-        "label": str(record.get("label", "")),
+        "label": str(record.get("label", "") if record else _label_of(group, children)),
         "frame_of_reference_uid": graphics[0].frame_of_reference_uid,
         "referenced_sop_instance_uid": referenced_uid,
         "referenced_frame": int(frame) if frame is not None else None,
