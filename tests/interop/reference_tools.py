@@ -98,3 +98,25 @@ def ohif_restore(path: Path) -> dict[str, list[dict[str, object]]]:
     assert result.returncode == 0, result.stderr
     restored: dict[str, list[dict[str, object]]] = json.loads(result.stdout)
     return restored
+
+
+def ohif_write(states: dict[str, object], path: Path) -> Path:
+    """The SR OHIF's adapters write for Cornerstone tool states (see
+    ``ohif_sr.mjs write``)."""
+    import json
+
+    node = require_program("node", "nodejs")
+    if not (INTEROP / "node_modules" / "@cornerstonejs" / "adapters").is_dir():
+        missing(f"the node packages of {INTEROP / 'package.json'} are not installed")
+    states_path = path.with_suffix(".json")
+    states_path.write_text(json.dumps(states), encoding="utf-8")
+    result = subprocess.run(
+        [node, str(INTEROP / "ohif_sr.mjs"), "write", str(states_path), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=INTEROP,
+    )
+    assert result.returncode == 0, result.stderr
+    return path

@@ -8,8 +8,9 @@ referenced image lies in patient space (:class:`ImagePlacement`) and the
 result types (:class:`DicomExport`, :class:`DicomImport`).
 
 The content tree, one Measurement Group per annotation, each carrying its
-lesion's Tracking Identifier (the lesion label) and Tracking Unique Identifier
-(``Lesion.tracking_uid``), so all of a lesion's measurements share one UID:
+lesion's Tracking Unique Identifier (``Lesion.tracking_uid``), so all of a
+lesion's measurements share one UID, and OHIF's tool name as Tracking Identifier
+(``cornerstoneTools@^4.0.0:Length``; docs/annotations.md):
 
 =============================  ============================================
 annotation                     group and geometry
@@ -18,34 +19,39 @@ ruler                          TID 1501; Length (mm), inferred from POLYLINE
 bidirectional                  TID 1501; Long Axis and Short Axis (mm), each
                                inferred from its POLYLINE
 angle                          TID 1501; Angle (deg), POLYLINE of 3 points
+                               (SCOORD: 4, two lines sharing the vertex)
 cobb_angle                     TID 1501; Cobb angle (deg), two POLYLINEs
+                               (SCOORD: one of 4 points)
 ellipse                        TID 1410; Image Region ELLIPSE (major axis
                                first); Area (mm2), and Mean, Standard
                                Deviation, Minimum, Maximum when given
 polygon                        TID 1410; Image Region POLYGON (SCOORD3D) or
                                closed POLYLINE (SCOORD); Area and statistics
 point, text                    TID 1410; Image Region POINT
-arrow                          TID 1410; Image Region POLYLINE (tip, tail)
+arrow                          TID 1410; Image Region POLYLINE (tip, tail);
+                               Length (mm)
 =============================  ============================================
 
 Geometry is SCOORD3D (LPS mm, PS3.3 C.18.9) in the annotation's frame of
 reference; annotations on projection images, which have none, are SCOORD
 (PS3.3 C.18.6) in the pixel coordinates of the image they were drawn on.
 
-Where the lesion's fields go (each group repeats them), as TEXT qualitative
-evaluations (TID 1501 row 12, TID 1410 likewise):
+Where the lesion's fields go (each group repeats them):
 
-- ``label``: the Tracking Identifier (112039, DCM), and exactly in the lesion
-  record below (a Tracking Identifier cannot be empty);
-- ``site``: TEXT (363698007, SCT, "Finding Site");
-- ``finding``: TEXT (121071, DCM, "Finding");
+- ``label``: the Finding (121071, DCM) as dcmjs writes a free-text label (code
+  ``CORNERSTONEFREETEXT``, scheme ``99dcmjs``, the label as meaning), and
+  exactly in the lesion record below;
 - ``diagnosis``: TEXT (439401001, SCT, "Diagnosis");
 - ``note``: TEXT (121106, DCM, "Comment");
-- ``id``, ``label``, ``colour``: TEXT (LESION, 99IMGVIEWER, "imaging_viewer
-  lesion") holding JSON;
+- ``id``, ``label``, ``colour``, ``site``, ``finding`` and the follow-up fields:
+  TEXT (LESION, 99IMGVIEWER, "imaging_viewer lesion") holding JSON (OHIF reads
+  Finding Site and Finding as CODE and fails on TEXT ones);
 - the annotation's own ``id``, ``kind``, ``label``, ``text``, plane normal and
   image reference: TEXT (ANNOTATION, 99IMGVIEWER, "imaging_viewer annotation")
   holding JSON.
+
+Each measurement OHIF reads also has a SCOORD on its referenced image (see
+:func:`ohif_graphic`); the reader prefers SCOORD3D.
 
 ``99IMGVIEWER`` is a private coding scheme (PS3.16 8.2: private designators
 begin with "99"), declared in the Coding Scheme Identification Sequence. An SR
@@ -73,6 +79,7 @@ from pydicom.uid import generate_uid
 from imaging_viewer import __version__
 from imaging_viewer.core.annotations.measure import (
     NoSpacingError,
+    length_mm,
     measure,
     measure_shown,
 )
@@ -498,12 +505,25 @@ def _text_item(name: Code, value: str) -> hd.sr.TextContentItem:
     )
 
 
-def _lesion_items(lesion: Lesion) -> list[hd.sr.TextContentItem]:
-    items = [
+FREE_TEXT_SCHEME: Final = "99dcmjs"
+FREE_TEXT: Final = "CORNERSTONEFREETEXT"
+"""dcmjs's code of a free-text Finding: its meaning is the measurement's label."""
+
+
+def finding_of(lesion: Lesion, number: int) -> Code:
+    """The group's Finding (TID 1501 row 3): the lesion label as OHIF writes and
+    reads it, a free-text code whose meaning is the label.
+
+    OHIF's adapters read (121071, DCM) as CODE: a TEXT one crashes them, so the
+    lesion's own finding text goes in the lesion record.
+    """
+    return Code(FREE_TEXT, FREE_TEXT_SCHEME, (lesion.label or f"Lesion {number}")[:64])
+
+
+def _lesion_items(lesion: Lesion) -> list[Any]:
+    items: list[Any] = [
         _text_item(name, value)
         for name, value in (
-            (FINDING_SITE, lesion.site),
-            (FINDING, lesion.finding),
             (DIAGNOSIS, lesion.diagnosis),
             (COMMENT, lesion.note),
         )
@@ -514,6 +534,12 @@ def _lesion_items(lesion: Lesion) -> list[hd.sr.TextContentItem]:
         "label": lesion.label,
         "colour": lesion.colour,
     }
+    # Free-text site in the record: a TEXT Finding Site crashes OHIF's adapters,
+    # which read (363698007, SCT) as CODE (TID 1501 row 11).
+    if lesion.site:
+        record["site"] = lesion.site
+    if lesion.finding:
+        record["finding"] = lesion.finding
     # Follow-up fields (annotation file schema 2), so a tracked lesion keeps its
     # role, node and organ when SRs of several time points are read back.
     for name in Lesion.FOLLOWUP_FIELDS:
@@ -582,6 +608,19 @@ class _Where:
             source_image=self._source_image(),
         )
 
+    def image_coordinates(
+        self, graphic_type: str, points_lps: NDArray[np.float64]
+    ) -> Any:
+        """SCOORD in the pixels of the referenced image (OHIF's adapters read it)."""
+        import highdicom as hd
+
+        assert self.placement is not None
+        return hd.sr.CoordinatesForMeasurement(
+            graphic_type=graphic_type,
+            graphic_data=self.placement.dicom_pixels(points_lps),
+            source_image=self._source_image(),
+        )
+
     def _source_image(self) -> hd.sr.SourceImageForRegion:
         import highdicom as hd
 
@@ -631,10 +670,29 @@ def _quantity(modality: str) -> tuple[Code, Code]:
     return PIXEL_VALUE, codes.UCUM.ArbitraryUnit
 
 
+# Cornerstone's adapters find the bidirectional's axes by these exact meanings.
+LONG_AXIS: Final = Code("103339001", "SCT", "Long Axis")
+SHORT_AXIS: Final = Code("103340004", "SCT", "Short Axis")
+OHIF_TOOLKIT: Final = "cornerstoneTools@^4.0.0"
+"""Toolkit part of the Tracking Identifier ``<toolkit>@<version>:<ToolName>``
+that ``@cornerstonejs/adapters`` dispatch on (docs/annotations.md)."""
+OWN_TOOLKIT: Final = "imaging_viewer@1"
+"""Toolkit part for kinds OHIF has no tool for, or that have no image to show."""
+OHIF_TOOLS: Final = {
+    "ruler": "Length",
+    "bidirectional": "Bidirectional",
+    "ellipse": "EllipticalRoi",
+    "polygon": "FreehandRoi",
+    "arrow": "ArrowAnnotate",
+    "angle": "Angle",
+    "cobb_angle": "CobbAngle",
+}
+"""Cornerstone (legacy adapter) tool of each of our measurement kinds."""
+
 _MEASURE_NAMES: Final = {
     "length": codes.SCT.Length,
-    "long axis": codes.SCT.LongAxis,
-    "short axis": codes.SCT.ShortAxis,
+    "long axis": LONG_AXIS,
+    "short axis": SHORT_AXIS,
     "angle": codes.SCT.Angle,
     "cobb angle": codes.SCT.CobbAngle,
     "area": codes.SCT.Area,
@@ -688,15 +746,29 @@ def _measurement_group(
     import highdicom as hd
 
     notes: list[str] = []
+    tool = OHIF_TOOLS.get(annotation.kind)
+    shown = tool is not None and where.placement is not None
     tracking = hd.sr.TrackingIdentifier(
-        uid=lesion.tracking_uid, identifier=lesion.label or f"Lesion {number}"
+        uid=lesion.tracking_uid,
+        identifier=(
+            f"{OHIF_TOOLKIT}:{tool}"
+            if shown
+            else f"{OWN_TOOLKIT}:{tool or type(annotation).__name__}"
+        ),
     )
     shapes = shapes_of(annotation)
     values, note = _values(annotation, where, calibration)
     if note:
         notes.append(note)
-    finding = codes.SCT.Lesion
+    if isinstance(annotation, Arrow):
+        values.append(_arrow_length(annotation, where))
+    finding = finding_of(lesion, number)
     if isinstance(annotation, Ruler | Angle | CobbAngle | Bidirectional):
+        if not where.frame_of_reference_uid and isinstance(
+            annotation, Angle | CobbAngle
+        ):
+            # On a projection image the SCOORD is the one OHIF reads (4 points).
+            shapes = [ohif_graphic(annotation)]
         coordinates = [where.coordinates(t, p) for t, p in shapes]
         per_value = (
             [[c] for c in coordinates]
@@ -743,11 +815,63 @@ def _measurement_group(
             measurements=measurements or None,
         )
     content = group[0].ContentSequence
+    if shown:
+        _add_image_coordinates(annotation, content, where)
     for item in _lesion_items(lesion):
         content.append(item)
     record = json.dumps(_annotation_record(annotation), ensure_ascii=False)
     content.append(_text_item(ANNOTATION_RECORD, record))
     return group, notes
+
+
+def _arrow_length(annotation: Arrow, where: _Where) -> tuple[Code, float, Code]:
+    """The arrow's length: the measurement OHIF's ArrowAnnotate reader needs."""
+    tip, tail = annotation.points_lps
+    try:
+        value = length_mm(tip, tail, spacing_source=where.spacing_source)
+        unit = codes.UCUM.Millimeter
+    except NoSpacingError:
+        value, unit = length_mm(tip, tail), PIXELS
+    return codes.SCT.Length, value, unit
+
+
+def ohif_graphic(annotation: Annotation) -> tuple[str, NDArray[np.float64]]:
+    """The one graphic OHIF's tool reads (graphic type, LPS points).
+
+    An angle is two lines sharing the vertex (4 points), a Cobb angle its two
+    lines (4 points), a bidirectional its long axis.
+    """
+    if isinstance(annotation, Angle):
+        first, vertex, second = annotation.points_lps
+        return "POLYLINE", np.array([first, vertex, vertex, second])
+    if isinstance(annotation, CobbAngle):
+        return "POLYLINE", np.vstack([annotation.line1_lps, annotation.line2_lps])
+    graphic_type, points = shapes_of(annotation)[0]
+    return _graphic_type_2d(graphic_type), points
+
+
+def _add_image_coordinates(
+    annotation: Annotation, content: Sequence[Dataset], where: _Where
+) -> None:
+    """Put SCOORDs on the referenced image under the measurements OHIF reads.
+
+    OHIF takes the first numeric item's SCOORD (the bidirectional: each axis's);
+    SCOORD3D stays beside it. On a projection image the SCOORDs are already there.
+    """
+    numbers = [item for item in content if item.ValueType == "NUM"]
+    if isinstance(annotation, Bidirectional):
+        pairs = list(zip(numbers, shapes_of(annotation), strict=False))
+    else:
+        pairs = [(numbers[0], ohif_graphic(annotation))]
+    for number, (graphic_type, points) in pairs:
+        children = number.get("ContentSequence", [])
+        if any(c.ValueType == "SCOORD" for c in children):
+            continue
+        scoord = where.image_coordinates(graphic_type, points)
+        if "ContentSequence" not in number:
+            number.ContentSequence = [scoord]
+        else:
+            number.ContentSequence.append(scoord)
 
 
 def _device_uid() -> str:
@@ -946,7 +1070,12 @@ def export_measurement_report(
                     designator=PRIVATE_SCHEME,
                     name="imaging_viewer lesion and annotation records",
                     responsible_organization="imaging_viewer",
-                )
+                ),
+                CodingSchemeIdentificationItem(
+                    designator=FREE_TEXT_SCHEME,
+                    name="dcmjs free-text labels",
+                    responsible_organization="dcmjs",
+                ),
             ],
         )
     return DicomExport(document, tuple(warnings))
@@ -1043,7 +1172,7 @@ def _infer_kind(
         return "cobb_angle"
     if names & _ANGLE:
         return "angle"
-    if names & _LENGTH:
+    if names & _LENGTH and not is_roi:  # an ROI's Length is an arrow's (OHIF)
         return "ruler"
     if len(graphics) != 1:
         return ""
@@ -1079,6 +1208,69 @@ def _plane_normal(
     if found is not None:
         return float(found[0]), float(found[1]), float(found[2])
     return 0.0, 0.0, 1.0
+
+
+def _measurement_graphics(measurement: Dataset) -> list[Dataset]:
+    """A measurement's SCOORD3Ds if it has any (the SCOORD beside them is for
+    OHIF), else its SCOORDs."""
+    children = _children(measurement)
+    for value_type in ("SCOORD3D", "SCOORD"):
+        found = [c for c in children if c.get("ValueType") == value_type]
+        if found:
+            return found
+    return []
+
+
+def _tool_hint(group: Any) -> str:
+    """Our kind for the OHIF tool a Tracking Identifier names (a hint only)."""
+    identifier = str(group.tracking_identifier or "")
+    tool = identifier.split(":")[1] if identifier.count(":") >= 1 else ""
+    kinds = {tool_name: kind for kind, tool_name in OHIF_TOOLS.items()}
+    return kinds.get(tool, "")
+
+
+def _ohif_arrow(tip: _Graphic) -> _Graphic:
+    """OHIF writes an arrow as its tip only, and draws its tail 20 pixels down
+    and right (@cornerstonejs/adapters ArrowAnnotate): do the same."""
+    placement = tip.placement
+    if placement is None:
+        return tip
+    pixel = placement.dicom_pixels(tip.points_lps)[0] - 0.5
+    tail = placement.pixel_to_points_lps(pixel + 20.0)
+    return _Graphic(
+        "POLYLINE",
+        np.vstack([tip.points_lps, tail]),
+        tip.frame_of_reference_uid,
+        placement,
+    )
+
+
+def _label_of(group: Any, children: Sequence[Dataset]) -> str:
+    """A lesion label from a free-text coded Finding (as OHIF writes it), else
+    from the Tracking Identifier unless it names a tool."""
+    for child in children:
+        if child.get("ValueType") == "CODE" and _is(child, FINDING):
+            code = child.ConceptCodeSequence[0]
+            # CodeValue as dcmjs writes it, LongCodeValue (> 16 characters) as we do
+            if FREE_TEXT in (code.get("CodeValue"), code.get("LongCodeValue")):
+                return str(code.get("CodeMeaning", ""))
+    identifier = str(group.tracking_identifier or "")
+    return "" if ":" in identifier and "@" in identifier else identifier
+
+
+def _our_shapes(
+    kind: str, graphics: Sequence[_Graphic]
+) -> list[tuple[str, NDArray[np.float64]]]:
+    """Graphics as :func:`annotation_from_shapes` takes them; an angle or Cobb
+    angle written as OHIF's one 4-point line (see :func:`ohif_graphic`) is split."""
+    shapes = [(g.graphic_type, g.points_lps) for g in graphics]
+    if len(shapes) == 1 and len(shapes[0][1]) == 4:
+        graphic_type, points = shapes[0]
+        if kind == "angle":
+            return [(graphic_type, points[[0, 1, 3]])]
+        if kind == "cobb_angle":
+            return [(graphic_type, points[:2]), (graphic_type, points[2:])]
+    return shapes
 
 
 @dataclass
@@ -1213,11 +1405,9 @@ def _read_group(
         graphic_items = [c for c in children if _is(c, _IMAGE_REGION)][:1]
     for measurement in group.get_measurements():
         names.add(_concept(measurement[0]))
-        graphic_items.extend(
-            c
-            for c in _children(measurement[0])
-            if c.get("ValueType") in ("SCOORD", "SCOORD3D")
-        )
+        if is_roi:
+            continue  # SCOORDs under an ROI's measurements repeat its region
+        graphic_items.extend(_measurement_graphics(measurement[0]))
     if not graphic_items:
         return "no spatial coordinates"
     graphics: list[_Graphic] = []
@@ -1227,7 +1417,12 @@ def _read_group(
             return graphic
         graphics.append(graphic)
 
+    hint = _tool_hint(group)
+    if hint == "arrow" and len(graphics) == 1 and len(graphics[0].points_lps) == 1:
+        graphics = [_ohif_arrow(graphics[0])]
     kind = str(record.get("kind") or _infer_kind(graphics, names, is_roi))
+    if hint == "arrow" and kind == "ruler" and not record:
+        kind = hint  # OHIF's arrow: its tip and tail, no Length of its own
     if not kind:
         return "its kind of annotation is not recognised"
 
@@ -1247,11 +1442,11 @@ def _read_group(
         draft = drafts[tracking_uid] = _LesionDraft(
             Lesion(
                 id=lesion_id,
-                label=str(
-                    label if label is not None else group.tracking_identifier or ""
-                ),
-                site=texts.get((FINDING_SITE.value, "SCT"), ""),
-                finding=texts.get((FINDING.value, "DCM"), ""),
+                label=str(label if label is not None else _label_of(group, children)),
+                site=texts.get((FINDING_SITE.value, "SCT"))
+                or str(lesion_record.get("site", "")),
+                finding=texts.get((FINDING.value, "DCM"))
+                or str(lesion_record.get("finding", "")),
                 diagnosis=texts.get((DIAGNOSIS.value, "SCT"), ""),
                 note=texts.get((COMMENT.value, "DCM"), ""),
                 colour=colour,
@@ -1273,7 +1468,7 @@ def _read_group(
         frame = placement.frame_number
     common = {
         "id": annotation_id,
-        "label": str(record.get("label", "")),
+        "label": str(record.get("label", "") if record else _label_of(group, children)),
         "frame_of_reference_uid": graphics[0].frame_of_reference_uid,
         "referenced_sop_instance_uid": referenced_uid,
         "referenced_frame": int(frame) if frame is not None else None,
@@ -1281,7 +1476,7 @@ def _read_group(
     }
     annotation = annotation_from_shapes(
         kind,
-        [(g.graphic_type, g.points_lps) for g in graphics],
+        _our_shapes(kind, graphics),
         lesion_id=draft.lesion.id,
         common=common,
         text=str(record.get("text", "")),
