@@ -156,6 +156,13 @@ def _key(
 
 
 # ---------------------------------------------------------------- window handlers
+def _show_pacs_dialog(window: MainWindow) -> None:
+    # pynetdicom and the database load only when the dialog is first asked for.
+    from imaging_viewer.ui.dialogs.pacs_dialog import show_pacs_dialog
+
+    show_pacs_dialog(window)
+
+
 def _set_layout(name: str) -> Callable[[MainWindow], None]:
     return lambda window: window.set_layout(name)
 
@@ -312,6 +319,15 @@ ACTIONS: tuple[Action, ...] = (
         tip="Add a folder's studies to those open (a prior beside the current)",
     ),
     Action("recent", "&Recent studies", menus=("file",), section="open", submenu=True),
+    Action(
+        "pacs",
+        "&Query / retrieve (PACS)…",
+        run=lambda w: _show_pacs_dialog(w),
+        menus=("file",),
+        section="open",
+        shortcuts=("Ctrl+Shift+Q",),
+        tip="Find studies on a PACS (DIMSE or DICOMweb), retrieve and open them",
+    ),
     # View
     *_layouts(),
     *_drag_tools(),

@@ -5,9 +5,11 @@ association in the middle of a C-GET."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pydicom
+import pydicom.multival
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelFind,
@@ -20,8 +22,6 @@ from tests.pacs.conftest import free_port
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    import pydicom
-
 AET = "FAKEPACS"
 
 
@@ -32,22 +32,49 @@ class FakePacs:
     port: int
     datasets: list[pydicom.Dataset]
     abort_after: int | None = None
+    sent: list[str] = field(default_factory=list)
+    """SOP Instance UIDs sent by C-GET, in order."""
 
     @property
     def node(self) -> str:
         return f"{AET}@127.0.0.1:{self.port}"
 
 
+def _matches(pacs: FakePacs, identifier: pydicom.Dataset) -> list[pydicom.Dataset]:
+    """The datasets an identifier names: its study, and at IMAGE level its list
+    of SOP Instance UIDs (PS3.4 C.4.2.2.1)."""
+    wanted = str(identifier.StudyInstanceUID)
+    matches = [ds for ds in pacs.datasets if str(ds.StudyInstanceUID) == wanted]
+    sop_uids = identifier.get("SOPInstanceUID", "")
+    if identifier.QueryRetrieveLevel == "IMAGE" and sop_uids:
+        listed = {str(uid) for uid in pydicom.multival.MultiValue(str, sop_uids)}
+        matches = [ds for ds in matches if str(ds.SOPInstanceUID) in listed]
+    return matches
+
+
 def _get_handler(pacs: FakePacs) -> Any:
     def handle(event: Any) -> Iterator[Any]:
-        wanted = str(event.identifier.StudyInstanceUID)
-        matches = [ds for ds in pacs.datasets if str(ds.StudyInstanceUID) == wanted]
+        matches = _matches(pacs, event.identifier)
         yield len(matches)
         for sent, ds in enumerate(matches):
             if pacs.abort_after is not None and sent == pacs.abort_after:
                 event.assoc.abort()  # the PACS stops mid-transfer
                 return
+            pacs.sent.append(str(ds.SOPInstanceUID))
             yield 0xFF00, ds
+
+    return handle
+
+
+def _find_handler(pacs: FakePacs) -> Any:
+    def handle(event: Any) -> Iterator[Any]:
+        for ds in _matches(pacs, event.identifier):
+            answer = pydicom.Dataset()
+            answer.QueryRetrieveLevel = event.identifier.QueryRetrieveLevel
+            answer.StudyInstanceUID = ds.StudyInstanceUID
+            answer.SeriesInstanceUID = ds.SeriesInstanceUID
+            answer.SOPInstanceUID = ds.SOPInstanceUID
+            yield 0xFF00, answer
 
     return handle
 
@@ -61,7 +88,7 @@ def fake_pacs(
     ae = AE(ae_title=AET)
     ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
     ae.add_supported_context(StudyRootQueryRetrieveInformationModelMove)
-    handlers = []
+    handlers = [(evt.EVT_C_FIND, _find_handler(pacs))]
     if allow_get:
         ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
         # The storage sub-operations go back on the same association (PS3.4

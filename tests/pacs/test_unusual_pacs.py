@@ -56,6 +56,28 @@ def test_a_pacs_stopping_mid_transfer_keeps_what_arrived_and_a_retry_completes(
     with fake_pacs(series, allow_get=True, abort_after=None) as pacs:
         node = parse_node(pacs.node, configured={})
         remote.retrieve(node, study, InstanceSink(database=database))
+    # The retry fetched only the instances the database lacked.
+    kept_uids = {str(pydicom.dcmread(p).SOPInstanceUID) for p in kept}
+    assert sorted(pacs.sent) == sorted(
+        str(ds.SOPInstanceUID)
+        for ds in series
+        if str(ds.SOPInstanceUID) not in kept_uids
+    )
     assert {
         str(pydicom.dcmread(p).SOPInstanceUID) for p in database.instance_paths(study)
     } == {str(ds.SOPInstanceUID) for ds in series}
+
+
+def test_a_retry_of_a_complete_study_fetches_nothing(
+    series: list[pydicom.Dataset], tmp_path: Path
+) -> None:
+    study = str(series[0].StudyInstanceUID)
+    database = StudyDatabase(tmp_path / "studies.sqlite")
+    with fake_pacs(series, allow_get=True, abort_after=None) as pacs:
+        node = parse_node(pacs.node, configured={})
+        remote.retrieve(node, study, InstanceSink(database=database))
+        assert len(pacs.sent) == len(series)
+        result = remote.retrieve(node, study, InstanceSink(database=database))
+    assert len(pacs.sent) == len(series)
+    assert result.received == 0
+    assert len(database.instance_paths(study)) == len(series)

@@ -666,6 +666,16 @@ class StudyDatabase:
         )
         return {row[0] for row in rows}
 
+    def study_sop_instance_uids(self, study_uid: str) -> set[str]:
+        """The instances of a study already in the database."""
+        rows = self._connection.execute(
+            "SELECT i.SOPInstanceUID FROM Images i JOIN Series se "
+            "ON i.SeriesInstanceUID = se.SeriesInstanceUID "
+            "WHERE se.StudyInstanceUID = ?",
+            (study_uid,),
+        )
+        return {row[0] for row in rows}
+
     def counts(self) -> tuple[int, int, int, int]:
         """How many patients, studies, series and instances."""
         return tuple(

@@ -322,11 +322,83 @@ def retrieve(
     nothing; ``sink.finish()`` is called either way.
     """
     try:
-        if node.move_port is None:
-            return _get(node, study_uid, series_uid, sink, progress, cancelled)
-        return _move(node, study_uid, series_uid, sink, progress, cancelled)
+        identifiers = [_retrieve_identifier(study_uid, series_uid)]
+        kept = _kept_instances(sink, study_uid)
+        if kept:
+            # A retry: ask only for what is missing (PS3.4 C.4.2.2.1, a list
+            # of SOP Instance UIDs at IMAGE level), per series.
+            missing = _missing_instances(node, study_uid, series_uid, kept)
+            if not missing:
+                return RetrieveResult(0, 0, 0, 0)
+            identifiers = [
+                _instances_identifier(study_uid, series, sop_uids)
+                for series, sop_uids in sorted(missing.items())
+            ]
+        result = RetrieveResult(0, 0, 0, 0)
+        for ds in identifiers:
+            if node.move_port is None:
+                step = _get(node, ds, sink, progress, cancelled)
+            else:
+                step = _move(node, ds, sink, progress, cancelled)
+            result = RetrieveResult(
+                result.completed + step.completed,
+                result.failed + step.failed,
+                result.warning + step.warning,
+                len(sink.received),
+            )
+        return result
     finally:
         sink.finish()
+
+
+def _kept_instances(sink: InstanceSink, study_uid: str) -> set[str]:
+    if sink.database is None:
+        return set()
+    return sink.database.study_sop_instance_uids(study_uid)
+
+
+def _missing_instances(
+    node: DimseNode, study_uid: str, series_uid: str, kept: set[str]
+) -> dict[str, list[str]]:
+    """The node's instances of the study (or series) not in ``kept``, by series:
+    an IMAGE-level C-FIND (PS3.4 C.6.2.1.1)."""
+    ae = _application_entity(node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    assoc = _associate(ae, node)
+    request = Dataset()
+    request.QueryRetrieveLevel = "IMAGE"
+    request.StudyInstanceUID = study_uid
+    request.SeriesInstanceUID = series_uid
+    request.SOPInstanceUID = ""
+    missing: dict[str, list[str]] = {}
+    try:
+        responses = assoc.send_c_find(
+            request, StudyRootQueryRetrieveInformationModelFind
+        )
+        for status, found in responses:
+            if not status:
+                raise PacsError(
+                    f"{node.describe()} stopped answering the C-FIND of the "
+                    "instances to retrieve again"
+                )
+            if status.Status in _PENDING and found is not None:
+                sop_uid = str(found.get("SOPInstanceUID", ""))
+                if sop_uid and sop_uid not in kept:
+                    series = str(found.get("SeriesInstanceUID", "")) or series_uid
+                    missing.setdefault(series, []).append(sop_uid)
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return missing
+
+
+def _instances_identifier(
+    study_uid: str, series_uid: str, sop_uids: list[str]
+) -> Dataset:
+    ds = _retrieve_identifier(study_uid, series_uid)
+    ds.QueryRetrieveLevel = "IMAGE"
+    ds.SOPInstanceUID = sop_uids
+    return ds
 
 
 def _store_handler(sink: InstanceSink) -> Callable[[Any], int]:
@@ -415,8 +487,7 @@ def _follow(
 
 def _get(
     node: DimseNode,
-    study_uid: str,
-    series_uid: str,
+    request: Dataset,
     sink: InstanceSink,
     progress: Callable[[int, int], None] | None,
     cancelled: Callable[[], bool] | None,
@@ -442,7 +513,7 @@ def _get(
         ):
             raise PacsError(no_get)
         responses = assoc.send_c_get(
-            _retrieve_identifier(study_uid, series_uid),
+            request,
             StudyRootQueryRetrieveInformationModelGet,
         )
         return _follow(responses, assoc, node, sink, "C-GET", progress, cancelled)
@@ -453,8 +524,7 @@ def _get(
 
 def _move(
     node: DimseNode,
-    study_uid: str,
-    series_uid: str,
+    request: Dataset,
     sink: InstanceSink,
     progress: Callable[[int, int], None] | None,
     cancelled: Callable[[], bool] | None,
@@ -481,7 +551,7 @@ def _move(
         assoc = _associate(ae, node)
         try:
             responses = assoc.send_c_move(
-                _retrieve_identifier(study_uid, series_uid),
+                request,
                 node.calling_aet,
                 StudyRootQueryRetrieveInformationModelMove,
             )
