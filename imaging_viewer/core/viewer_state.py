@@ -455,6 +455,8 @@ class ViewerState:
         self._annotations: AnnotationSet | None = None
         self._linking = 0
         """Above 0 while viewports are being brought along (or must stay)."""
+        self._frame_transforms: dict[tuple[str, str], NDArray[np.float64]] = {}
+        """(from frame, to frame) → 4×4 LPS map, from a registration."""
         for index, viewport in enumerate(self.viewports):
             for name in SHARED_BY_MPR_VIEWS:
                 getattr(viewport.events, name).connect(
@@ -573,10 +575,37 @@ class ViewerState:
         MPR views of the same volume share its 3D cursor. With linking on,
         viewports of acquired slices in the same frame of reference go to the
         slice nearest the source's position (PS3.3 C.7.4.1.1.1: positions are
-        comparable only within one frame of reference).
+        comparable only within one frame of reference), or across two frames the
+        user registered (:meth:`set_frame_transform`).
         """
         with self.unlinked():
             self._sync_linked(source_index)
+
+    def set_frame_transform(
+        self, moving_frame: str, fixed_frame: str, moving_to_fixed: NDArray[np.float64]
+    ) -> None:
+        """Link two frames of reference through a rigid registration: linked
+        scrolling maps positions through it (both ways) from now on."""
+        matrix = np.asarray(moving_to_fixed, dtype=np.float64)
+        self._frame_transforms[moving_frame, fixed_frame] = matrix
+        self._frame_transforms[fixed_frame, moving_frame] = np.asarray(
+            np.linalg.inv(matrix), dtype=np.float64
+        )
+        self.sync_linked(self.active_index)
+
+    def clear_frame_transforms(self) -> None:
+        """Forget every registration: only one frame of reference links again."""
+        self._frame_transforms.clear()
+
+    def frame_transform(
+        self, source_frame: str, target_frame: str
+    ) -> NDArray[np.float64] | None:
+        """The 4×4 map of LPS positions from one frame of reference to another:
+        identity within one frame, a registration's between two, else None
+        (positions of unrelated frames are not comparable, PS3.3 C.7.4.1.1.1)."""
+        if source_frame == target_frame:
+            return np.eye(4)
+        return self._frame_transforms.get((source_frame, target_frame))
 
     def _sync_linked(self, source_index: int) -> None:
         source = self.viewports[source_index]
@@ -594,9 +623,13 @@ class ViewerState:
             volume = viewport.volume
             if index == source_index or volume is None or viewport.is_mpr:
                 continue
-            if volume.frame_of_reference_uid != frame or volume.is_projection:
+            if volume.is_projection:
                 continue
-            target = nearest_slice(volume, position)
+            transform = self.frame_transform(frame, volume.frame_of_reference_uid)
+            if transform is None:
+                continue
+            mapped = transform[:3, :3] @ position + transform[:3, 3]
+            target = nearest_slice(volume, mapped)
             if target is not None and target != viewport.slice_index:
                 viewport.set_slice(target)
 

@@ -189,6 +189,18 @@ def _show_about(window: MainWindow) -> None:
     show_about(window)
 
 
+def _toggle_comparison(window: MainWindow) -> None:
+    from imaging_viewer.ui.comparison_view import toggle_comparison
+
+    toggle_comparison(window)
+
+
+def _comparison_is_on(window: MainWindow) -> bool:
+    from imaging_viewer.ui.comparison_view import comparison_is_on
+
+    return comparison_is_on(window)
+
+
 # ---------------------------------------------------------------- the table
 def _layouts() -> list[Action]:
     return [
@@ -604,6 +616,19 @@ ACTIONS: tuple[Action, ...] = (
             "SR, presentation state and a case sheet"
         ),
         help="export a teaching case (de-identified images and lesions)",
+    ),
+    Action(
+        "comparison",
+        "Compare with prior",
+        run=_toggle_comparison,
+        menus=("view",),
+        section="layout",
+        shortcuts=("Ctrl+Shift+C",),
+        checkable=True,
+        checked=_comparison_is_on,
+        tip="The current series beside the matching series of the patient's prior "
+        "study, linked (registered when their frames of reference differ)",
+        help="compare with the prior study (side by side, linked)",
     ),
     Action(
         "response_table",

@@ -26,6 +26,7 @@ from imaging_viewer.ui.actions import (
     refresh_checks,
 )
 from imaging_viewer.ui.annotation_files import AnnotationFiles
+from imaging_viewer.ui.comparison_view import cancel_registration
 from imaging_viewer.ui.dialogs.teaching_dialog import LesionExport
 from imaging_viewer.ui.docks import DockPart, WindowDocks
 from imaging_viewer.ui.settings_menus import (
@@ -528,6 +529,7 @@ class MainWindow(QMainWindow):
         """Stop the scan and loads under way."""
         self.opening.cancel()
         self.loader.cancel()
+        cancel_registration(self)
         self.status.hide_progress()
 
     @property

@@ -152,3 +152,24 @@ def test_a_cursor_placed_in_one_mpr_view_moves_the_other_two(
         normal /= np.linalg.norm(normal)
         distance = abs(float((target - shown.pixel_to_lps[:3, 3]) @ normal))
         assert distance <= half_voxel_mm + 1e-6
+
+
+def test_registered_frames_follow_through_the_transform(
+    make_series: MakeSeries,
+) -> None:
+    """Frame .5 (2 mm slices) registered onto frame .6 (4 mm slices) by +8 mm in
+    S: a slice at height z lands the other viewport at height z + 8 mm."""
+    state = _two_series(make_series, same_frame=False)
+    thin, thick = state.viewports[:2]
+    shift = np.eye(4)
+    shift[2, 3] = 8.0
+    state.set_frame_transform("1.2.3.4.5", "1.2.3.4.6", shift)
+    for index in (0, 5, 11):
+        thin.set_slice(index)
+        assert abs(_z_mm(thick, 4.0) - (_z_mm(thin, 2.0) + 8.0)) <= 2.0
+    thick.set_slice(3)
+    assert abs(_z_mm(thin, 2.0) - (_z_mm(thick, 4.0) - 8.0)) <= 1.0
+    state.clear_frame_transforms()
+    before = thick.slice_index
+    thin.set_slice(0)
+    assert thick.slice_index == before

@@ -1,0 +1,56 @@
+"""The comparison layout in the window: one key toggles it, the registration's
+progress and Cancel show in the status bar (the work is in
+:mod:`imaging_viewer.core.workspace.comparison`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from imaging_viewer.core.workspace.comparison import Comparison
+from imaging_viewer.ui.workers import run_in_background
+
+if TYPE_CHECKING:
+    from imaging_viewer.ui.main_window import MainWindow
+
+STATUS_TIMEOUT_MS = 6000
+
+
+def comparison_of(window: MainWindow) -> Comparison:
+    """The window's comparison, made (and wired to its status bar) when first used."""
+    existing: Comparison | None = getattr(window, "_comparison", None)
+    if existing is not None:
+        return existing
+    comparison = Comparison(window.loader, run_in_background)
+
+    def show_progress(done: int, total: int) -> None:
+        window.status.show_progress("Registering the studies", done, total)
+        if done >= total:
+            window.status.hide_progress()
+
+    def show_message(text: str) -> None:
+        if not text.startswith("Registering"):
+            window.status.hide_progress()
+        window.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
+
+    comparison.progress.connect(show_progress)
+    comparison.message.connect(show_message)
+    window._comparison = comparison  # type: ignore[attr-defined]
+    return comparison
+
+
+def toggle_comparison(window: MainWindow) -> None:
+    """Show the active series beside its prior (1×2), or leave the comparison."""
+    window.statusBar().showMessage(comparison_of(window).toggle(), STATUS_TIMEOUT_MS)
+
+
+def comparison_is_on(window: MainWindow) -> bool:
+    """Whether the comparison layout is shown."""
+    comparison: Comparison | None = getattr(window, "_comparison", None)
+    return comparison is not None and comparison.active
+
+
+def cancel_registration(window: MainWindow) -> None:
+    """Stop a registration under way (the status bar's Cancel)."""
+    comparison: Comparison | None = getattr(window, "_comparison", None)
+    if comparison is not None:
+        comparison.cancel()
