@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, Self
 import numpy as np
 from psygnal import Signal
 
+from imaging_viewer.core.annotations.anatomic_sites import LATERALITIES
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
@@ -402,6 +404,13 @@ class Lesion:
     """Short name shown beside its annotations, e.g. ``"Lesion 1"``."""
     site: str = ""
     """Where it is, e.g. ``"left distal femur, metaphysis"``."""
+    site_code: str = ""
+    """Coded Finding Site (PS3.16 TID 1501 row 11): its SNOMED CT code value, e.g.
+    ``"71341001"`` (see ``anatomic_sites``), or ``""``; ``site`` stays free text."""
+    site_meaning: str = ""
+    """The coded site's code meaning, e.g. ``"Femur"``."""
+    laterality: str = ""
+    """``"left"``, ``"right"``, ``"bilateral"`` or ``""`` (PS3.16 CID 244)."""
     finding: str = ""
     diagnosis: str = ""
     note: str = ""
@@ -424,6 +433,9 @@ class Lesion:
     EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = (
         "label",
         "site",
+        "site_code",
+        "site_meaning",
+        "laterality",
         "finding",
         "diagnosis",
         "note",
@@ -450,6 +462,13 @@ class Lesion:
                 f"role must be one of {', '.join(map(repr, LESION_ROLES))}, "
                 f"not {self.role!r}"
             )
+        if self.laterality not in ("", *LATERALITIES):
+            raise ValueError(
+                f"laterality must be one of {', '.join(LATERALITIES)} or empty, "
+                f"not {self.laterality!r}"
+            )
+        if bool(self.site_code) != bool(self.site_meaning):
+            raise ValueError("a coded site needs both its code and its meaning")
         object.__setattr__(self, "nodal", bool(self.nodal))
         object.__setattr__(
             self, "soft_tissue_component", bool(self.soft_tissue_component)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from psygnal import Signal
 
 from imaging_viewer import __version__
+from imaging_viewer.core.annotations.anatomic_sites import coded_site_record
 from imaging_viewer.core.annotations.calibration import Calibration
 from imaging_viewer.core.annotations.limits import (
     AnnotationLimitError,
@@ -52,7 +53,16 @@ SCHEMA_V2: Final = f"{SCHEMA_NAME}/2"
 roles, nodes, organs); a version 2 reader reads version 1 too."""
 _STUDY_DATE = re.compile(r"^[0-9]{8}$")
 
-_LESION_TEXT_KEYS: Final = ("label", "site", "finding", "diagnosis", "note")
+_LESION_TEXT_KEYS: Final = (
+    "label",
+    "site",
+    "site_code",
+    "site_meaning",
+    "laterality",
+    "finding",
+    "diagnosis",
+    "note",
+)
 _SAFE_NAME = re.compile(r"[^0-9A-Za-z._-]")
 
 
@@ -114,6 +124,9 @@ def _lesion_to_json(lesion: Lesion, followup: bool = False) -> dict[str, Any]:
         "colour": lesion.colour,
         "tracking_uid": lesion.tracking_uid,
     }
+    # Optional keys: a file without a coded site is unchanged (and older readers
+    # ignore them).
+    item.update(coded_site_record(lesion))
     if followup:
         item.update(_followup_to_json(lesion))
     item["annotations"] = [_annotation_to_json(a) for a in lesion.annotations]

@@ -45,6 +45,10 @@ import pydicom
 import pydicom.errors
 
 from imaging_viewer import __version__
+from imaging_viewer.core.annotations.anatomic_sites import (
+    coded_site_from_record,
+    coded_site_record,
+)
 from imaging_viewer.core.annotations.measure import (
     UNIT_TEXT,
     NoSpacingError,
@@ -352,6 +356,7 @@ def _record(
                     "id": lesion.id,
                     "label": lesion.label,
                     "site": lesion.site,
+                    **coded_site_record(lesion),
                     "finding": lesion.finding,
                     "diagnosis": lesion.diagnosis,
                     "note": lesion.note,
@@ -904,6 +909,7 @@ def _lesions_from_record(
             id=str(entry.get("id") or new_id()),
             label=str(entry.get("label", "")),
             site=str(entry.get("site", "")),
+            **coded_site_from_record(entry),
             finding=str(entry.get("finding", "")),
             diagnosis=str(entry.get("diagnosis", "")),
             note=str(entry.get("note", "")),

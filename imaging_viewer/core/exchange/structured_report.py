@@ -77,6 +77,12 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from imaging_viewer import __version__
+from imaging_viewer.core.annotations.anatomic_sites import (
+    LATERALITIES,
+    LATERALITY_MODIFIER,
+    SNOMED_CT,
+    laterality_by_code,
+)
 from imaging_viewer.core.annotations.measure import (
     NoSpacingError,
     length_mm,
@@ -520,6 +526,47 @@ def finding_of(lesion: Lesion, number: int) -> Code:
     return Code(FREE_TEXT, FREE_TEXT_SCHEME, (lesion.label or f"Lesion {number}")[:64])
 
 
+def finding_sites_of(lesion: Lesion) -> list[hd.sr.FindingSite] | None:
+    """The lesion's coded Finding Site (363698007, SCT) as CODE, with its
+    Laterality (272741003, SCT) as HAS CONCEPT MOD (PS3.16 TID 1501 row 11,
+    CID 244), or ``None`` when the lesion has no coded site."""
+    import highdicom as hd
+
+    if not lesion.site_code:
+        return None
+    laterality = LATERALITIES.get(lesion.laterality)
+    return [
+        hd.sr.FindingSite(
+            anatomic_location=Code(lesion.site_code, SNOMED_CT, lesion.site_meaning),
+            laterality=Code(laterality[0], SNOMED_CT, laterality[1])
+            if laterality
+            else None,
+        )
+    ]
+
+
+def coded_site_of(children: Sequence[Dataset]) -> dict[str, Any]:
+    """``site_code``, ``site_meaning`` and ``laterality`` of a group's first coded
+    Finding Site (PS3.16 TID 1501 row 11), ``{}`` when it has none."""
+    for child in children:
+        if not _is(child, FINDING_SITE) or child.get("ValueType") != "CODE":
+            continue
+        concept = (child.get("ConceptCodeSequence") or [None])[0]
+        code = str(getattr(concept, "CodeValue", "") or "") if concept else ""
+        meaning = str(getattr(concept, "CodeMeaning", "") or "") if concept else ""
+        if not (code and meaning):
+            continue
+        laterality = ""
+        for modifier in _children(child):
+            if _is(modifier, (LATERALITY_MODIFIER[0], SNOMED_CT)):
+                value = (modifier.get("ConceptCodeSequence") or [None])[0]
+                laterality = laterality_by_code(
+                    str(getattr(value, "CodeValue", "") or "")
+                )
+        return {"site_code": code, "site_meaning": meaning, "laterality": laterality}
+    return {}
+
+
 def _lesion_items(lesion: Lesion) -> list[Any]:
     items: list[Any] = [
         _text_item(name, value)
@@ -784,6 +831,7 @@ def _measurement_group(
         group: Any = hd.sr.MeasurementsAndQualitativeEvaluations(
             tracking_identifier=tracking,
             finding_type=finding,
+            finding_sites=finding_sites_of(lesion),
             measurements=measurements,
         )
     else:
@@ -812,6 +860,7 @@ def _measurement_group(
             tracking_identifier=tracking,
             referenced_region=where.region(graphic_type, points),
             finding_type=finding,
+            finding_sites=finding_sites_of(lesion),
             measurements=measurements or None,
         )
     content = group[0].ContentSequence
@@ -1451,6 +1500,7 @@ def _read_group(
                 note=texts.get((COMMENT.value, "DCM"), ""),
                 colour=colour,
                 tracking_uid=tracking_uid,
+                **coded_site_of(children),
                 **_followup_fields(lesion_record),
             ),
             [],

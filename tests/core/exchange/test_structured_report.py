@@ -184,6 +184,26 @@ def kinds_on(image: OnImage, lesion_id: str) -> dict[str, list[Annotation]]:
     }
 
 
+CODED_SITES: list[dict[str, str]] = [
+    {
+        "site_code": codes.SCT.Femur.value,
+        "site_meaning": codes.SCT.Femur.meaning,
+        "laterality": "left",
+    },
+    {},
+    {
+        "site_code": codes.SCT.Lung.value,
+        "site_meaning": codes.SCT.Lung.meaning,
+    },
+    {
+        "site_code": codes.SCT.L3Vertebra.value,
+        "site_meaning": codes.SCT.L3Vertebra.meaning,
+        "laterality": "right",
+    },
+]
+"""Coded finding sites (pydicom's SNOMED CT table) cycled over the lesions."""
+
+
 def every_kind_set(images: Sequence[OnImage]) -> AnnotationSet:
     """One lesion per annotation kind; the ruler lesion has a second ruler on
     the last image (one tracking UID across images)."""
@@ -196,6 +216,7 @@ def every_kind_set(images: Sequence[OnImage]) -> AnnotationSet:
                 finding="mixed lytic–sclerotic" if number % 3 == 0 else "",
                 diagnosis="osteosarcoma" if kind == "ellipse" else "",
                 note="baseline, before chemotherapy" if kind == "ruler" else "",
+                **CODED_SITES[number % len(CODED_SITES)],
             )
         )
         for annotation in kinds_on(images[0], lesion.id)[kind]:
@@ -234,7 +255,8 @@ def assert_same_annotations(
         lesion.tracking_uid for lesion in original.lesions
     ]
     for want, got in zip(original.lesions, imported.lesions, strict=True):
-        fields = ["id", "label", "site", "finding", "diagnosis", "note", "colour"]
+        fields = ["id", "label", "site", "site_code", "site_meaning", "laterality"]
+        fields += ["finding", "diagnosis", "note", "colour"]
         assert {f: getattr(got, f) for f in fields} == {
             f: getattr(want, f) for f in fields
         }
