@@ -1,7 +1,7 @@
 """Leftovers of interrupted writes: hidden temporary files and staging folders.
 
-Writers here stage their output beside the target (``.<name>.XXXXXXXX.tmp``
-files from :func:`tempfile.mkstemp`, ``.<name>.XXXXXXXX`` folders from
+Writers here stage their output beside the target (``.<name>.<random>.tmp``
+files from :func:`tempfile.mkstemp`, ``.<name>.<random>`` folders from
 :func:`tempfile.mkdtemp`) and rename it into place. A killed process leaves the
 staging entry behind; the next write to the same target removes it, and the app
 sweeps the folders it writes to at start-up (:func:`sweep_leftovers`).
@@ -57,8 +57,8 @@ def sweep_leftovers(
     older_than_s: float = STALE_AFTER_S,
 ) -> list[Path]:
     """Remove the stale leftovers of any target in each of ``directories`` (the
-    folders the app writes to, at start-up): hidden ``.<name>.XXXXXXXX.tmp`` files
-    and ``.<name>.XXXXXXXX.staging`` folders not modified for ``older_than_s``.
+    folders the app writes to, at start-up): hidden ``.<name>.<random>.tmp`` files
+    and ``.<name>.<random>.staging`` folders not modified for ``older_than_s``.
 
     Nothing else is touched (a user's own hidden files and folders do not end
     so); missing or unreadable folders and entries are skipped.

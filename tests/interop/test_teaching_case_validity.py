@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pydicom
@@ -140,10 +140,9 @@ def _content(ds: Dataset, name: str) -> object:
     return ds[name].value if name in ds else None
 
 
-@pytest.mark.parametrize("kind", ["CT", "MR"])
-def test_teaching_case_dicom_validates_and_round_trips(
-    corpus: Path, tmp_path: Path, kind: str
-) -> None:
+def exported_case(kind: str, corpus: Path, tmp_path: Path) -> tuple[str, Any]:
+    """A ruler lesion's source file, and the teaching case exported from a scan
+    with that lesion (a fake burn-in: the DICOM is what is checked here)."""
     scan = scanned(kind, corpus, tmp_path)
     annotation_set, source_path = ruler_lesion(scan)
     result = export_teaching_case(
@@ -154,6 +153,14 @@ def test_teaching_case_dicom_validates_and_round_trips(
         burn_in=FakeBurnIn(),
         case_key="validity",
     )
+    return source_path, result
+
+
+@pytest.mark.parametrize("kind", ["CT", "MR"])
+def test_teaching_case_dicom_validates_and_round_trips(
+    corpus: Path, tmp_path: Path, kind: str
+) -> None:
+    source_path, result = exported_case(kind, corpus, tmp_path)
     key_images = [
         p for p in result.files if p.name.startswith("key") and p.suffix == ".dcm"
     ]
@@ -205,16 +212,7 @@ def test_teaching_case_dicom_validates_and_round_trips(
 def test_teaching_case_gsps_round_trips(
     corpus: Path, tmp_path: Path, kind: str
 ) -> None:
-    scan = scanned(kind, corpus, tmp_path)
-    annotation_set, _ = ruler_lesion(scan)
-    result = export_teaching_case(
-        scan,
-        annotation_set,
-        TeachingCase(title=f"{kind} case"),
-        tmp_path / "case",
-        burn_in=FakeBurnIn(),
-        case_key="validity",
-    )
+    _, result = exported_case(kind, corpus, tmp_path)
     pr_path = result.presentation_state
     assert pr_path is not None, result.warnings
     key_images = [
