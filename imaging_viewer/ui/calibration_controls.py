@@ -60,7 +60,7 @@ def pixel_mm(state: ViewportState) -> float:
 
 def remove_calibration(window: MainWindow) -> None:
     """Return the active viewport's image to its header spacing."""
-    widget = window.active_widget()
+    widget = window.active_widget
     annotations = widget.annotations
     if annotations is None:
         return
