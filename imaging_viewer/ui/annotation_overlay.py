@@ -277,14 +277,14 @@ def draw_annotations(
             separator="\n",
         )
         label = _draw_one(painter, annotation, point, colour, width, text, scale)
-        if annotation.id == selected_id:
-            handles = annotation.points_lps
-            step = max(1, -(-len(handles) // MAX_HANDLES))  # a freehand outline
-            draw_handles(painter, [point(p) for p in handles[::step]], scale)
         if label is not None:
             at, text = label
             placed.append(_place_label(painter, at, text, placed, bounds))
             _outlined_text(painter, placed[-1], text, colour, scale)
+        if annotation.id == selected_id:  # on top: a label never hides them
+            handles = annotation.points_lps
+            step = max(1, -(-len(handles) // MAX_HANDLES))  # a freehand outline
+            draw_handles(painter, [point(p) for p in handles[::step]], scale)
 
 
 def _outlined_text(
