@@ -101,6 +101,8 @@ class WindowDocks:
             spacing_source_in_views, state
         )
         self.lesions_panel.roi_lines_of = functools.partial(roi_lines_in_views, state)
+        for viewport in state.viewports:  # ROI statistics need the pixels
+            viewport.events.volume.connect(self.lesions_panel.refresh)
         self.lesions_panel.active_lesion_changed.connect(self._on_active_lesion)
         self.lesions_dock = self._dock(
             "Lesions", self.lesions_panel, areas.RightDockWidgetArea
