@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from imaging_viewer.core.volume import VoiLut, Window
 
 if TYPE_CHECKING:
+    from imaging_viewer.core.annotations.calibration import Calibration
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.viewer_state import ViewportState
     from imaging_viewer.core.volume import Volume
@@ -225,7 +226,9 @@ _SLAB_NAMES = {"mip": "MIP", "minip": "MinIP", "mean": "Mean"}
 """How the overlay names each slab projection (maximum, minimum, mean)."""
 
 
-def _image_lines(viewport: ViewportState, volume: Volume) -> list[str]:
+def _image_lines(
+    viewport: ViewportState, volume: Volume, calibration: Calibration | None = None
+) -> list[str]:
     series = viewport.series
     lines = [f"Im {viewport.slice_index + 1}/{viewport.n_slices}"]
     if viewport.n_time_points > 1:
@@ -254,7 +257,11 @@ def _image_lines(viewport: ViewportState, volume: Volume) -> list[str]:
         # A projection over a slab can hide or mimic findings: always say so.
         mode = _SLAB_NAMES.get(viewport.slab_mode, viewport.slab_mode)
         lines.append(f"{mode} {_number(viewport.slab_mm)} mm slab")
-    if _is_projection(series, volume):
+    if calibration is not None and affine is not None:
+        # The reader's spacing replaces the header's (PS3.3 10.7.1.1).
+        column_step = math.hypot(*affine[:3, 0].tolist())
+        lines.append(calibration.corner_text(column_step))
+    elif _is_projection(series, volume):
         source = volume.spacing_source or (series.spacing_source if series else "")
         if source:
             # The attribute's name; the long explanation stays in the scan report.
@@ -290,6 +297,7 @@ def corner_text(
     *,
     include_patient: bool = True,
     corners: tuple[str, ...] = CORNERS,
+    calibration: Calibration | None = None,
 ) -> dict[str, list[str]]:
     """The text lines for each corner of a viewport, top to bottom.
 
@@ -301,7 +309,8 @@ def corner_text(
       ``Frame t/T`` (cine clip), slice location along the slice normal
       (``Loc 12.5 mm``), the slice step (``Sp 5 mm``), a thick slab and its
       projection (``MIP 10 mm slab``), and for projection radiographs the
-      attribute pixel spacing comes from.
+      attribute pixel spacing comes from, or the reader's ``calibration`` of
+      the image (``Calibrated: 0.143 mm/px (25 mm ref)``).
     - ``bottom_right``: ``W width L level`` (or ``VOI LUT``), the window label,
       ``Zoom 150%`` when ``zoom`` is given, and ``Inverted``.
 
@@ -344,7 +353,7 @@ def corner_text(
         if "top_right" in texts:
             texts["top_right"] = _study_lines(series, include_patient)
     if volume is not None and "bottom_left" in texts:
-        texts["bottom_left"] = _image_lines(viewport, volume)
+        texts["bottom_left"] = _image_lines(viewport, volume, calibration)
     if (volume is not None or series is not None) and "bottom_right" in texts:
         texts["bottom_right"] = _display_lines(viewport, volume, zoom)
     return texts

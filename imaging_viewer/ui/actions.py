@@ -183,6 +183,12 @@ def _apply_preset(name: str) -> Callable[[MainWindow], None]:
     return lambda window: window.state.active.apply_preset(name)
 
 
+def _remove_calibration(window: MainWindow) -> None:
+    from imaging_viewer.ui.calibration_controls import remove_calibration
+
+    remove_calibration(window)
+
+
 def _show_about(window: MainWindow) -> None:
     from imaging_viewer.ui.dialogs.about_dialog import show_about
 
@@ -253,6 +259,7 @@ ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
     ("ellipse", "Ellipse", "E"),
     ("polygon", "Polygon", "F"),
     ("bidirectional", "Bidirectional", "B"),
+    ("calibrate", "Calibrate", "L"),
 )
 """Annotation tools: (name, label, letter of their Alt+letter shortcut)."""
 
@@ -583,6 +590,15 @@ ACTIONS: tuple[Action, ...] = (
         section="edit",
         icon="delete",
         shortcuts=("Del",),
+    ),
+    Action(
+        "remove_calibration",
+        "Remove calibration",
+        run=lambda w: _remove_calibration(w),
+        menus=("annotate",),
+        section="edit",
+        tip="Return the image to its header spacing (or px)",
+        help="remove the reader's calibration of the image",
     ),
     Action(
         "save_annotations",

@@ -21,6 +21,7 @@ from imaging_viewer.core.annotations.measure import (
     NO_SPACING,
     is_within_slab,
     measure_shown,
+    spacing_note,
     spacing_source_of,
 )
 from imaging_viewer.core.annotations.measure import (
@@ -177,19 +178,27 @@ def measurement_text(
     annotation: Annotation,
     spacing_source: str,
     calibration: Calibration | None = None,
+    extra_lines: tuple[str, ...] = (),
+    separator: str = ", ",
 ) -> str:
     """What an annotation reads, e.g. ``"23.4 mm"``, ``"L 31.0 × S 12.2 mm"``, or
     ``"255.0 px"`` on an image without spacing (PS3.3 10.7.1.3); a reader's
-    ``calibration`` of the image gives mm."""
+    ``calibration`` of the image gives mm, and says so (``"63.8 mm
+    (calibrated)"``), as does Imager Pixel Spacing (PS3.3 10.7.1.1).
+    ``extra_lines`` (an ROI's statistics) follow, after ``separator``."""
     values = measure_shown(
         annotation, spacing_source=spacing_source, calibration=calibration
     )
     if not values:
         return annotation.label
     text = values_text(values)
+    if any(value.unit in ("mm", "mm2") for value in values):
+        note = spacing_note(values[0].spacing_source)
+        if note:
+            text = f"{text} ({note})"
     if annotation.label and not isinstance(annotation, Bidirectional):
-        return f"{annotation.label}: {text}"
-    return text
+        text = f"{annotation.label}: {text}"
+    return separator.join((text, *extra_lines))
 
 
 def spacing_source_in_views(state: ViewerState, annotation: Annotation) -> str:
@@ -235,12 +244,16 @@ def draw_annotations(
     selected_id: str | None = None,
     scale: float = 1.0,
     calibrations: AnnotationSet | None = None,
+    roi_lines: Callable[[Annotation], tuple[str, ...]] | None = None,
+    bounds: QRectF | None = None,
 ) -> None:
     """Draw annotations projected on ``plane``.
 
     ``to_painter(column, row)`` maps pixel-centre coordinates of the plane's grid
     to painter coordinates. Lines, marks and labels are sized for the screen
-    (1.6 px lines, 10 pt labels) times ``scale``.
+    (1.6 px lines, 10 pt labels) times ``scale``. ``roi_lines(annotation)``
+    gives an ROI's statistics lines for its label; labels stay inside
+    ``bounds`` (the view); the selected annotation shows its handles.
     """
     font = QFont("DejaVu Sans")
     font.setPointSizeF(10.0 * scale)
@@ -257,24 +270,52 @@ def draw_annotations(
             return to_painter(float(pixel[0]), float(pixel[1]))
 
         text = measurement_text(
-            annotation, spacing_source, calibration_of(calibrations, annotation)
+            annotation,
+            spacing_source,
+            calibration_of(calibrations, annotation),
+            roi_lines(annotation) if roi_lines is not None else (),
+            separator="\n",
         )
         label = _draw_one(painter, annotation, point, colour, width, text, scale)
         if label is not None:
             at, text = label
-            placed.append(_place_label(painter, at, text, placed))
-            _outlined_text(painter, placed[-1].bottomLeft(), text, colour, scale)
+            placed.append(_place_label(painter, at, text, placed, bounds))
+            _outlined_text(painter, placed[-1], text, colour, scale)
+        if annotation.id == selected_id:  # on top: a label never hides them
+            handles = annotation.points_lps
+            step = max(1, -(-len(handles) // MAX_HANDLES))  # a freehand outline
+            draw_handles(painter, [point(p) for p in handles[::step]], scale)
 
 
 def _outlined_text(
-    painter: QPainter, at: QPointF, text: str, colour: QColor, scale: float
+    painter: QPainter, box: QRectF, text: str, colour: QColor, scale: float
 ) -> None:
+    """``text`` (one or more lines) in ``colour`` outlined in black, in ``box``."""
+    metrics = painter.fontMetrics()
     path = QPainterPath()
-    path.addText(at, painter.font(), text)
+    for n, line in enumerate(text.split("\n")):
+        baseline = box.top() + metrics.ascent() + n * metrics.height()
+        path.addText(QPointF(box.left(), baseline), painter.font(), line)
     painter.setPen(QPen(QColor(0, 0, 0), 3 * scale))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawPath(path)
     painter.fillPath(path, QBrush(colour))
+
+
+MAX_HANDLES = 32
+"""At most this many handles show (every n-th vertex of a freehand outline)."""
+HANDLE_HALF_PX = 3.5
+"""Half the side of a handle's square, screen pixels."""
+
+
+def draw_handles(painter: QPainter, points: list[QPointF], scale: float) -> None:
+    """White squares with a black rim on the points the select tool moves."""
+    half = HANDLE_HALF_PX * scale
+    painter.setPen(QPen(QColor(0, 0, 0), 1.0 * scale))
+    painter.setBrush(QBrush(QColor(255, 255, 255)))
+    for at in points:
+        painter.drawRect(QRectF(at.x() - half, at.y() - half, 2 * half, 2 * half))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
 
 
 def _draw_one(
@@ -354,19 +395,39 @@ def _draw_one(
 
 
 def _place_label(
-    painter: QPainter, at: QPointF, text: str, taken: list[QRectF]
+    painter: QPainter,
+    at: QPointF,
+    text: str,
+    taken: list[QRectF],
+    bounds: QRectF | None = None,
 ) -> QRectF:
-    """The label's box at ``at`` (baseline), moved down past labels drawn already."""
+    """The label's box at ``at`` (baseline of its first line), kept inside
+    ``bounds`` and moved down past labels drawn already."""
     metrics = painter.fontMetrics()
+    lines = text.split("\n")
     box = QRectF(
         at.x(),
         at.y() - metrics.ascent(),
-        metrics.horizontalAdvance(text),
-        metrics.height(),
+        max(metrics.horizontalAdvance(line) for line in lines),
+        metrics.height() * len(lines),
     )
+    if bounds is not None:
+        box = clamped(box, bounds)
     while any(box.intersects(other) for other in taken):
         box.translate(0, metrics.height())
+    if bounds is not None and box.bottom() > bounds.bottom():
+        box = clamped(box, bounds)  # moved past the bottom: overlap rather than hide
     return box.adjusted(0, 0, 0, -metrics.descent())
+
+
+def clamped(box: QRectF, bounds: QRectF) -> QRectF:
+    """``box`` moved the least to lie inside ``bounds`` (its top-left corner
+    where it is larger)."""
+    x = min(box.left(), bounds.right() - box.width())
+    y = min(box.top(), bounds.bottom() - box.height())
+    return QRectF(
+        max(x, bounds.left()), max(y, bounds.top()), box.width(), box.height()
+    )
 
 
 def _tick(

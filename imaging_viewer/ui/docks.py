@@ -68,6 +68,7 @@ class WindowDocks:
         self, window: QMainWindow, state: ViewerState, workspace: Workspace
     ) -> None:
         from imaging_viewer.ui.annotation_overlay import spacing_source_in_views
+        from imaging_viewer.ui.roi_statistics import roi_lines_in_views
         from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
         from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
         from imaging_viewer.ui.widgets.response_panel import ResponsePanelWidget
@@ -99,6 +100,9 @@ class WindowDocks:
         self.lesions_panel.spacing_source_of = functools.partial(
             spacing_source_in_views, state
         )
+        self.lesions_panel.roi_lines_of = functools.partial(roi_lines_in_views, state)
+        for viewport in state.viewports:  # ROI statistics need the pixels
+            viewport.events.volume.connect(self.lesions_panel.refresh)
         self.lesions_panel.active_lesion_changed.connect(self._on_active_lesion)
         self.lesions_dock = self._dock(
             "Lesions", self.lesions_panel, areas.RightDockWidgetArea

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QRect, QRectF
     from PySide6.QtGui import QPaintDevice
 
+    from imaging_viewer.core.annotations.calibration import Calibration
     from imaging_viewer.core.annotations.model import Annotation, AnnotationSet, Lesion
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.mpr import SlicePlane
@@ -97,10 +98,11 @@ class OverlayPainter:
         generation: int | None = None,
         zoom: float | None = None,
         include_patient: bool = True,
+        calibration: Calibration | None = None,
     ) -> dict[str, list[str]]:
         """:func:`corner_text` of ``state``: the top corners once per series,
         the bottom ones once per ``generation`` (a count of state edits; None:
-        every call) and zoom."""
+        every call), zoom and the reader's ``calibration`` of the image."""
         series = state.series
         top = self._top_texts
         if top is None or top[0] is not series or top[1] != include_patient:
@@ -108,7 +110,7 @@ class OverlayPainter:
                 state, include_patient=include_patient, corners=TOP_CORNERS
             )
             top = self._top_texts = (series, include_patient, texts)
-        key = (generation, zoom, include_patient)
+        key = (generation, zoom, include_patient, calibration)
         if generation is None or self._bottom_key != key:
             self._bottom_key = key
             bottom = corner_text(
@@ -116,6 +118,7 @@ class OverlayPainter:
                 zoom=zoom,
                 include_patient=include_patient,
                 corners=BOTTOM_CORNERS,
+                calibration=calibration,
             )
             self._corner_texts = {**top[2], **bottom}
         return self._corner_texts
@@ -183,11 +186,13 @@ class OverlayPainter:
         generation: int | None = None,
         zoom: float | None = None,
         include_patient: bool = True,
+        calibration: Calibration | None = None,
     ) -> None:
         """Corner text, orientation letters and the scale bar over ``target``.
 
         ``px_per_mm`` is target pixels per millimetre across the image (for the
-        scale bar); ``generation`` and ``zoom`` are as in :meth:`corner_text`.
+        scale bar); ``generation``, ``zoom`` and ``calibration`` are as in
+        :meth:`corner_text` (a calibrated image's scale bar uses it).
         """
         width, height = round(target.width()), round(target.height())
         left, top = target.left(), target.top()
@@ -195,13 +200,19 @@ class OverlayPainter:
             painter.save()
             painter.translate(left, top)
         texts = self.corner_text(
-            state, generation=generation, zoom=zoom, include_patient=include_patient
+            state,
+            generation=generation,
+            zoom=zoom,
+            include_patient=include_patient,
+            calibration=calibration,
         )
         self._draw_corners(painter, self.fitted_corners(texts, width), width, height)
         letters = self.orientation_letters(state)
         self._draw_letters(painter, letters, width, height)
         series = state.series
-        if series is None or series.spacing_source != "none":
+        if calibration is not None:
+            px_per_mm /= calibration.scale
+        if series is None or series.spacing_source != "none" or calibration:
             self._draw_scale_bar(painter, px_per_mm, width, height, "bottom" in letters)
         if left or top:
             painter.restore()
@@ -316,10 +327,13 @@ class OverlayPainter:
         spacing_source: str = "",
         selected_id: str | None = None,
         calibrations: AnnotationSet | None = None,
+        roi_lines: Callable[[Annotation], tuple[str, ...]] | None = None,
+        bounds: QRectF | None = None,
     ) -> None:
         """Lesion annotations projected on ``plane``; ``to_painter(column, row)``
         maps the plane's pixel-centre coordinates into the target;
-        ``calibrations`` holds the reader's calibrations of the images."""
+        ``calibrations`` holds the reader's calibrations of the images;
+        ``roi_lines`` and ``bounds`` are as in :func:`draw_annotations`."""
         draw_annotations(
             painter,
             items,
@@ -329,6 +343,8 @@ class OverlayPainter:
             selected_id=selected_id,
             scale=self.scale,
             calibrations=calibrations,
+            roi_lines=roi_lines,
+            bounds=bounds,
         )
 
     def paint_crosshair(

@@ -7,6 +7,7 @@ render core into a preallocated RGB32 buffer that a QImage wraps without a copy.
 
 from __future__ import annotations
 
+import functools
 import math
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
@@ -28,8 +29,10 @@ from imaging_viewer.ui.annotation_overlay import (
     shown_annotations,
     slab_of,
 )
+from imaging_viewer.ui.calibration_controls import ask_known_length, calibration_shown
 from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.overlay_painter import OverlayPainter
+from imaging_viewer.ui.roi_statistics import LiveRoiStatistics
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,6 +66,7 @@ TOOLS: dict[str, str] = {
     "marker": "marker:place_marker",
     "text": "marker:place_text_label",
     "select": "select:select_and_edit",
+    "calibrate": "calibrate:draw_calibration",
 }
 """Left-drag tools that draw or edit lesion annotations: ``module:function`` in
 :mod:`imaging_viewer.core.tools`, imported on first use (not at start-up)."""
@@ -185,6 +189,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.active_lesion: Callable[[], str | None] = lambda: None
         self.ask_text: Callable[[], str | None] = lambda: None
         """Asks the user for a text label's words (None: cancelled)."""
+        self.ask_length_mm = functools.partial(ask_known_length, self)
         self._session: DragSession | None = None
         self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view_box.setMouseEnabled(False, False)
@@ -221,6 +226,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         """Draws corner text, letters, scale bar, annotations and crosshair
         (as exports do), keeping what it worked out between frames."""
         self._overlay_metrics = self._overlays.metrics
+        self._roi_stats = LiveRoiStatistics(state, self.viewport().update)
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
         state.events.all.connect(self._on_any_state_edit)
@@ -538,6 +544,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                     px_per_mm=self._screen_per_mm(),
                     generation=self._state_generation,
                     zoom=self.zoom_factor(),
+                    calibration=calibration_shown(self.state, self.annotations),
                 )
         painter.restore()
 
@@ -551,7 +558,10 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         as the overlays show it (top corners kept per series, bottom ones per
         state edit and zoom)."""
         return self._overlays.corner_text(
-            self.state, generation=self._state_generation, zoom=self.zoom_factor()
+            self.state,
+            generation=self._state_generation,
+            zoom=self.zoom_factor(),
+            calibration=calibration_shown(self.state, self.annotations),
         )
 
     def _fitted_corners(self, width: int, margin: int) -> dict[str, tuple[str, ...]]:
@@ -611,6 +621,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             spacing_source=spacing_source,
             selected_id=self.annotations.selected_id,
             calibrations=self.annotations,
+            roi_lines=self._roi_stats.lines,
+            bounds=QRectF(self.viewport().rect()),
         )
 
     def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent | None:
@@ -654,6 +666,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             if not text:
                 return
             generator = tool(annotations, plane, lesion, press, text=text, image=ref)
+        elif self.left_tool == "calibrate":
+            ask = self.ask_length_mm
+            generator = tool(
+                annotations, plane, None, press, image=ref, ask_length_mm=ask
+            )
         else:
             generator = tool(annotations, plane, lesion, press, image=ref)
         self._session = DragSession(generator)

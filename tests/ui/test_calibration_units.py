@@ -43,7 +43,8 @@ def test_panel_reads_px_without_spacing_and_mm_once_calibrated(qtbot: QtBot) -> 
         Calibration(SOP, (0.0, 0.0, 0.0), (100.0, 0.0, 0.0), 25.0)
     )
     panel.refresh()
-    assert _panel_texts(panel) == ["63.8 mm"]
+    # The source shows next to a length not from Pixel Spacing (issue 15 item 1).
+    assert _panel_texts(panel) == ["63.8 mm (calibrated)"]
 
     annotations.remove_calibration(SOP)
     panel.refresh()

@@ -80,9 +80,14 @@ class Calibration:
             f"{self.drawn_length:.1f} units drawn)"
         )
 
-    def corner_text(self) -> str:
-        """What the image corner shows: ``Calibrated: 0.245 mm/px``."""
-        return f"Calibrated: {self.scale:.4g} mm/unit ({self.known_length_mm:g} mm ref)"
+    def corner_text(self, unit_mm: float = 1.0) -> str:
+        """What the image corner shows: ``Calibrated: 0.245 mm/px (25 mm ref)``;
+        ``unit_mm`` is the header's size of a pixel in the image's own units (1
+        on an image without spacing)."""
+        return (
+            f"Calibrated: {self.scale * unit_mm:.4g} mm/px "
+            f"({self.known_length_mm:g} mm ref)"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -377,6 +377,55 @@ class RoiStats:
     """Which spacing the areas use (PS3.3 10.7.1.3)."""
 
 
+def spacing_note(spacing_source: str) -> str:
+    """A short note on where a length's spacing comes from, for the label and
+    panel, where it is not the header's Pixel Spacing.
+
+    ``"calibrated"`` (the reader's calibration), ``"×1/ERMF"`` (Imager Pixel
+    Spacing corrected by the Estimated Radiographic Magnification Factor),
+    ``"at detector"`` (Imager Pixel Spacing uncorrected); ``""`` for Pixel
+    Spacing, a 3D image's stated spacing, or none (the unit px says so).
+
+    References
+    ----------
+    PS3.3 10.7.1.1 and 10.7.1.3 (Pixel Spacing, Imager Pixel Spacing and the
+    Estimated Radiographic Magnification Factor).
+    """
+    if spacing_source.startswith("calibration"):
+        return "calibrated"
+    if spacing_source.startswith("ImagerPixelSpacing"):
+        if "not corrected" in spacing_source or "corrected" not in spacing_source:
+            return "at detector"
+        return "×1/ERMF"
+    return ""
+
+
+MODALITY_VALUE_UNITS: Final = {"CT": "HU"}
+"""Unit of a modality's pixel values after Rescale Slope and Intercept
+(PS3.3 C.11.1.1.2): Hounsfield units for CT; other modalities' values are
+relative (``"signal"`` on MR)."""
+
+
+def value_unit(modality: str) -> str:
+    """``"HU"`` for CT, ``"signal"`` for MR, ``""`` otherwise."""
+    modality = modality.strip().upper()
+    if modality == "MR":
+        return "signal"
+    return MODALITY_VALUE_UNITS.get(modality, "")
+
+
+def roi_stats_lines(stats: RoiStats, unit: str = "") -> tuple[str, ...]:
+    """What an ROI's label adds to its area: ``("mean 41.2 ± 8.3 HU",
+    "min -12 max 96 HU")``; nothing when no pixel centre is inside."""
+    if not stats.pixel_count or not math.isfinite(stats.mean):
+        return ()
+    suffix = f" {unit}" if unit else ""
+    return (
+        f"mean {stats.mean:.1f} ± {stats.sd:.1f}{suffix}",
+        f"min {stats.min:.4g} max {stats.max:.4g}{suffix}",
+    )
+
+
 @dataclass(frozen=True)
 class _PlaneFrame:
     """A slice's placement solved for going from LPS back to pixels."""

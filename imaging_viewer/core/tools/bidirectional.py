@@ -1,4 +1,4 @@
-"""The bidirectional tool: the long axis by a drag, then the short axis across it."""
+"""The bidirectional tool: one drag draws the long axis and a short axis across it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,26 @@ def bidirectional_from_points(
     )
 
 
+SHORT_AXIS_FRACTION = 0.5
+"""A new short axis is this fraction of the long axis (as OHIF draws it), to be
+adjusted by its handles."""
+
+
+def bidirectional_from_long_axis(
+    draft: Draft, long_start: Point3, long_end: Point3
+) -> Bidirectional:
+    """A long axis, and a short axis half its length across its middle."""
+    start, end = np.asarray(long_start), np.asarray(long_end)
+    direction = end - start
+    length = float(np.linalg.norm(direction))
+    if length == 0.0:
+        raise ValueError("the long axis is 0 mm")
+    perpendicular = np.cross(draft.plane.normal_lps, direction / length)
+    middle = (start + end) / 2.0
+    reach = middle + perpendicular * (SHORT_AXIS_FRACTION * length / 2.0)
+    return bidirectional_from_points(draft, long_start, long_end, as_point(reach))
+
+
 def draw_bidirectional(
     annotations: AnnotationSet,
     plane: SlicePlane,
@@ -53,12 +73,12 @@ def draw_bidirectional(
     *,
     image: ImageRef | None = None,
 ) -> ToolGenerator:
-    """Draw a :class:`Bidirectional` (RECIST) measurement.
+    """Draw a :class:`Bidirectional` (RECIST) measurement in one gesture.
 
-    A drag (or two clicks) places the long axis; the pointer then sets the
-    half-length of the short axis, perpendicular to the long axis through its
-    middle, and a click places it. Its ends can be moved afterwards with the
-    select tool (each along the perpendicular).
+    A drag (or two clicks) places the long axis; the short axis follows it,
+    perpendicular through its middle and half its length (as OHIF draws it),
+    so the measurement never has a 0 mm axis. Its ends are then adjusted with
+    the handles of the selected measurement (each along the perpendicular).
 
     Parameters and yields are those of
     :func:`~imaging_viewer.core.tools.ruler.draw_ruler`.
@@ -71,11 +91,11 @@ def draw_bidirectional(
 
     def build(points: list[Point3], _modifiers: frozenset[str]) -> Annotation | None:
         return build_or_none(
-            lambda: bidirectional_from_points(draft, points[0], points[1], points[2])
+            lambda: bidirectional_from_long_axis(draft, points[0], points[1])
         )
 
     try:
-        points, modifiers = yield from place_points(draft, event, 3, build)
+        points, modifiers = yield from place_points(draft, event, 2, build)
         measurement = build(points, modifiers)
         if measurement is not None:
             draft.commit(measurement)

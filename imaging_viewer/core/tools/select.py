@@ -263,6 +263,8 @@ def _edit_bidirectional(
             return measurement
         across = np.cross(normal, new_along)
         crossing = start + fraction * (end - start)
+    if abs(reaches[1] - reaches[0]) <= 1e-3 * length:
+        return measurement  # never a 0 mm short axis (RECIST measures two axes)
     points = np.array(
         [start, end, crossing + reaches[0] * across, crossing + reaches[1] * across]
     )

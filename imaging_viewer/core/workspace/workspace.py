@@ -420,6 +420,8 @@ class Workspace:
         with annotations.macro("load annotations"):
             for lesion in loaded.lesions:
                 annotations.add_lesion(lesion)
+        for calibration in loaded.calibrations:  # the reader's, PS3.3 10.7.1.1
+            annotations.set_calibration(calibration)
         annotations.clear_history()
 
     def timepoints(self, patient_key: tuple[str, str]) -> list[TimepointData]:
@@ -477,6 +479,12 @@ class Workspace:
             annotations.clear()
             for lesion in loaded.lesions:
                 annotations.add_lesion(lesion)
+        for calibration in annotations.calibrations:
+            annotations.remove_calibration(
+                calibration.sop_instance_uid, calibration.frame
+            )
+        for calibration in loaded.calibrations:
+            annotations.set_calibration(calibration)
         return len(loaded.lesions)
 
     def import_annotations(

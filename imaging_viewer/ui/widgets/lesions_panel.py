@@ -48,6 +48,8 @@ class LesionsPanelWidget(QWidget):
         self.annotations = annotations
         self.spacing_source = ""
         self.spacing_source_of: Callable[[Annotation], str] = self._spacing_source_of
+        self.roi_lines_of: Callable[[Annotation], tuple[str, ...]] = lambda _a: ()
+        """An ROI's statistics (mean ± SD, min, max), from the views."""
         """Spacing source of the image an annotation was drawn on (the window
         looks it up in the views); lengths without one read in px."""
         layout = QVBoxLayout(self)
@@ -127,6 +129,7 @@ class LesionsPanelWidget(QWidget):
                             annotation,
                             self.spacing_source_of(annotation),
                             calibration_of(self.annotations, annotation),
+                            self.roi_lines_of(annotation),
                         ),
                     ]
                 )
