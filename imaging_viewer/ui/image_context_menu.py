@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMenu
 
 from imaging_viewer.ui.actions import ACTIONS
+from imaging_viewer.ui.icons import icon
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QPointF
@@ -39,18 +40,18 @@ def build_image_menu(
     menu.addMenu(built.submenus["mouse_buttons"])
     menu.addMenu(built.submenus["toolbar_presets"])
     menu.addSeparator()
-    reset = menu.addAction("Reset view")
+    reset = menu.addAction(icon("zoom-fit"), "Reset view")
     reset.setObjectName("reset_view")
     reset.triggered.connect(functools.partial(reset_view, widget))
     menu.addAction(built.actions["copy_view"])
     key_image = built.actions.get(KEY_IMAGE_ACTION)
     if key_image is None:  # key images not in this build: a hidden placeholder
-        key_image = menu.addAction("Mark key image")
+        key_image = menu.addAction(icon("key-image"), "Mark key image")
         key_image.setObjectName("key_image_placeholder")
         key_image.setVisible(False)
     else:
         menu.addAction(key_image)
-    properties = menu.addAction("Properties (DICOM tags)…")
+    properties = menu.addAction(icon("tags"), "Properties (DICOM tags)…")
     properties.setObjectName("properties")
     properties.triggered.connect(functools.partial(show_properties, window))
     _add_delete(menu, widget, position)
@@ -61,7 +62,8 @@ def _add_delete(menu: QMenu, widget: SliceViewportWidget, position: QPointF) -> 
     """ "Delete <kind>" for the annotation under ``position``; none: disabled."""
     annotation_id, kind = annotation_under(widget, position)
     menu.addSeparator()
-    delete = menu.addAction(f"Delete {kind}" if kind else "Delete annotation")
+    text = f"Delete {kind}" if kind else "Delete annotation"
+    delete = menu.addAction(icon("delete"), text)
     delete.setObjectName("delete_annotation")
     delete.setEnabled(annotation_id is not None)
     if annotation_id is not None and widget.annotations is not None:
