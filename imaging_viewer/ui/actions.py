@@ -837,9 +837,12 @@ def _add_group(
         button = built.actions[f"toolbar_{menu_group}"] = QAction(window)
         button.setText(text)
         menu = built.submenus[f"toolbar_{menu_group}"] = QMenu(text, window)
+        keys: list[str] = []
         for spec in ACTIONS:
             if spec.toolbar == menu_group:
                 menu.addAction(built.actions[spec.id])
+                keys += spec.shortcuts[:1]
+        button.setToolTip(f"{text} ({', '.join(keys)})" if keys else text)
         button.setMenu(menu)
         # The button itself opens the menu too (it has no action of its own).
         button.triggered.connect(functools.partial(_open_menu, toolbar, button))

@@ -137,6 +137,7 @@ def test_toolbar_groups_and_tooltips_with_keys(window: MainWindow) -> None:
     assert built.actions["toolbar_transform"] in tools
     assert built.actions["toolbar_presets"] in tools
     assert built.actions["rotate"] in built.submenus["toolbar_transform"].actions()
+    assert built.actions["toolbar_transform"].toolTip() == "Flip and rotate (H, V, R)"
     for spec in ACTIONS:
         action = built.actions.get(spec.id)
         if spec.toolbar is None or action is None or not spec.shortcuts:
