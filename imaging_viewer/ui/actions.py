@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QToolBar
+from PySide6.QtWidgets import QMenu, QToolBar
 
 from imaging_viewer.core.render import CT_PRESETS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from PySide6.QtWidgets import QDockWidget, QMenu
+    from PySide6.QtWidgets import QDockWidget
 
     from imaging_viewer.ui.main_window import MainWindow
     from imaging_viewer.ui.slice_viewport import SliceViewportWidget
@@ -83,18 +83,33 @@ MENUS: dict[str, str] = {
 (Alt+A arrow, Alt+F polygon...): the titles' mnemonics use other letters."""
 TOOLBARS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Tools", "toolbar_tools", ("layout", "drag", "mpr", "link", "view")),
-    ("Annotate", "toolbar_annotate", ("annotate",)),
+    ("Annotate", "toolbar_annotate", ("annotate", "measure", "edit")),
 )
 """Tool bars: (title, object name for saved positions, groups with a separator
 between them)."""
+TOOLBAR_MENUS: dict[str, tuple[str, str, str]] = {
+    "presets": ("drag", "W/L presets", "auto-window"),
+    "transform": ("view", "Flip and rotate", "rotate-right"),
+}
+"""Groups shown as one drop-down button at the end of another group: group:
+(the group it ends, button text, icon). Rarely used entries keep the tool bar
+short enough to show whole at 1366 px. The window fills an empty one (the W/L
+presets of the image's modality)."""
+MEASUREMENT_TOOLS: frozenset[str] = frozenset(
+    {"ruler", "angle", "cobb", "ellipse", "polygon", "bidirectional", "calibrate"}
+)
+"""Annotation tools that measure (their own tool bar group)."""
 MOUSE_BINDINGS: tuple[tuple[str, str], ...] = (
     ("Wheel", "previous/next slice"),
     (
         "Right-drag (or left-drag, W/L tool)",
         "window: horizontal = width, vertical = level",
     ),
+    ("Right-click (without moving)", "context menu of the image"),
     ("Ctrl+wheel, zoom tool", "zoom"),
     ("Middle-drag, pan tool", "pan"),
+    ("Magnifier tool: hold the button; wheel", "lens over the image; its zoom"),
+    ("View ▸ Mouse buttons", "give the right or middle button another tool"),
     ("MPR: left-click/drag (crosshair tool)", "move the 3D cursor; all views follow"),
     ("MPR: drag a coloured line away from its centre", "rotate that plane (oblique)"),
 )
@@ -233,6 +248,8 @@ def _drag_tools() -> list[Action]:
             f"tool_{name}",
             text,
             run=_use_tool(name),
+            menus=("view",),
+            section="tools",
             toolbar="drag",
             icon=icon,
             checkable=True,
@@ -243,6 +260,7 @@ def _drag_tools() -> list[Action]:
             ("window", "W/L", "window-level"),
             ("pan", "Pan", "pan"),
             ("zoom", "Zoom", "zoom"),
+            ("magnifier", "Magnifier", "magnifier"),
             ("crosshair", "Crosshair", "crosshair"),
         )
     ]
@@ -272,7 +290,7 @@ def _annotation_tools() -> list[Action]:
             run=_use_tool(name),
             menus=("annotate",),
             section="tools",
-            toolbar="annotate",
+            toolbar="measure" if name in MEASUREMENT_TOOLS else "annotate",
             icon="point" if name == "marker" else name,
             shortcuts=(f"Alt+{letter}",),
             checkable=True,
@@ -350,6 +368,9 @@ ACTIONS: tuple[Action, ...] = (
     # View
     *_layouts(),
     *_drag_tools(),
+    Action(
+        "mouse_buttons", "Mouse buttons", menus=("view",), section="tools", submenu=True
+    ),
     Action(
         "mpr",
         "MPR",
@@ -460,7 +481,7 @@ ACTIONS: tuple[Action, ...] = (
         on_viewport=_toggle("flip_horizontal"),
         menus=("view",),
         section="image",
-        toolbar="view",
+        toolbar="transform",
         icon="flip-horizontal",
         shortcuts=("H",),
         viewport_key=True,
@@ -472,7 +493,7 @@ ACTIONS: tuple[Action, ...] = (
         on_viewport=_toggle("flip_vertical"),
         menus=("view",),
         section="image",
-        toolbar="view",
+        toolbar="transform",
         icon="flip-vertical",
         shortcuts=("V",),
         viewport_key=True,
@@ -484,7 +505,7 @@ ACTIONS: tuple[Action, ...] = (
         on_viewport=_rotate,
         menus=("view",),
         section="image",
-        toolbar="view",
+        toolbar="transform",
         icon="rotate-right",
         shortcuts=("R",),
         viewport_key=True,
@@ -566,7 +587,7 @@ ACTIONS: tuple[Action, ...] = (
         run=lambda w: w.state.annotations.undo(),
         menus=("annotate",),
         section="edit",
-        toolbar="annotate",
+        toolbar="edit",
         icon="undo",
         shortcuts=("Ctrl+Z",),
         help="undo (annotations)",
@@ -577,7 +598,7 @@ ACTIONS: tuple[Action, ...] = (
         run=lambda w: w.state.annotations.redo(),
         menus=("annotate",),
         section="edit",
-        toolbar="annotate",
+        toolbar="edit",
         icon="redo",
         shortcuts=("Ctrl+Shift+Z", "Ctrl+Y"),
         help="redo (annotations)",
@@ -812,12 +833,43 @@ def build_actions(
         for n, group in enumerate(groups):
             if n:
                 toolbar.addSeparator()
-            for spec in ACTIONS:
-                if spec.toolbar == group:
-                    toolbar.addAction(built.actions[spec.id])
+            _add_group(window, built, toolbar, group)
             if group in extras:
                 extras[group](toolbar)
     return built
+
+
+def _add_group(
+    window: MainWindow, built: BuiltActions, toolbar: QToolBar, group: str
+) -> None:
+    """The group's buttons, then the drop-downs of :data:`TOOLBAR_MENUS` that
+    end it."""
+    for spec in ACTIONS:
+        if spec.toolbar == group:
+            toolbar.addAction(built.actions[spec.id])
+    for menu_group, (after, text, _icon) in TOOLBAR_MENUS.items():
+        if after != group:
+            continue
+        button = built.actions[f"toolbar_{menu_group}"] = QAction(window)
+        button.setText(text)
+        menu = built.submenus[f"toolbar_{menu_group}"] = QMenu(text, window)
+        keys: list[str] = []
+        for spec in ACTIONS:
+            if spec.toolbar == menu_group:
+                menu.addAction(built.actions[spec.id])
+                keys += spec.shortcuts[:1]
+        button.setToolTip(f"{text} ({', '.join(keys)})" if keys else text)
+        button.setMenu(menu)
+        # The button itself opens the menu too (it has no action of its own).
+        button.triggered.connect(functools.partial(_open_menu, toolbar, button))
+        toolbar.addAction(button)
+
+
+def _open_menu(toolbar: QToolBar, button: QAction, *_: object) -> None:
+    widget = toolbar.widgetForAction(button)
+    menu = button.menu()
+    if widget is not None and isinstance(menu, QMenu):
+        menu.popup(widget.mapToGlobal(widget.rect().bottomLeft()))
 
 
 def _separate(menu: QMenu, sections: dict[str, str], key: str, section: str) -> None:
@@ -912,11 +964,13 @@ def apply_icons(built: BuiltActions) -> None:
     paint: QIcon builds its enums). An unknown name leaves the action without."""
     from imaging_viewer.ui.icons import icon
 
-    for spec in ACTIONS:
-        action = built.actions.get(spec.id)
-        if action is None or spec.icon is None:
+    named = [(spec.id, spec.icon) for spec in ACTIONS]
+    named += [(f"toolbar_{group}", item[2]) for group, item in TOOLBAR_MENUS.items()]
+    for action_id, name in named:
+        action = built.actions.get(action_id)
+        if action is None or name is None:
             continue
-        image = icon(spec.icon)
+        image = icon(name)
         if not image.isNull():
             action.setIcon(image)
 

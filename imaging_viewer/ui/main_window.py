@@ -29,6 +29,7 @@ from imaging_viewer.ui.annotation_files import AnnotationFiles
 from imaging_viewer.ui.comparison_view import cancel_registration
 from imaging_viewer.ui.dialogs.teaching_dialog import LesionExport
 from imaging_viewer.ui.docks import DockPart, WindowDocks
+from imaging_viewer.ui.reading_controls import ReadingControls
 from imaging_viewer.ui.settings_menus import (
     CustomPresets,
     RecentStudies,
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self._viewports_ready = not defer_viewports
         self._first_look_view: FirstLookView | None = None
         self.status = StatusReadouts(self.statusBar(), self.cancel_loading)
+        self.reading = ReadingControls(self, settings if remember_settings else None)
         self._build_viewports()
         self._build_actions()
         self.recent_studies: RecentStudies = RecentStudies(
@@ -248,6 +250,7 @@ class MainWindow(QMainWindow):
             widget.active_lesion = lambda: self.state.active_lesion_id
             widget.ask_text = self._ask_label_text
             widget.colour = MPR_COLOURS[index] if index < len(MPR_COLOURS) else None
+            self.reading.attach(widget)
             widget.hide()
             self.viewport_widgets.append(widget)
             if state.volume is not None:  # shown before its widget was made
@@ -310,6 +313,7 @@ class MainWindow(QMainWindow):
         self.slab = SlabControls(self.state)
         self.slab_spin = self.slab.spin
         built = self._actions = build_actions(self, {"mpr": self.slab.add_to})
+        self.reading.bind(built)
         self.recent_menu = built.submenus["recent"]
         self.custom_presets_menu = built.submenus["custom_presets"]
         self.mpr_action = built.actions["mpr"]

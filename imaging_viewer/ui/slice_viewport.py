@@ -31,6 +31,7 @@ from imaging_viewer.ui.annotation_overlay import (
 )
 from imaging_viewer.ui.calibration_controls import ask_known_length, calibration_shown
 from imaging_viewer.ui.graphics import pg
+from imaging_viewer.ui.mouse_bindings import ViewportMouse
 from imaging_viewer.ui.overlay_painter import OverlayPainter
 from imaging_viewer.ui.roi_statistics import LiveRoiStatistics
 
@@ -222,6 +223,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._cine = QTimer(self)
         self._cine.setInterval(66)
         self._cine.timeout.connect(self._on_cine_tick)
+        self.mouse = ViewportMouse(self)
+        """Button tools, the context click and the magnifier (ui/mouse_bindings)."""
         self._overlays = OverlayPainter(self.viewport())
         """Draws corner text, letters, scale bar, annotations and crosshair
         (as exports do), keeping what it worked out between frames."""
@@ -813,7 +816,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     def wheelEvent(self, event: QWheelEvent) -> None:
         """Wheel scrolls slices; Ctrl+wheel zooms about the cursor."""
         steps = event.angleDelta().y() / 120
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        if self.mouse.wheel(event):
+            pass
+        elif event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.zoom_by(1.15**steps, self.mapToScene(event.position().toPoint()))
         elif steps:
             self._scroll(-int(math.copysign(max(1, abs(round(steps))), steps)))
@@ -848,7 +853,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._drag_value_range = float(np.ptp(sample)) or 1.0
         self.image_item.smooth = False
         mode = self._mode_for(event.button())
-        if mode == "crosshair" and self.state.is_mpr:
+        if self.mouse.press(event):
+            pass
+        elif mode == "crosshair" and self.state.is_mpr:
             self._start_crosshair_drag(event.position())
         elif mode in TOOLS:
             self._start_tool(event)
@@ -860,6 +867,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         if self._drag_button is None:
             self._probe(position)
             self._feed_tool("move", event)  # multi-click tools follow the pointer
+            return
+        if self.mouse.move(event):
+            event.accept()
             return
         delta = position - self._drag_start
         mode = self._mode_for(self._drag_button)
@@ -884,8 +894,10 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        """End a drag; repaint smoothly."""
-        if self._drag_button is not None:
+        """End a drag (a right click: the context menu); repaint smoothly."""
+        if self.mouse.release(event):
+            pass
+        elif self._drag_button is not None:
             mode = self._mode_for(self._drag_button)
             if mode == "crosshair":
                 self._end_crosshair_drag()
@@ -896,11 +908,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         event.accept()
 
     def _mode_for(self, button: Qt.MouseButton) -> str:
-        if button == Qt.MouseButton.RightButton:
-            return "window"
-        if button == Qt.MouseButton.MiddleButton:
-            return "pan"
-        return self.left_tool
+        return self.mouse.mode_for(button)
 
     def _pan(self, delta: QPointF) -> None:
         view_rect = self.view_box.viewRect()
@@ -964,6 +972,10 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._cine.stop()
         elif self.state.volume is not None:
             self._cine.start()
+
+    def set_cine_rate(self, frames_per_second: float) -> None:
+        """Cine speed: 1 to 60 frames a second."""
+        self._cine.setInterval(round(1000 / max(1.0, min(60.0, frames_per_second))))
 
     @property
     def cine_running(self) -> bool:
