@@ -232,6 +232,10 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._roi_stats = LiveRoiStatistics(state, self.viewport().update)
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
+        self._connect_state_events(state)
+
+    def _connect_state_events(self, state: ViewportState) -> None:
+        """Redraws on the state's and the viewer's edits."""
         state.events.all.connect(self._on_any_state_edit)
         for name in (
             "volume",
