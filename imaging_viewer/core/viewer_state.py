@@ -20,6 +20,7 @@ from imaging_viewer.core.mpr import (
     snapped_to_voxels,
 )
 from imaging_viewer.core.render import CT_PRESETS, auto_window, window_from_voi_lut
+from imaging_viewer.core.tools.pointer import ImageRef
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -733,3 +734,39 @@ def nearest_slice(volume: Volume, position_lps: NDArray[np.float64]) -> int | No
     if k < -1 or k > n_slices:
         return None
     return int(np.clip(k, 0, n_slices - 1))
+
+
+def image_ref_of(state: ViewportState) -> ImageRef:
+    """The image annotations drawn on ``state``'s view refer to (PS3.3 C.7.4.1,
+    C.12.1): its frame of reference and series, and the SOP instance of an
+    acquired slice; on a reformatted plane, the acquired image nearest each
+    annotation's centre."""
+    # scan (pydicom's fallback reader) stays off the start-up path.
+    from imaging_viewer.core.dicom.acquired_images import (
+        acquired_image_at,
+        sop_instance_uid_of,
+    )
+
+    volume, series = state.volume, state.series
+    frame = volume.frame_of_reference_uid if volume is not None else ""
+    if series is None:
+        return ImageRef(frame_of_reference_uid=frame)
+    time = min(state.time_index, len(series.frames) - 1)
+    plane = ""
+    if state.is_mpr:
+        plane = "oblique" if state.plane_rotation is not None else state.orientation
+    if plane or (series.geometry is not None and series.geometry.resample is not None):
+        shown = series
+        return ImageRef(
+            frame_of_reference_uid=frame,
+            series_instance_uid=series.uid,
+            plane=plane,
+            nearest_image=lambda point: acquired_image_at(shown, point, time),
+        )
+    frames = series.frames[time]
+    ref = frames[min(state.slice_index, len(frames) - 1)]
+    return ImageRef(
+        frame_of_reference_uid=frame,
+        sop_instance_uid=sop_instance_uid_of(ref.path),
+        series_instance_uid=series.uid,
+    )

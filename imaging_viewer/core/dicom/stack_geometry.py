@@ -62,6 +62,9 @@ class StackGeometry:
     resample_reasons: tuple[str, ...] = ()
     """Why the slices were resampled, briefly (``tilt 18.5°``, ``2 missing
     slices``, ``uneven spacing``), for the image overlay."""
+    acquired_positions_lps: NDArray[np.float64] | None = None
+    """(K, 3) Image Position (Patient) of each acquired slice, in order: where
+    each acquired image lies when the grid is not the acquired slices."""
 
 
 def _fmt(value: float) -> str:
@@ -214,7 +217,13 @@ def plan_stack(
         shape_kji=(n_out, out_rows, out_columns),
     )
     return StackGeometry(
-        affine, plan.shape_kji, plan, tuple(warnings), tilt_deg, tuple(reasons)
+        affine,
+        plan.shape_kji,
+        plan,
+        tuple(warnings),
+        tilt_deg,
+        tuple(reasons),
+        np.array(positions_lps, dtype=np.float64),
     )
 
 
