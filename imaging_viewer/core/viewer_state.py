@@ -143,6 +143,16 @@ class ViewportState:
             self.series = series
             self.volume = None
             return
+        if (
+            not keep_position
+            and self.orientation != "acquired"
+            and acquired_first(series)
+        ):
+            # A sparse stack never opens on an interpolated plane: MPR only
+            # when asked for (issue 15 item 5).
+            self.orientation = "acquired"
+            self.plane_rotation = None
+            self.slab_mm = 0.0
         n_slices, n_times = volume.shape_kji[0], volume.n_time_points
         if keep_position:
             slice_index = min(self.slice_index, n_slices - 1)
@@ -193,7 +203,11 @@ class ViewportState:
             ):
                 return acquired[3]
             affine = volume.ijk_to_lps.copy()
-            affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
+            positions = volume.slice_positions_lps
+            if positions is not None and len(positions) == voxels.shape[0]:
+                affine[:3, 3] = positions[k]  # a sparse stack: each image's own
+            else:
+                affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
             affine.flags.writeable = False  # shared by every caller until k changes
             shown = Slice(voxels[k], affine)
             object.__setattr__(self, "_acquired", (voxels, volume.ijk_to_lps, k, shown))
@@ -770,3 +784,19 @@ def image_ref_of(state: ViewportState) -> ImageRef:
         sop_instance_uid=sop_instance_uid_of(ref.path),
         series_instance_uid=series.uid,
     )
+
+
+def acquired_first(series: SeriesInfo | None) -> str:
+    """Why ``series`` opens as its acquired images, never on an interpolated
+    plane (few images, or gaps much wider than its slices); empty for a volume."""
+    geometry = series.geometry if series is not None else None
+    return geometry.acquired_first if geometry is not None else ""
+
+
+def mpr_gap_warning(viewport: ViewportState) -> str:
+    """The warning MPR of a sparse stack shows: its planes are interpolated
+    across the gaps between the acquired images; empty otherwise."""
+    reason = acquired_first(viewport.series) if viewport.is_mpr else ""
+    if not reason:
+        return ""
+    return f"MPR interpolated across the gaps ({reason}): not acquired data"
