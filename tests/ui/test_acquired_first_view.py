@@ -37,4 +37,3 @@ def test_a_sparse_ct_opens_acquired_and_warns_in_mpr(
     message = window.statusBar().currentMessage()
     assert "interpolated across the gaps" in message
     assert "45 mm apart" in message
-
