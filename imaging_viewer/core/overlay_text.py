@@ -253,6 +253,8 @@ def _image_lines(
         # Not the acquired slices: say so where the image is read.
         reasons = ", ".join(geometry.resample_reasons) or "regular grid"
         lines.append(f"resampled: {reasons}")
+    if geometry is not None and geometry.acquired_first and viewport.is_mpr:
+        lines.append(f"interpolated: {geometry.acquired_first}")
     if viewport.slab_mm > 0.0 and not volume.is_projection:
         # A projection over a slab can hide or mimic findings: always say so.
         mode = _SLAB_NAMES.get(viewport.slab_mode, viewport.slab_mode)

@@ -20,6 +20,7 @@ from imaging_viewer.core.mpr import (
     snapped_to_voxels,
 )
 from imaging_viewer.core.render import CT_PRESETS, auto_window, window_from_voi_lut
+from imaging_viewer.core.tools.pointer import ImageRef
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -142,6 +143,16 @@ class ViewportState:
             self.series = series
             self.volume = None
             return
+        if (
+            not keep_position
+            and self.orientation != "acquired"
+            and acquired_first(series)
+        ):
+            # A sparse stack never opens on an interpolated plane: MPR only
+            # when asked for (issue 15 item 5).
+            self.orientation = "acquired"
+            self.plane_rotation = None
+            self.slab_mm = 0.0
         n_slices, n_times = volume.shape_kji[0], volume.n_time_points
         if keep_position:
             slice_index = min(self.slice_index, n_slices - 1)
@@ -192,7 +203,11 @@ class ViewportState:
             ):
                 return acquired[3]
             affine = volume.ijk_to_lps.copy()
-            affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
+            positions = volume.slice_positions_lps
+            if positions is not None and len(positions) == voxels.shape[0]:
+                affine[:3, 3] = positions[k]  # a sparse stack: each image's own
+            else:
+                affine[:3, 3] = affine[:3, 3] + affine[:3, 2] * k
             affine.flags.writeable = False  # shared by every caller until k changes
             shown = Slice(voxels[k], affine)
             object.__setattr__(self, "_acquired", (voxels, volume.ijk_to_lps, k, shown))
@@ -733,3 +748,55 @@ def nearest_slice(volume: Volume, position_lps: NDArray[np.float64]) -> int | No
     if k < -1 or k > n_slices:
         return None
     return int(np.clip(k, 0, n_slices - 1))
+
+
+def image_ref_of(state: ViewportState) -> ImageRef:
+    """The image annotations drawn on ``state``'s view refer to (PS3.3 C.7.4.1,
+    C.12.1): its frame of reference and series, and the SOP instance of an
+    acquired slice; on a reformatted plane, the acquired image nearest each
+    annotation's centre."""
+    # scan (pydicom's fallback reader) stays off the start-up path.
+    from imaging_viewer.core.dicom.acquired_images import (
+        acquired_image_at,
+        sop_instance_uid_of,
+    )
+
+    volume, series = state.volume, state.series
+    frame = volume.frame_of_reference_uid if volume is not None else ""
+    if series is None:
+        return ImageRef(frame_of_reference_uid=frame)
+    time = min(state.time_index, len(series.frames) - 1)
+    plane = ""
+    if state.is_mpr:
+        plane = "oblique" if state.plane_rotation is not None else state.orientation
+    if plane or (series.geometry is not None and series.geometry.resample is not None):
+        shown = series
+        return ImageRef(
+            frame_of_reference_uid=frame,
+            series_instance_uid=series.uid,
+            plane=plane,
+            nearest_image=lambda point: acquired_image_at(shown, point, time),
+        )
+    frames = series.frames[time]
+    ref = frames[min(state.slice_index, len(frames) - 1)]
+    return ImageRef(
+        frame_of_reference_uid=frame,
+        sop_instance_uid=sop_instance_uid_of(ref.path),
+        series_instance_uid=series.uid,
+    )
+
+
+def acquired_first(series: SeriesInfo | None) -> str:
+    """Why ``series`` opens as its acquired images, never on an interpolated
+    plane (few images, or gaps much wider than its slices); empty for a volume."""
+    geometry = series.geometry if series is not None else None
+    return geometry.acquired_first if geometry is not None else ""
+
+
+def mpr_gap_warning(viewport: ViewportState) -> str:
+    """The warning MPR of a sparse stack shows: its planes are interpolated
+    across the gaps between the acquired images; empty otherwise."""
+    reason = acquired_first(viewport.series) if viewport.is_mpr else ""
+    if not reason:
+        return ""
+    return f"MPR interpolated across the gaps ({reason}): not acquired data"

@@ -113,6 +113,10 @@ class Volume:
     warnings: tuple[str, ...] = ()
     is_projection: bool = False
     """A projection radiograph: one image with no 3D position."""
+    slice_positions_lps: NDArray[np.float64] | None = None
+    """(K, 3) Image Position (Patient) of each slice where slices are not evenly
+    spaced (a sparse stack shown as acquired); ``ijk_to_lps`` then spaces them
+    evenly, for MPR only."""
 
     @property
     def is_rgb(self) -> bool:
@@ -153,4 +157,5 @@ class Volume:
             spacing_source=self.spacing_source,
             warnings=self.warnings,
             is_projection=self.is_projection,
+            slice_positions_lps=self.slice_positions_lps,
         )

@@ -8,9 +8,7 @@ pixels) and into an exported image (image pixels).
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +38,7 @@ from imaging_viewer.core.annotations.model import (
     TextLabel,
 )
 from imaging_viewer.core.mpr import SlicePlane
-from imaging_viewer.core.tools.pointer import ImageRef
+from imaging_viewer.core.viewer_state import image_ref_of as image_ref_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -92,41 +90,6 @@ def visible_annotations(
             ):
                 shown.append((lesion, annotation))
     return shown
-
-
-def image_ref_of(state: ViewportState) -> ImageRef:
-    """The image annotations drawn on ``state``'s view refer to (PS3.3 C.7.4.1,
-    C.12.1): its frame of reference, and the SOP instance of an acquired slice."""
-    volume, series = state.volume, state.series
-    frame = volume.frame_of_reference_uid if volume is not None else ""
-    sop = ""
-    if (
-        series is not None
-        and not state.is_mpr
-        and (series.geometry is None or series.geometry.resample is None)
-    ):
-        frames = series.frames[min(state.time_index, len(series.frames) - 1)]
-        ref = frames[min(state.slice_index, len(frames) - 1)]
-        sop = _sop_instance_uid(ref.path)
-    return ImageRef(frame_of_reference_uid=frame, sop_instance_uid=sop)
-
-
-def _sop_instance_uid(path: str) -> str:
-    """SOP Instance UID of an image file (read once per file version)."""
-    try:
-        version = os.stat(path).st_mtime_ns
-    except OSError:
-        version = 0
-    return _read_sop_instance_uid(path, version)
-
-
-@functools.lru_cache(maxsize=4096)
-def _read_sop_instance_uid(path: str, version: int) -> str:
-    """SOP Instance UID of ``path`` as of ``version`` (its modification time)."""
-    from imaging_viewer.core.dicom.scan import read_header
-
-    header = read_header(path)
-    return str(getattr(header, "sop_instance_uid", ""))
 
 
 def slab_of(state: ViewportState) -> float:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDockWidget, QGridLayout, QMainWindow, QWidget
 
-from imaging_viewer.core.viewer_state import ViewerState
+from imaging_viewer.core.viewer_state import ViewerState, mpr_gap_warning
 from imaging_viewer.core.workspace import Workspace
 from imaging_viewer.core.workspace.viewport_loading import ViewportLoader
 from imaging_viewer.ui.actions import (
@@ -371,6 +371,8 @@ class MainWindow(QMainWindow):
         if entering:
             if self.state.enter_mpr(self.state.active_index):
                 self.set_left_tool("crosshair")
+                if gaps := mpr_gap_warning(self.state.active):
+                    self.statusBar().showMessage(gaps, 10000)
             else:
                 self.statusBar().showMessage(
                     "MPR needs a volume of several slices in the active viewport", 5000

@@ -47,6 +47,9 @@ LESION_COLOURS: Final = (
 )
 """Colours given to new lesions in turn (distinct on grey images)."""
 
+DRAWN_ON_PLANES: Final = ("", "axial", "coronal", "sagittal", "oblique")
+"""Where an annotation was drawn: ``""`` an acquired image, else an MPR plane."""
+
 LESION_ROLES: Final = ("", "target", "non-target", "new")
 """A lesion's role over time (RECIST 1.1); ``""`` is not assigned yet."""
 
@@ -128,9 +131,17 @@ class Annotation:
     """Frame of Reference UID of the image it was drawn on (PS3.3 C.7.4.1.1.1);
     LPS points compare only within one frame of reference."""
     referenced_sop_instance_uid: str = ""
-    """SOP Instance UID of the image it was drawn on; empty for reformatted planes."""
+    """SOP Instance UID of the image it was drawn on; for a reformatted plane,
+    of the acquired image nearest its centre (empty in older files)."""
     referenced_frame: int | None = None
     """Frame number (1-based, PS3.3 C.7.6.6) in a multi-frame image, else None."""
+    referenced_series_instance_uid: str = ""
+    """Series Instance UID (PS3.3 C.7.3.1) of the series it was drawn on; empty
+    in files written before it was recorded."""
+    drawn_on_plane: str = ""
+    """Empty when drawn on an acquired image; else the reformatted plane it was
+    drawn on (``axial``, ``coronal``, ``sagittal`` or ``oblique`` MPR), and the
+    referenced image is the acquired image of the drawn series nearest its centre."""
     plane_normal_lps: Point3
     """Unit normal of the plane it was drawn on."""
     label: str = ""
@@ -143,6 +154,11 @@ class Annotation:
             "plane_normal_lps",
             _unit_point(self.plane_normal_lps, "plane_normal_lps"),
         )
+        if self.drawn_on_plane not in DRAWN_ON_PLANES:
+            raise ValueError(
+                f"drawn_on_plane is one of {DRAWN_ON_PLANES[1:]} or empty, "
+                f"not {self.drawn_on_plane!r}"
+            )
         if self.referenced_frame is not None:
             frame = int(self.referenced_frame)
             if frame < 1:

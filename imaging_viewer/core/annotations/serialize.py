@@ -92,6 +92,14 @@ def _annotation_to_json(annotation: Annotation) -> dict[str, Any]:
         "plane_normal_lps": list(annotation.plane_normal_lps),
         "points_lps": [[float(c) for c in p] for p in annotation.points_lps],
     }
+    # Optional (added later): written only when known, so readers of older
+    # files and older readers of newer ones see the same document.
+    if annotation.referenced_series_instance_uid:
+        item["referenced_series_instance_uid"] = (
+            annotation.referenced_series_instance_uid
+        )
+    if annotation.drawn_on_plane:
+        item["drawn_on_plane"] = annotation.drawn_on_plane
     if isinstance(annotation, TextLabel):
         item["text"] = annotation.text
     return item
@@ -284,6 +292,10 @@ def _annotation_from_json(item: Any, lesion_id: str, where: str) -> Annotation:
             item, "referenced_sop_instance_uid", where
         ),
         "referenced_frame": frame,
+        "referenced_series_instance_uid": _text(
+            item, "referenced_series_instance_uid", where
+        ),
+        "drawn_on_plane": _text(item, "drawn_on_plane", where),
         "plane_normal_lps": _number_list(
             item.get("plane_normal_lps"), f"{where}.plane_normal_lps"
         ),

@@ -216,6 +216,11 @@ def load_volume(
         spacing_source=series.spacing_source,
         warnings=tuple(warnings),
         is_projection=series.is_projection,
+        slice_positions_lps=(
+            geometry.acquired_positions_lps
+            if geometry is not None and geometry.resample is None
+            else None
+        ),
     )
 
 

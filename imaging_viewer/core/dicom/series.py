@@ -467,6 +467,7 @@ def _assemble_group(group: _Group) -> list[SeriesInfo]:
         rows,
         columns,
         fallback,
+        frame.slice_thickness,
     )
     warnings.extend(geometry.warnings)
     if (

@@ -31,6 +31,12 @@ MAX_UPSAMPLING = 2
 # A resampled grid (missing slices filled, tilt sheared out) never holds more than
 # this many times the acquired voxels.
 MAX_RESAMPLED_GROWTH = 8
+# Slices further apart than this many slice thicknesses leave gaps no
+# interpolation can fill with data: the stack opens as its acquired images.
+SPARSE_GAP_THICKNESSES = 2.0
+# Fewer images than this are not a volume: dicom2nifti's validate_slicecount
+# rejects 3 or fewer ("TOO_FEW_SLICES/LOCALIZER"; a three-plane localizer).
+MIN_VOLUME_IMAGES = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +68,35 @@ class StackGeometry:
     resample_reasons: tuple[str, ...] = ()
     """Why the slices were resampled, briefly (``tilt 18.5°``, ``2 missing
     slices``, ``uneven spacing``), for the image overlay."""
+    acquired_positions_lps: NDArray[np.float64] | None = None
+    """(K, 3) Image Position (Patient) of each acquired slice, in order: where
+    each acquired image lies when the grid is not the acquired slices."""
+    acquired_first: str = ""
+    """Why the stack opens as its acquired images, never on an interpolated
+    slice (``4 images 45 mm apart, 5 mm thick``); empty for a volume."""
+
+
+def sparse_reason(steps_mm: NDArray[np.float64], thickness_mm: float | None) -> str:
+    """Why slices this far apart (``steps_mm`` along the normal) are no volume:
+    few images (:data:`MIN_VOLUME_IMAGES`), or gaps wider than
+    :data:`SPARSE_GAP_THICKNESSES` slice thicknesses (PS3.3 C.7.6.2.1.1,
+    Slice Thickness (0018,0050)); empty for a volume."""
+    count = len(steps_mm) + 1
+    if count < 2:
+        return ""
+    widest = float(np.max(steps_mm))
+    if (
+        thickness_mm
+        and thickness_mm > 0
+        and widest > (SPARSE_GAP_THICKNESSES * thickness_mm)
+    ):
+        return (
+            f"{count} images up to {_fmt(widest)} mm apart, "
+            f"{_fmt(thickness_mm)} mm thick"
+        )
+    if count < MIN_VOLUME_IMAGES:
+        return f"only {count} images"
+    return ""
 
 
 def _fmt(value: float) -> str:
@@ -77,8 +112,13 @@ def plan_stack(
     rows: int,
     columns: int,
     fallback_spacing: float | None = None,
+    slice_thickness: float | None = None,
 ) -> StackGeometry:
     """Plan the voxel grid for slices already sorted along ``normal``.
+
+    A sparse stack (:func:`sparse_reason`) is never resampled: its missing or
+    uneven slices would be invented; its acquired images are the grid, each
+    at its own position.
 
     Parameters
     ----------
@@ -95,6 +135,8 @@ def plan_stack(
     fallback_spacing
         Slice spacing to use for a single slice (Spacing Between Slices or
         Slice Thickness), if known.
+    slice_thickness
+        Slice Thickness (0018,0050), if known.
 
     Returns
     -------
@@ -127,10 +169,30 @@ def plan_stack(
     even = bool(np.all(np.abs(steps - median_step) <= tolerance))
     tilted = tilt_deg > TILT_RESAMPLE_DEG
 
+    sparse = sparse_reason(steps, slice_thickness)
+    if sparse and not (even and not tilted):
+        slice_step = (positions_lps[-1] - origin) / (count - 1)
+        affine = affine_from_axes(origin, column_step, row_step, slice_step)
+        warning = (
+            f"{sparse}, unevenly spaced: shown as the acquired images, each at "
+            "its own position; MPR places them evenly, so distances across "
+            "slices there are approximate"
+        )
+        return StackGeometry(
+            affine,
+            (count, rows, columns),
+            None,
+            (warning,),
+            tilt_deg,
+            acquired_positions_lps=np.array(positions_lps, dtype=np.float64),
+            acquired_first=sparse,
+        )
     if even and not tilted:
         slice_step = (positions_lps[-1] - origin) / (count - 1)
         affine = affine_from_axes(origin, column_step, row_step, slice_step)
-        return StackGeometry(affine, (count, rows, columns), None, (), tilt_deg)
+        return StackGeometry(
+            affine, (count, rows, columns), None, (), tilt_deg, acquired_first=sparse
+        )
 
     warnings: list[str] = []
     reasons: list[str] = []
@@ -214,7 +276,13 @@ def plan_stack(
         shape_kji=(n_out, out_rows, out_columns),
     )
     return StackGeometry(
-        affine, plan.shape_kji, plan, tuple(warnings), tilt_deg, tuple(reasons)
+        affine,
+        plan.shape_kji,
+        plan,
+        tuple(warnings),
+        tilt_deg,
+        tuple(reasons),
+        np.array(positions_lps, dtype=np.float64),
     )
 
 

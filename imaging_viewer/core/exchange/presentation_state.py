@@ -76,6 +76,7 @@ from imaging_viewer.core.exchange.structured_report import (
     find_placement,
     first_frame,
     image_placements,
+    lies_parallel,
     quiet_highdicom,
     shapes_of,
     with_patient_and_study,
@@ -158,7 +159,10 @@ def _target(
             annotation.referenced_frame,
             points,
         )
-        if placement is not None:
+        if placement is not None and (
+            not annotation.frame_of_reference_uid
+            or lies_parallel(annotation, placement)
+        ):
             return placement, ""
     if not annotation.frame_of_reference_uid:
         return None, (

@@ -139,6 +139,9 @@ COMMENT: Final = Code("121106", "DCM", "Comment")
 PIXELS: Final = Code("{pixels}", "UCUM", "pixels")
 """Unit of lengths on an image without pixel spacing (PS3.3 10.7.1.3)."""
 
+# An annotation lies on an image whose normal is this parallel to its plane's
+# (cos of ~2.6°).
+_PARALLEL_COS: Final = 0.999
 _MEASUREMENT_GROUP: Final = ("125007", "DCM")
 _IMAGING_MEASUREMENTS: Final = ("126010", "DCM")
 _IMAGE_REGION: Final = ("111030", "DCM")
@@ -333,6 +336,15 @@ def _projection_placement(header: Any) -> tuple[Affine, str]:
     if not series:
         return np.eye(4), "none"
     return np.asarray(series[0].ijk_to_lps, dtype=np.float64), series[0].spacing_source
+
+
+def lies_parallel(annotation: Annotation, placement: ImagePlacement) -> bool:
+    """True when ``annotation`` was drawn on a plane parallel to the image (within
+    ~2.6°), so its points project onto the image's pixels as drawn. An
+    annotation drawn on a coronal reformat names the nearest axial image, but
+    has no outline on it."""
+    normal = np.asarray(annotation.plane_normal_lps, dtype=np.float64)
+    return abs(float(normal @ placement.normal_lps)) >= _PARALLEL_COS
 
 
 def find_placement(
@@ -700,6 +712,8 @@ def _where(
         else None
     )
     if annotation.frame_of_reference_uid:
+        if placement is not None and not lies_parallel(annotation, placement):
+            placement = None  # SCOORD3D only: it has no outline on that image
         return _Where(annotation.frame_of_reference_uid, placement), ""
     if placement is None:
         return None, (

@@ -90,10 +90,11 @@ def remap_annotations(
 ) -> AnnotationSet:
     """A copy of ``annotation_set`` with every UID replaced by ``remap_uid``.
 
-    Frame of Reference, referenced SOP Instance and lesion Tracking UIDs are
-    replaced (PS3.15 Table E.1-1 action U), so the annotations of a
-    de-identified case refer to its new UIDs. Points stay: a frame of reference
-    keeps its coordinates under a new UID. Ids are random and kept.
+    Frame of Reference, referenced SOP Instance and Series Instance, and lesion
+    Tracking UIDs are replaced (PS3.15 Table E.1-1 action U), so the
+    annotations of a de-identified case refer to its new UIDs. Points stay: a
+    frame of reference keeps its coordinates under a new UID. Ids are random
+    and kept.
     """
     lesions = []
     for lesion in annotation_set.lesions:
@@ -108,6 +109,11 @@ def remap_annotations(
                 referenced_sop_instance_uid=(
                     remap_uid(annotation.referenced_sop_instance_uid)
                     if annotation.referenced_sop_instance_uid
+                    else ""
+                ),
+                referenced_series_instance_uid=(
+                    remap_uid(annotation.referenced_series_instance_uid)
+                    if annotation.referenced_series_instance_uid
                     else ""
                 ),
             )

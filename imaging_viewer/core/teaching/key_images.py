@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from imaging_viewer.core.annotations.measure import is_within_slab
+from imaging_viewer.core.dicom.acquired_images import nearest_acquired_slice
 from imaging_viewer.core.dicom.scan import read_header
 from imaging_viewer.core.mpr import SlicePlane
 from imaging_viewer.core.viewer_state import ViewportState
@@ -114,19 +115,23 @@ def _find_referenced(
 
 
 def _nearest_slice(
-    annotation: Annotation, series_list: Sequence[SeriesInfo]
+    annotation: Annotation, series_list: Sequence[SeriesInfo], displayed_uid: str = ""
 ) -> tuple[SeriesInfo, int] | None:
     """The acquired slice nearest to an annotation in its frame of reference.
 
-    Series whose slices are parallel to the plane the annotation was drawn on
-    come first; then the one whose nearest slice lies closest to its points.
+    The series it was drawn on comes first when known (else the displayed
+    series ``displayed_uid``): two reconstructions of one acquisition share
+    their frame of reference and positions. Then series whose slices are
+    parallel to the plane it was drawn on; then the one whose nearest slice
+    lies closest to its points.
     """
     frame = annotation.frame_of_reference_uid
     if not frame:
         return None
+    preferred = annotation.referenced_series_instance_uid or displayed_uid
     points = annotation.points_lps
     normal = np.asarray(annotation.plane_normal_lps)
-    best: tuple[tuple[int, float], SeriesInfo, int] | None = None
+    best: tuple[tuple[int, int, float], SeriesInfo, int] | None = None
     for series in series_list:
         if series.frame_of_reference_uid != frame or series.is_projection:
             continue
@@ -145,6 +150,9 @@ def _nearest_slice(
         if not inside:
             continue
         k = int(np.clip(round(float(k_values.mean())), 0, n_slices - 1))
+        if series.geometry is not None and series.geometry.resample is not None:
+            # The grid is resampled: name the acquired slice, not the grid's.
+            k = nearest_acquired_slice(series, points.mean(axis=0)) or 0
         slice_normal = np.cross(affine[:3, 0], affine[:3, 1])
         norm = float(np.linalg.norm(slice_normal))
         parallel = norm > 0 and abs(float(slice_normal @ normal)) / norm >= (
@@ -152,7 +160,11 @@ def _nearest_slice(
         )
         step_mm = float(np.linalg.norm(affine[:3, 2]))
         off_plane_mm = float(np.max(np.abs(k_values - k))) * step_mm
-        score = (0 if parallel else 1, off_plane_mm)
+        score = (
+            0 if preferred and series.uid == preferred else 1,
+            0 if parallel else 1,
+            off_plane_mm,
+        )
         if best is None or score < best[0]:
             best = (score, series, k)
     if best is None:
@@ -176,14 +188,19 @@ def select_key_images(
     series_list: Sequence[SeriesInfo],
     annotation_set: AnnotationSet,
     key_images: Iterable[str | tuple[str, int]] = (),
+    *,
+    displayed_series_uid: str = "",
 ) -> tuple[list[KeyImageRef], list[str]]:
     """The acquired images a teaching case shows: those its annotations are on.
 
     Each annotation picks the image it was drawn on
     (``referenced_sop_instance_uid`` and ``referenced_frame``), or, when it was
-    drawn on a reformatted plane (or its image is not among ``series_list``),
-    the acquired slice nearest to it in its frame of reference, preferring
-    series whose slices are parallel to the plane it was drawn on. Images
+    drawn on a reformatted plane, the acquired image of the drawn series
+    nearest its centre, recorded when drawn. An annotation without one (older
+    files), or whose image is not among ``series_list``, takes the acquired
+    slice nearest to it in its frame of reference, preferring the series it
+    was drawn on (else the displayed series), then series whose slices are
+    parallel to the plane it was drawn on. Images
     named in ``key_images`` are added.
 
     Parameters
@@ -195,6 +212,9 @@ def select_key_images(
     key_images : iterable
         More images: a SOP Instance UID, or ``(series, k)`` with the series as
         an index, id or Series Instance UID and ``k`` its slice (0-based).
+    displayed_series_uid : str
+        Series Instance UID of the series shown, where annotations without a
+        referenced image or series (older files) are placed first.
 
     Returns
     -------
@@ -230,7 +250,7 @@ def select_key_images(
             if referenced is not None:
                 add(*referenced, annotation.id)
                 continue
-            nearest = _nearest_slice(annotation, series_list)
+            nearest = _nearest_slice(annotation, series_list, displayed_series_uid)
             if nearest is not None:
                 add(nearest[0], nearest[1], 0, annotation.id)
                 continue

@@ -8,6 +8,7 @@ angle a drag then a click or three clicks, and a Cobb angle two drags.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -65,8 +66,25 @@ class Draft:
             "frame_of_reference_uid": self.image.frame_of_reference_uid,
             "referenced_sop_instance_uid": self.image.sop_instance_uid,
             "referenced_frame": self.image.frame,
+            "referenced_series_instance_uid": self.image.series_instance_uid,
+            "drawn_on_plane": self.image.plane,
             "plane_normal_lps": self.plane.normal_lps,
         }
+
+    def with_image(self, annotation: AnnotationT) -> AnnotationT:
+        """``annotation`` naming its image: drawn on a reformatted plane, the
+        acquired image of the series nearest its centre (PS3.3 C.10.4, C.17.2)."""
+        locate = self.image.nearest_image
+        if locate is None or annotation.referenced_sop_instance_uid:
+            return annotation
+        centre = annotation.points_lps.mean(axis=0)
+        found = locate(centre)
+        if found is None:
+            return annotation
+        uid, frame = found
+        return replace(
+            annotation, referenced_sop_instance_uid=uid, referenced_frame=frame
+        )
 
     def on_plane(self, position_lps: ArrayLike) -> Vec3:
         """A pointer position projected onto the draft's plane."""
@@ -79,6 +97,7 @@ class Draft:
 
     def commit(self, annotation: Annotation) -> None:
         """Add ``annotation`` (and its new lesion, if any) as one undoable step."""
+        annotation = self.with_image(annotation)
         self.annotations.set_preview(None)
         with self.annotations.macro(f"add {annotation.kind.replace('_', ' ')}"):
             if self.new_lesion and not self.annotations.has_lesion(self.lesion_id):

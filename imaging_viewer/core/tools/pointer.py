@@ -20,6 +20,8 @@ import numpy as np
 from imaging_viewer.core.annotations.model import Annotation
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import ArrayLike
 
     from imaging_viewer.core.geometry import Vec3
@@ -86,6 +88,16 @@ class ImageRef:
     """SOP Instance UID of the shown image; empty for reformatted planes."""
     frame: int | None = None
     """1-based frame number in a multi-frame image (PS3.3 C.7.6.6)."""
+    series_instance_uid: str = ""
+    """Series Instance UID of the shown series (PS3.3 C.7.3.1)."""
+    plane: str = ""
+    """``""`` for an acquired image; the MPR plane shown (``axial``, ``coronal``,
+    ``sagittal``, ``oblique``)."""
+    nearest_image: Callable[[Vec3], tuple[str, int | None] | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """For a reformatted plane: (SOP Instance UID, frame) of the acquired image
+    of the series nearest an LPS point, or None."""
 
 
 class DragSession:
