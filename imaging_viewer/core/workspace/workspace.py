@@ -433,8 +433,33 @@ class Workspace:
                 study.uid,
                 study.frame_of_reference_uids,
                 study_date=date,
+                timepoint=study.timepoint,
             )
         return annotations
+
+    def set_timepoint(self, study_uid: str, label: str) -> None:
+        """Name a study's time point (``baseline``, ``follow-up 1``, …; empty:
+        named by date order again); its annotation file records it as
+        ``"timepoint"``, which the response table and the SR per time point use.
+
+        Raises OSError when the annotation file cannot be written.
+        """
+        study = self.studies[study_uid]
+        study.timepoint = " ".join(label.split())
+        self.annotations(study_uid)  # the autosave records the label
+        if study.autosaver is not None:
+            study.autosaver.set_timepoint(study.timepoint)
+
+    def timepoint_labels(self) -> dict[str, str]:
+        """Each open study's time point label by Study Instance UID: the user's,
+        else ``baseline``, ``follow-up 1``, … in date order per patient (an
+        autosaved label is read back first)."""
+        from imaging_viewer.core.followup.comparison import default_timepoint
+
+        studies = list(self.studies.values())
+        for study in studies:
+            self.annotations(study.uid)
+        return {study.uid: default_timepoint(studies, study) for study in studies}
 
     def _sidecar_of(self, study_uid: str) -> Path:
         from imaging_viewer.core.annotations.serialize import sidecar_path
@@ -458,6 +483,8 @@ class Workspace:
             for lesion in loaded.lesions:
                 annotations.add_lesion(lesion)
         annotations.clear_history()
+        if not study.timepoint:
+            study.timepoint = _stored_timepoint(path)
 
     def timepoints(self, patient_key: tuple[str, str]) -> list[TimepointData]:
         """The open studies of one patient as time points of a response table
@@ -623,6 +650,22 @@ class Workspace:
             if study.autosaver is not None:
                 study.autosaver.close()
                 study.autosaver = None
+
+
+def _stored_timepoint(path: Path) -> str:
+    """The ``"timepoint"`` an annotation file records ("" when none or unreadable)."""
+    import json
+
+    from imaging_viewer.core.annotations.serialize import (
+        AnnotationFileError,
+        timepoint_of,
+    )
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return timepoint_of(document)[1] if isinstance(document, dict) else ""
+    except (OSError, ValueError, AnnotationFileError):
+        return ""
 
 
 class _Load:
