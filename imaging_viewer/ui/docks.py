@@ -111,6 +111,7 @@ class WindowDocks:
         )
         self.response_dock.hide()
         self.response_dock.visibilityChanged.connect(self._on_response_visibility)
+        self.series_browser.timepoint_renamed.connect(self._on_timepoint_renamed)
         horizontal, vertical = (
             QtCore.Qt.Orientation.Horizontal,
             QtCore.Qt.Orientation.Vertical,
@@ -156,6 +157,18 @@ class WindowDocks:
         if study is None:
             return []
         return self._workspace.timepoints(study.patient_key)
+
+    def _on_timepoint_renamed(self, study_uid: str, label: str) -> None:
+        """Store a renamed time point on its study (and annotation file)."""
+        try:
+            self._workspace.set_timepoint(study_uid, label)
+        except OSError as error:
+            self.problems_panel.add_problem(
+                "error", "time point", f"not saved: {error.strerror or error}"
+            )
+        self.series_browser.set_timepoints(self._workspace.timepoint_labels())
+        if self.response_dock.isVisible():
+            self.response_panel.refresh()
 
     def _on_response_visibility(self, visible: bool) -> None:
         if visible:

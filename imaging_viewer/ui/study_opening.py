@@ -190,6 +190,7 @@ class StudyOpening:
         window.status.hide_progress()
         everything = window.workspace.scan_result
         window.series_browser.set_scan_result(everything)
+        window.series_browser.set_timepoints(window.workspace.timepoint_labels())
         window.problems_panel.set_scan_result(everything)
         window.recent_studies.add(Path(result.root))
         if not replaced:
