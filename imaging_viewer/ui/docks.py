@@ -112,6 +112,7 @@ class WindowDocks:
         self.response_dock.hide()
         self.response_dock.visibilityChanged.connect(self._on_response_visibility)
         self.series_browser.timepoint_renamed.connect(self._on_timepoint_renamed)
+        workspace.events.opened.connect(self.response_panel.schedule_refresh)
         horizontal, vertical = (
             QtCore.Qt.Orientation.Horizontal,
             QtCore.Qt.Orientation.Vertical,
@@ -167,8 +168,7 @@ class WindowDocks:
                 "error", "time point", f"not saved: {error.strerror or error}"
             )
         self.series_browser.set_timepoints(self._workspace.timepoint_labels())
-        if self.response_dock.isVisible():
-            self.response_panel.refresh()
+        self.response_panel.schedule_refresh()
 
     def _on_response_visibility(self, visible: bool) -> None:
         if visible:
