@@ -68,6 +68,7 @@ class WindowDocks:
         self, window: QMainWindow, state: ViewerState, workspace: Workspace
     ) -> None:
         from imaging_viewer.ui.annotation_overlay import spacing_source_in_views
+        from imaging_viewer.ui.panel_visibility import ProblemsBadge
         from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
         from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
         from imaging_viewer.ui.widgets.response_panel import ResponsePanelWidget
@@ -91,6 +92,7 @@ class WindowDocks:
         problems.count_changed.connect(
             lambda _count: self.problems_dock.setWindowTitle(problems.title())
         )
+        self.problems_badge = ProblemsBadge(window, problems, self.problems_dock)
         self.tags_dock = self._dock(
             "DICOM tags", self.tag_browser, areas.RightDockWidgetArea
         )
@@ -150,6 +152,9 @@ class WindowDocks:
 
     def _on_tags_visibility(self, visible: bool) -> None:
         if visible:
+            from imaging_viewer.ui.panel_visibility import widen_tags_dock
+
+            widen_tags_dock(self._window, self.tags_dock)
             self.update_tag_browser()
 
     def _patient_timepoints(self) -> list[TimepointData]:
