@@ -104,6 +104,49 @@ def test_response_new_lesion_is_pd_and_text_output(
     assert "PD" in stdout
 
 
+def _two_targets(
+    path: Path, study: str, date: str, first: float, second: float | None
+) -> Path:
+    """L1 and L2, both targets; L2 without a diameter when ``second`` is None."""
+    lesions = []
+    for label, uid, diameter in (
+        ("L1 right lung", TRACKING_UID, first),
+        ("L2 liver", TRACKING_UID + "2", second),
+    ):
+        lesion = Lesion(label=label, tracking_uid=uid, role="target")
+        if diameter is not None:
+            ruler = Ruler(
+                lesion_id=lesion.id,
+                plane_normal_lps=(0.0, 0.0, 1.0),
+                start_lps=(0.0, 0.0, 0.0),
+                end_lps=(diameter, 0.0, 0.0),
+            )
+            lesion = Lesion(**{**lesion.__dict__, "annotations": (ruler,)})
+        lesions.append(lesion)
+    save_atomic(path, to_json(AnnotationSet(lesions), study, study_date=date))
+    return path
+
+
+def test_response_unmeasured_target_keeps_sum_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = _two_targets(tmp_path / "a.json", "1.2.3.1", "20240101", 30.0, 20.0)
+    later = _two_targets(tmp_path / "b.json", "1.2.3.2", "20240401", 25.0, None)
+    status, stdout, _ = _run(
+        capsys, "response", str(baseline), str(later), "--recist", "--json"
+    )
+    assert status == 0
+    recist = json.loads(stdout)["recist"]
+    # Contract: sum_mm is a number; the unmeasured target makes the time point
+    # not evaluable (RECIST 1.1 4.3.1), so no response.
+    assert [r["sum_mm"] for r in recist] == [50.0, 25.0]
+    assert [r["response"] for r in recist] == [None, None]
+    assert [r["not_evaluable"] for r in recist] == [False, True]
+    assert [r["unmeasured_targets"] for r in recist] == [[], ["L2 liver"]]
+    assert recist[1]["change_from_baseline_pct"] is None
+    assert recist[0]["change_from_baseline_pct"] == 0.0
+
+
 def test_response_refuses_a_bad_file_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

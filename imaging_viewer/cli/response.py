@@ -84,7 +84,11 @@ def _print_text(table: ResponseTable) -> None:
             )
     for index, assessment in enumerate(table.recist):
         if assessment is None:
-            print(f"RECIST [{index}] not evaluable")
+            sums = table.target_sums[index] if table.target_sums else None
+            measured = "" if sums is None else f" (measured {sums.sum_mm:.1f} mm"
+            if sums is not None and sums.unmeasured:
+                measured += f"; no diameter of {', '.join(sums.unmeasured)}"
+            print(f"RECIST [{index}] not evaluable{measured}{')' if sums else ''}")
             continue
         print(
             f"RECIST [{index}] sum {assessment.sum_mm:.1f} mm"

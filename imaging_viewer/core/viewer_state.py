@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from psygnal import SignalGroupDescriptor
 
+from imaging_viewer.core.dicom.patient_identity import same_patient
 from imaging_viewer.core.geometry import orientation_label
 from imaging_viewer.core.mpr import (
     Slice,
@@ -437,6 +438,16 @@ class ViewportState:
         }
 
 
+def _same_patient(a: ViewportState, b: ViewportState) -> bool:
+    """True unless both viewports show a series and they are of two patients."""
+    if a.series is None or b.series is None:
+        return True
+    return same_patient(
+        (a.series.patient_id, a.series.patient_name),
+        (b.series.patient_id, b.series.patient_name),
+    )
+
+
 @dataclass
 class ViewerState:
     """The viewer: a grid of viewports, which is active, and how they are linked.
@@ -622,6 +633,15 @@ class ViewerState:
             return np.eye(4)
         return self._frame_transforms.get((source_frame, target_frame))
 
+    def other_patient_viewports(self) -> list[int]:
+        """The visible viewports showing another patient than the active one
+        (Patient ID and name, PS3.3 C.7.1.1): linking never reaches them."""
+        return [
+            index
+            for index, viewport in enumerate(self.viewports[: self.visible_count])
+            if not _same_patient(self.active, viewport)
+        ]
+
     def _sync_linked(self, source_index: int) -> None:
         source = self.viewports[source_index]
         if source.is_mpr and source.cursor_lps is not None:
@@ -638,8 +658,8 @@ class ViewerState:
             volume = viewport.volume
             if index == source_index or volume is None or viewport.is_mpr:
                 continue
-            if volume.is_projection:
-                continue
+            if volume.is_projection or not _same_patient(source, viewport):
+                continue  # never linked across patients
             transform = self.frame_transform(frame, volume.frame_of_reference_uid)
             if transform is None:
                 continue

@@ -68,6 +68,7 @@ class WindowDocks:
         self, window: QMainWindow, state: ViewerState, workspace: Workspace
     ) -> None:
         from imaging_viewer.ui.annotation_overlay import spacing_source_in_views
+        from imaging_viewer.ui.panel_visibility import ProblemsBadge
         from imaging_viewer.ui.roi_statistics import roi_lines_in_views
         from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
         from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
@@ -92,6 +93,7 @@ class WindowDocks:
         problems.count_changed.connect(
             lambda _count: self.problems_dock.setWindowTitle(problems.title())
         )
+        self.problems_badge = ProblemsBadge(window, problems, self.problems_dock)
         self.tags_dock = self._dock(
             "DICOM tags", self.tag_browser, areas.RightDockWidgetArea
         )
@@ -115,6 +117,8 @@ class WindowDocks:
         )
         self.response_dock.hide()
         self.response_dock.visibilityChanged.connect(self._on_response_visibility)
+        self.series_browser.timepoint_renamed.connect(self._on_timepoint_renamed)
+        workspace.events.opened.connect(self.response_panel.schedule_refresh)
         horizontal, vertical = (
             QtCore.Qt.Orientation.Horizontal,
             QtCore.Qt.Orientation.Vertical,
@@ -152,6 +156,9 @@ class WindowDocks:
 
     def _on_tags_visibility(self, visible: bool) -> None:
         if visible:
+            from imaging_viewer.ui.panel_visibility import widen_tags_dock
+
+            widen_tags_dock(self._window, self.tags_dock)
             self.update_tag_browser()
 
     def _patient_timepoints(self) -> list[TimepointData]:
@@ -160,6 +167,17 @@ class WindowDocks:
         if study is None:
             return []
         return self._workspace.timepoints(study.patient_key)
+
+    def _on_timepoint_renamed(self, study_uid: str, label: str) -> None:
+        """Store a renamed time point on its study (and annotation file)."""
+        try:
+            self._workspace.set_timepoint(study_uid, label)
+        except OSError as error:
+            self.problems_panel.add_problem(
+                "error", "time point", f"not saved: {error.strerror or error}"
+            )
+        self.series_browser.set_timepoints(self._workspace.timepoint_labels())
+        self.response_panel.schedule_refresh()
 
     def _on_response_visibility(self, visible: bool) -> None:
         if visible:

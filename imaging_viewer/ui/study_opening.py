@@ -14,6 +14,7 @@ from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
+    from imaging_viewer.core.dicom.patient_identity import PatientKey
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.volume import Volume
@@ -33,6 +34,7 @@ class StudyOpening:
         self._pending_selector: str | None = None
         self._scan_after_first_paint: Path | None = None
         """The folder to scan once the deferred viewports are made."""
+        window.workspace.confirm_other_patient = self._confirm_other_patient
 
     @property
     def looking(self) -> bool:
@@ -75,6 +77,15 @@ class StudyOpening:
         )
         if folder:
             self.add_study(Path(folder))
+
+    def _confirm_other_patient(
+        self, open_patients: list[PatientKey], others: list[PatientKey]
+    ) -> bool:
+        from imaging_viewer.ui.dialogs.other_patient_dialog import ask_other_patient
+
+        window = self._window
+        window.status.hide_progress()
+        return ask_other_patient(window, open_patients, others)
 
     def _start_folder(self) -> str:
         return str(self._window.recent_studies.open_dialog_folder())
@@ -179,6 +190,7 @@ class StudyOpening:
         window.status.hide_progress()
         everything = window.workspace.scan_result
         window.series_browser.set_scan_result(everything)
+        window.series_browser.set_timepoints(window.workspace.timepoint_labels())
         window.problems_panel.set_scan_result(everything)
         window.recent_studies.add(Path(result.root))
         if not replaced:

@@ -417,8 +417,16 @@ def test_export_without_patient_data_burns_in_no_identifying_text(
 
 
 def test_adding_a_study_keeps_what_is_open(
-    window: MainWindow, qtbot: QtBot, sample_data: Path
+    window: MainWindow,
+    qtbot: QtBot,
+    sample_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The sample CT and MR are of two patients: the question is answered Yes.
+    monkeypatch.setattr(
+        "PySide6.QtWidgets.QMessageBox.question",
+        lambda *_: __import__("PySide6.QtWidgets").QtWidgets.QMessageBox.Yes,
+    )
     window.open_path(sample_data / "CT")
     qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
     ct = window.state.viewports[0].series

@@ -63,3 +63,48 @@ def test_linking_a_lesion_updates_the_table_and_csv(
 
     panel.export_plots(str(tmp_path / "plots"))
     assert [p.suffix for p in (tmp_path / "plots").iterdir()] == [".png"]
+
+
+def test_the_table_follows_edits_live_and_throttled(qtbot: QtBot) -> None:
+    baseline = AnnotationSet([_lesion(40.0)])
+    follow_up = AnnotationSet()
+    timepoints = [
+        TimepointData(baseline, study_uid="1.2.1", study_date="20240101"),
+        TimepointData(follow_up, study_uid="1.2.2", study_date="20240601"),
+    ]
+    calls: list[int] = []
+
+    def source() -> list[TimepointData]:
+        calls.append(1)
+        return timepoints
+
+    panel = ResponsePanelWidget(source)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.refresh()
+    grid = panel.grid
+
+    # Measured at follow-up under another Tracking UID: a row of its own…
+    follow_up.add_lesion(_lesion(30.0, uid="2.25.77"))
+    qtbot.waitUntil(lambda: grid.rowCount() == 2)
+    # …then linked ("same lesion as…"): one row, 40 → 30 mm.
+    (lesion,) = follow_up.lesions
+    follow_up.update_lesion(lesion.id, tracking_uid=TRACKING_UID)
+    qtbot.waitUntil(lambda: grid.rowCount() == 1 and grid.item(0, 1) is not None)
+    assert grid.item(0, 1).text() == "30.0 mm (-25 %)"
+
+    # A burst of edits rebuilds the table once.
+    before = len(calls)
+    for label in ("a", "b", "c", "d"):
+        follow_up.update_lesion(lesion.id, label=label)
+    qtbot.waitUntil(lambda: len(calls) > before)
+    qtbot.wait(300)
+    assert len(calls) == before + 1
+
+    # Deleted: the follow-up cell empties. Hidden: no rebuild until shown.
+    panel.hide()
+    follow_up.remove_lesion(lesion.id)
+    qtbot.wait(300)
+    assert grid.item(0, 1).text() == "30.0 mm (-25 %)"
+    panel.show()
+    qtbot.waitUntil(lambda: grid.item(0, 1).text() == "–")

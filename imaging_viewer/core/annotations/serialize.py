@@ -645,6 +645,16 @@ class Autosaver:
         self._path = None
         annotation_set.changed.connect(self._on_changed)
 
+    def set_timepoint(self, timepoint: str) -> None:
+        """Write ``timepoint`` as the file's time point label from now on; the
+        file is saved at once (docs/annotations.md, ``"timepoint"``)."""
+        self._timepoint = timepoint
+        if self._set is None:
+            return
+        with self._lock:
+            self._pending = True
+        self.flush()
+
     def unwatch(self) -> None:
         """Save what is pending and stop watching."""
         if self._set is None:

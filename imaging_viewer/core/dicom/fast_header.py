@@ -78,6 +78,7 @@ _KEYWORDS = (
     "SOPInstanceUID",
     "StudyDate",
     "SeriesDate",
+    "SeriesTime",
     "StudyTime",
     "AccessionNumber",
     "Modality",

@@ -78,6 +78,7 @@ class InstanceHeader:
     series_number: int | None = None
     series_description: str = ""
     series_date: str = ""
+    series_time: str = ""
     modality: str = ""
     body_part: str = ""
     manufacturer: str = ""
@@ -533,6 +534,7 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
         series_number=_int(ds, "SeriesNumber"),
         series_description=_text(ds, "SeriesDescription"),
         series_date=_text(ds, "SeriesDate"),
+        series_time=_text(ds, "SeriesTime"),
         modality=_text(ds, "Modality").upper(),
         body_part=_text(ds, "BodyPartExamined"),
         manufacturer=_text(ds, "Manufacturer"),

@@ -88,6 +88,7 @@ class SeriesInfo:
     study_description: str = ""
     accession_number: str = ""
     series_date: str = ""
+    series_time: str = ""
     body_part: str = ""
     manufacturer: str = ""
     image_type: tuple[str, ...] = ()
@@ -650,6 +651,7 @@ def _series_info(
         study_description=header.study_description,
         accession_number=header.accession_number,
         series_date=header.series_date,
+        series_time=header.series_time,
         body_part=header.body_part,
         manufacturer=header.manufacturer,
         image_type=header.image_type,

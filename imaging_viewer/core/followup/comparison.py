@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
+from imaging_viewer.core.dicom.patient_identity import same_patient as is_same_patient
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -81,7 +83,9 @@ def prior_study(studies: Sequence[Study], current: Study) -> Study | None:
     """The study of the same patient to compare ``current`` with: the newest one
     dated before it, else (undated, or all later) the earliest other one."""
     same_patient = [
-        s for s in studies if s is not current and s.patient_key == current.patient_key
+        s
+        for s in studies
+        if s is not current and is_same_patient(s.patient_key, current.patient_key)
     ]
     if not same_patient:
         return None

@@ -104,6 +104,19 @@ class ResponseTable:
     recist: tuple[RecistAssessment | None, ...] = ()
     """Per time point in RECIST mode; None where not evaluable."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    target_sums: tuple[TargetSum, ...] = ()
+    """Per time point in RECIST mode: the sum of the targets measured there,
+    and those not measured (then the time point is not evaluable)."""
+
+
+@dataclass(frozen=True)
+class TargetSum:
+    """The sum of the target diameters measured at one time point (RECIST 1.1
+    section 4.3.1), with the targets not measured there."""
+
+    sum_mm: float
+    unmeasured: tuple[str, ...]
+    """Labels (else Tracking UIDs) of targets without a diameter."""
 
 
 def _is_bone(lesion: Lesion) -> bool:
@@ -267,6 +280,27 @@ def _targets(rows: Sequence[LesionRow]) -> tuple[list[LesionRow], list[str]]:
     return targets, warnings
 
 
+def _target_sums(rows: Sequence[LesionRow], count: int) -> tuple[TargetSum, ...]:
+    targets, _ = _targets(rows)
+    sums = []
+    for index in range(count):
+        sizes = [
+            cell.size_mm if (cell := row.cells[index]) is not None else None
+            for row in targets
+        ]
+        sums.append(
+            TargetSum(
+                math.fsum(s for s in sizes if s is not None),
+                tuple(
+                    row.label or row.tracking_uid
+                    for row, size in zip(targets, sizes, strict=True)
+                    if size is None
+                ),
+            )
+        )
+    return tuple(sums)
+
+
 def _recist(
     rows: Sequence[LesionRow], lesions_by_timepoint: list[dict[str, Lesion]]
 ) -> tuple[list[RecistAssessment | None], list[str]]:
@@ -341,8 +375,10 @@ def build_table(
     warnings += _acquisition_warnings(ordered)
     warnings += _plane_warnings(rows)
     recist: tuple[RecistAssessment | None, ...] = ()
+    sums: tuple[TargetSum, ...] = ()
     if mode is TableMode.RECIST:
         assessments, recist_warnings = _recist(rows, by_timepoint)
         recist = tuple(assessments)
         warnings += recist_warnings
-    return ResponseTable(mode, tuple(ordered), rows, recist, tuple(warnings))
+        sums = _target_sums(rows, len(ordered))
+    return ResponseTable(mode, tuple(ordered), rows, recist, tuple(warnings), sums)

@@ -129,6 +129,32 @@ def cell_to_json(cell: LesionCell | None) -> dict[str, Any] | None:
     }
 
 
+def _recist_entry(table: ResponseTable, index: int) -> dict[str, Any]:
+    """One time point of ``"recist"``: ``sum_mm`` is always a number (the targets
+    measured there); where a target is not measured the time point is not
+    evaluable (RECIST 1.1 section 4.3.1): response and changes are null,
+    ``not_evaluable`` true and ``unmeasured_targets`` names them."""
+    a = table.recist[index]
+    sums = table.target_sums[index] if index < len(table.target_sums) else None
+    if a is not None:
+        sum_mm: float = a.sum_mm
+    else:
+        sum_mm = sums.sum_mm if sums is not None else 0.0
+    return {
+        "timepoint": index,
+        "sum_mm": round(sum_mm, 3),
+        "change_from_baseline_pct": None
+        if a is None
+        else round(a.change_from_baseline_pct, 3),
+        "change_from_nadir_pct": None
+        if a is None
+        else round(a.change_from_nadir_pct, 3),
+        "response": None if a is None or a.response is None else str(a.response),
+        "not_evaluable": a is None,
+        "unmeasured_targets": list(sums.unmeasured) if sums is not None else [],
+    }
+
+
 def table_to_json(table: ResponseTable) -> dict[str, Any]:
     """The table as ``{"timepoints": [...], "lesions": [...], "warnings": [...]}``,
     plus ``"recist"`` in RECIST mode (one entry per time point, response null at
@@ -161,20 +187,7 @@ def table_to_json(table: ResponseTable) -> dict[str, Any]:
     }
     if table.recist:
         document["recist"] = [
-            {
-                "timepoint": index,
-                "sum_mm": None if a is None else round(a.sum_mm, 3),
-                "change_from_baseline_pct": None
-                if a is None
-                else round(a.change_from_baseline_pct, 3),
-                "change_from_nadir_pct": None
-                if a is None
-                else round(a.change_from_nadir_pct, 3),
-                "response": None
-                if a is None or a.response is None
-                else str(a.response),
-            }
-            for index, a in enumerate(table.recist)
+            _recist_entry(table, index) for index in range(len(table.recist))
         ]
     return document
 

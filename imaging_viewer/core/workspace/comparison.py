@@ -67,6 +67,11 @@ class Comparison:
         study = workspace.study_of(current.id)
         studies = list(workspace.studies.values())
         prior = None if study is None else prior_study(studies, study)
+        if prior is None and study is not None and len(workspace.patients) > 1:
+            return (
+                "The other studies open are of another patient: studies of two "
+                "patients are never compared"
+            )
         if prior is None:
             return "No other study of this patient to compare with (File → Add study…)"
         match = match_prior_series(current, prior.series)

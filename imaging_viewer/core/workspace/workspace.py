@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from imaging_viewer.core.annotations.model import AnnotationSet
+    from imaging_viewer.core.dicom.patient_identity import PatientKey
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.exchange.annotation_documents import (
@@ -147,6 +148,12 @@ class Workspace:
         self.no_loads = threading.Event()
         """Set while no series load runs (thumbnails wait for it)."""
         self.no_loads.set()
+        self.confirm_other_patient: (
+            Callable[[list[PatientKey], list[PatientKey]], bool] | None
+        ) = None
+        """Asked (open patients, other patients) before a study of another
+        patient is added beside those open; False keeps it out. Without it the
+        study is added with a warning (never silently)."""
 
     # ------------------------------------------------------------------ opening
     def open(self, path: str | os.PathLike[str], *, replace: bool = True) -> None:
@@ -179,7 +186,15 @@ class Workspace:
         )
 
     def add_scan_result(self, result: ScanResult, *, replace: bool = True) -> None:
-        """Add the studies of a finished scan (or put them in place of all)."""
+        """Add the studies of a finished scan (or put them in place of all).
+
+        A study of another patient (Patient ID and name, PS3.3 C.7.1.1) is added
+        beside those open only when :attr:`confirm_other_patient` agrees;
+        otherwise ``failed`` tells "cancelled" and nothing changes.
+        """
+        if not replace and not self._may_add(result):
+            self.events.failed.emit(f"Adding {result.root}", "cancelled")
+            return
         if replace or self.scan_result is None:
             self.close_all()
             self.scan_result = result
@@ -196,6 +211,28 @@ class Workspace:
             if result.root not in study.roots:
                 study.roots.append(result.root)
         self.events.opened.emit(result)
+
+    def _may_add(self, result: ScanResult) -> bool:
+        from imaging_viewer.core.dicom.patient_identity import (
+            describe_patient,
+            other_patients,
+        )
+
+        open_patients = self.patients
+        others = other_patients(
+            open_patients, ((s.patient_id, s.patient_name) for s in result.series)
+        )
+        if not others:
+            return True
+        if self.confirm_other_patient is not None:
+            return self.confirm_other_patient(open_patients, others)
+        self.events.problem.emit(
+            "warning",
+            str(result.root),
+            "added a study of another patient: "
+            + ", ".join(describe_patient(key) for key in others),
+        )
+        return True
 
     def close_all(self) -> None:
         """Close every study: loads stop, autosaves are written, volumes go."""
@@ -396,8 +433,33 @@ class Workspace:
                 study.uid,
                 study.frame_of_reference_uids,
                 study_date=date,
+                timepoint=study.timepoint,
             )
         return annotations
+
+    def set_timepoint(self, study_uid: str, label: str) -> None:
+        """Name a study's time point (``baseline``, ``follow-up 1``, …; empty:
+        named by date order again); its annotation file records it as
+        ``"timepoint"``, which the response table and the SR per time point use.
+
+        Raises OSError when the annotation file cannot be written.
+        """
+        study = self.studies[study_uid]
+        study.timepoint = " ".join(label.split())
+        self.annotations(study_uid)  # the autosave records the label
+        if study.autosaver is not None:
+            study.autosaver.set_timepoint(study.timepoint)
+
+    def timepoint_labels(self) -> dict[str, str]:
+        """Each open study's time point label by Study Instance UID: the user's,
+        else ``baseline``, ``follow-up 1``, … in date order per patient (an
+        autosaved label is read back first)."""
+        from imaging_viewer.core.followup.comparison import default_timepoint
+
+        studies = list(self.studies.values())
+        for study in studies:
+            self.annotations(study.uid)
+        return {study.uid: default_timepoint(studies, study) for study in studies}
 
     def _sidecar_of(self, study_uid: str) -> Path:
         from imaging_viewer.core.annotations.serialize import sidecar_path
@@ -423,6 +485,8 @@ class Workspace:
         for calibration in loaded.calibrations:  # the reader's, PS3.3 10.7.1.1
             annotations.set_calibration(calibration)
         annotations.clear_history()
+        if not study.timepoint:
+            study.timepoint = _stored_timepoint(path)
 
     def timepoints(self, patient_key: tuple[str, str]) -> list[TimepointData]:
         """The open studies of one patient as time points of a response table
@@ -594,6 +658,22 @@ class Workspace:
             if study.autosaver is not None:
                 study.autosaver.close()
                 study.autosaver = None
+
+
+def _stored_timepoint(path: Path) -> str:
+    """The ``"timepoint"`` an annotation file records ("" when none or unreadable)."""
+    import json
+
+    from imaging_viewer.core.annotations.serialize import (
+        AnnotationFileError,
+        timepoint_of,
+    )
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return timepoint_of(document)[1] if isinstance(document, dict) else ""
+    except (OSError, ValueError, AnnotationFileError):
+        return ""
 
 
 class _Load:

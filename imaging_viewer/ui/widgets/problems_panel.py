@@ -66,6 +66,21 @@ def series_label(series: SeriesInfo) -> str:
     return f"{number} · {description} ({series.modality})"
 
 
+NOT_DICOM_REASONS: Final = (
+    "not a DICOM file",
+    "empty file",
+    "not a regular file",
+    "DICOMDIR (media directory)",
+)
+"""How the scan words a skipped file that is no DICOM image file at all (a
+README, a checksum list, the DICOMDIR index): nothing for the reader to fix."""
+
+
+def is_not_dicom(reason: str) -> bool:
+    """True when a skipped file's reason says it is not a DICOM image file."""
+    return reason.startswith(NOT_DICOM_REASONS)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -90,6 +105,7 @@ class ProblemsPanelWidget(QWidget):
         self._series_labels: dict[str, str] = {}
         self._seen: set[tuple[str, str, str]] = set()
         self._counts = dict.fromkeys(SEVERITIES, 0)
+        self._not_dicom = 0
 
         self.title_label = QLabel(self)
         self.title_label.setObjectName("problemsTitleLabel")
@@ -145,6 +161,21 @@ class ProblemsPanelWidget(QWidget):
         """Problems by severity."""
         return dict(self._counts)
 
+    @property
+    def only_not_dicom(self) -> bool:
+        """True when every problem is a skipped file that is not DICOM: the
+        panel then needs no attention (it may hide, summarised in one line)."""
+        return self.count > 0 and self._not_dicom == self.count
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when it holds an error or a warning."""
+        return bool(self._counts["error"] or self._counts["warning"])
+
+    def summary(self) -> str:
+        """The title line: counts by severity, or ``5 files are not DICOM``."""
+        return self.title_label.text()
+
     def title(self) -> str:
         """``Problems (12)``, e.g. for a dock title."""
         return f"Problems ({self.count})" if self.count else "Problems"
@@ -154,6 +185,7 @@ class ProblemsPanelWidget(QWidget):
         self.tree.clear()
         self._seen.clear()
         self._counts = dict.fromkeys(SEVERITIES, 0)
+        self._not_dicom = 0
         self._update_title()
 
     def set_scan_result(self, result: ScanResult | None) -> None:
@@ -273,6 +305,8 @@ class ProblemsPanelWidget(QWidget):
             return []
         self._seen.add(key)
         self._counts[severity] += 1
+        if severity == "skipped" and is_not_dicom(message):
+            self._not_dicom += 1
         shown_where = where
         where_tip = where
         if series_id is not None:
@@ -328,6 +362,10 @@ class ProblemsPanelWidget(QWidget):
         total = self.count
         if not total:
             self.title_label.setText("No problems")
+        elif self.only_not_dicom:
+            self.title_label.setText(
+                "1 file is not DICOM" if total == 1 else f"{total} files are not DICOM"
+            )
         else:
             parts = [
                 _plural(self._counts["error"], "error"),

@@ -10,8 +10,9 @@ table as CSV and a PNG plot per lesion.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -27,11 +28,17 @@ from PySide6.QtWidgets import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from PySide6.QtGui import QShowEvent
+
+    from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.followup.response_table import (
         LesionCell,
         ResponseTable,
         TimepointData,
     )
+
+REFRESH_DELAY_MS: Final = 150
+"""Edits closer together than this rebuild the table once (a drag, an undo)."""
 
 
 def _cell_text(cell: LesionCell | None, first: bool) -> str:
@@ -46,8 +53,10 @@ def _cell_text(cell: LesionCell | None, first: bool) -> str:
 class ResponsePanelWidget(QWidget):
     """The response table of the time points ``source()`` gives.
 
-    ``source`` is called on :meth:`refresh` (the window calls it when studies
-    or annotations change); the panel never reads the workspace itself.
+    ``source`` is called on :meth:`refresh`; the panel never reads the
+    workspace itself. It follows the annotation sets it was given: a
+    measurement added, edited, deleted or linked rebuilds the table a moment
+    later (:meth:`schedule_refresh`: throttled, and only while shown).
     """
 
     def __init__(
@@ -58,6 +67,12 @@ class ResponsePanelWidget(QWidget):
         super().__init__(parent)
         self._source = source
         self.table: ResponseTable | None = None
+        self._watched: list[AnnotationSet] = []
+        self._stale = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_DELAY_MS)
+        self._timer.timeout.connect(self._on_timer)
         self.recist = QCheckBox("RECIST 1.1")
         self.recist.toggled.connect(self.refresh)
         self.grid = QTableWidget(0, 0)
@@ -84,7 +99,10 @@ class ResponsePanelWidget(QWidget):
         from imaging_viewer.core.followup.table_export import timepoint_label
 
         mode = TableMode.RECIST if self.recist.isChecked() else TableMode.PLAIN
-        table = self.table = build_table(list(self._source()), mode)
+        self._stale = False
+        timepoints = list(self._source())
+        self._watch([t.annotation_set for t in timepoints])
+        table = self.table = build_table(timepoints, mode)
         rows = len(table.rows) + (1 if table.recist else 0)
         self.grid.clear()
         self.grid.setRowCount(rows)
@@ -103,10 +121,13 @@ class ResponsePanelWidget(QWidget):
             for c, cell in enumerate(row.cells):
                 self.grid.setItem(r, c, QTableWidgetItem(_cell_text(cell, c == 0)))
         for c, assessment in enumerate(table.recist):
+            sums = table.target_sums[c] if c < len(table.target_sums) else None
             text = (
-                "not evaluable"
-                if assessment is None
-                else f"{assessment.sum_mm:.1f} mm {assessment.response or 'baseline'}"
+                f"{assessment.sum_mm:.1f} mm {assessment.response or 'baseline'}"
+                if assessment is not None
+                else f"{sums.sum_mm:.1f} mm not evaluable"
+                if sums is not None and sums.unmeasured
+                else "not evaluable"
             )
             self.grid.setItem(len(table.rows), c, QTableWidgetItem(text))
         self.grid.resizeColumnsToContents()
@@ -114,6 +135,32 @@ class ResponsePanelWidget(QWidget):
         has_rows = bool(table.rows)
         self.csv_button.setEnabled(has_rows)
         self.plot_button.setEnabled(has_rows)
+
+    def schedule_refresh(self, *_: object) -> None:
+        """Rebuild the table a moment from now (once for a burst of changes);
+        while hidden, when it is next shown."""
+        self._stale = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.schedule_refresh()
+
+    def _on_timer(self) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def _watch(self, sets: list[AnnotationSet]) -> None:
+        """Follow the ``changed`` events of ``sets`` (and no others)."""
+        for old in self._watched:
+            if not any(old is new for new in sets):
+                old.changed.disconnect(self.schedule_refresh)
+        for new in sets:
+            if not any(new is old for old in self._watched):
+                new.changed.connect(self.schedule_refresh)
+        self._watched = sets
 
     def export_csv(self, path: str) -> None:
         """Write the table as CSV (``imaging-viewer response --csv`` columns)."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 
 import numpy as np
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QCoreApplication,
     QEvent,
     QMimeData,
@@ -36,6 +37,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QMenu,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -45,11 +50,12 @@ from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.render import default_window_for, render_slice
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
+    from PySide6.QtCore import QPoint
     from PySide6.QtGui import QCloseEvent, QKeyEvent
 
-    from imaging_viewer.core.dicom.scan import ScanResult
+    from imaging_viewer.core.dicom.scan import ScanResult, StudyNode
     from imaging_viewer.core.dicom.series import SeriesInfo
 
 MIME_TYPE: Final = "application/x-imaging-viewer-series"
@@ -62,6 +68,17 @@ KIND_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 2
 """On every row: "patient", "study" or "series"."""
 THUMBNAIL_STATE_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 3
 """On series rows: "pending", "ready" or "failed"."""
+STUDY_UID_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 4
+"""On study rows: the Study Instance UID (str)."""
+TIMEPOINT_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 5
+"""On study rows: the time point label shown (str)."""
+TIME_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 6
+"""On the date cell of series rows: the time, ``HH:MM`` (shown under the date)."""
+DETAILS_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 7
+"""On series rows (column 0): "CT · No. 3 · 28 images", shown under the
+description while the browser is too narrow for those columns."""
+COMPACT_BELOW_PX: Final = 480
+"""Narrower than this, modality, number and images go under the description."""
 
 COLUMNS: Final = ("Series", "Modality", "No.", "Images", "Date")
 _SERIES, _MODALITY, _NUMBER, _IMAGES, _DATE = range(len(COLUMNS))
@@ -75,6 +92,14 @@ def format_dicom_date(value: str) -> str:
     if len(text) >= 8 and text[:8].isdigit():
         return f"{text[:4]}-{text[4:6]}-{text[6:8]}"
     return text
+
+
+def format_dicom_time(value: str) -> str:
+    """``103105.123`` as ``10:31`` (PS3.5 6.2 TM); empty when not a time."""
+    text = value.strip()
+    if len(text) >= 4 and text[:4].isdigit():
+        return f"{text[:2]}:{text[2:4]}"
+    return ""
 
 
 def format_person_name(value: str) -> str:
@@ -207,6 +232,46 @@ class _ThumbnailTask(QRunnable):
             self._signals.finished.emit(self.generation, self.series.id, image, error)
 
 
+class _BrowserDelegate(QStyledItemDelegate):
+    """Draws a series' time under its date, and edits a study's time point label
+    in place (the label alone; the widget is told, the model is not written)."""
+
+    def __init__(self, browser: SeriesBrowserWidget) -> None:
+        super().__init__(browser)
+        self._browser = browser
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        # A line separator (U+2028): the style breaks the line there.
+        time = index.data(TIME_ROLE)
+        if time:
+            option.text = f"{option.text}\u2028{time}"
+        details = index.data(DETAILS_ROLE)
+        if details and self._browser.compact:
+            option.text = f"{option.text}\u2028{details}"
+
+    def setEditorData(
+        self, editor: QWidget, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        if isinstance(editor, QLineEdit):
+            editor.setText(str(index.data(TIMEPOINT_ROLE) or ""))
+            editor.selectAll()
+            return
+        super().setEditorData(editor, index)
+
+    def setModelData(
+        self,
+        editor: QWidget,
+        model: QAbstractItemModel,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        uid = index.data(STUDY_UID_ROLE)
+        if isinstance(editor, QLineEdit) and uid:
+            self._browser.timepoint_renamed.emit(str(uid), editor.text().strip())
+
+
 class _SeriesItemModel(QStandardItemModel):
     """The tree's model: series rows drag as :data:`MIME_TYPE`."""
 
@@ -240,6 +305,8 @@ class SeriesBrowserWidget(QWidget):
     """The series id of the current row ("" when it is not a series)."""
     thumbnail_ready = Signal(str)
     """A series id whose thumbnail was drawn."""
+    timepoint_renamed = Signal(str, str)
+    """(Study Instance UID, new time point label) edited in place."""
 
     THREADS: ClassVar[int] = 2
 
@@ -259,6 +326,11 @@ class SeriesBrowserWidget(QWidget):
         self._series: dict[str, SeriesInfo] = {}
         self._rows: dict[str, QPersistentModelIndex] = {}
         self._tiles: dict[tuple[str, bool], QIcon] = {}
+        self._studies: dict[str, tuple[QPersistentModelIndex, StudyNode]] = {}
+        self._timepoints: dict[str, str] = {}
+        self.compact = False
+        """Modality, number and images are shown under the description (their
+        columns hidden): the browser is narrower than :data:`COMPACT_BELOW_PX`."""
 
         self.summary_label = QLabel("No folder scanned")
         self.summary_label.setObjectName("seriesSummaryLabel")
@@ -281,6 +353,10 @@ class SeriesBrowserWidget(QWidget):
         self.tree_view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree_view.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.tree_view.setIndentation(14)
+        self.tree_view.setWordWrap(True)
+        self.tree_view.setItemDelegate(_BrowserDelegate(self))
+        self.tree_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree_view.customContextMenuRequested.connect(self._on_context_menu)
         header = self.tree_view.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(_SERIES, QHeaderView.ResizeMode.Stretch)
@@ -288,6 +364,7 @@ class SeriesBrowserWidget(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree_view.doubleClicked.connect(self._on_double_clicked)
         self.tree_view.installEventFilter(self)
+        self.tree_view.viewport().installEventFilter(self)
         selection = self.tree_view.selectionModel()
         selection.currentRowChanged.connect(self._on_current_row_changed)
 
@@ -310,6 +387,7 @@ class SeriesBrowserWidget(QWidget):
         self._generation += 1
         self._series.clear()
         self._rows.clear()
+        self._studies.clear()
         self.model.removeRows(0, self.model.rowCount())
         if result is None:
             self.summary_label.setText("No folder scanned")
@@ -337,16 +415,19 @@ class SeriesBrowserWidget(QWidget):
             self.tree_view.setFirstColumnSpanned(
                 patient_row[0].row(), root.index(), True
             )
-            for study in patient.studies:
-                parts = [study.description or "(no study description)"]
-                if study.accession_number:
-                    parts.append(f"Acc. {study.accession_number}")
-                if study.date:
-                    parts.insert(0, format_dicom_date(study.date))
-                study_row = self._row("study", " · ".join(parts))
+            for study in sorted(
+                patient.studies, key=lambda st: (st.date, st.time), reverse=True
+            ):
+                study_row = self._row("study", "")
+                study_row[0].setData(study.uid, STUDY_UID_ROLE)
+                study_row[0].setEditable(True)
                 study_row[_DATE].setText(format_dicom_date(study.date))
-                study_row[0].setToolTip(f"Study Instance UID {study.uid}")
                 patient_row[0].appendRow(study_row)
+                self._studies[study.uid] = (
+                    QPersistentModelIndex(study_row[0].index()),
+                    study,
+                )
+                self._show_study(study.uid)
                 self.tree_view.setFirstColumnSpanned(
                     study_row[0].row(), patient_row[0].index(), True
                 )
@@ -362,6 +443,29 @@ class SeriesBrowserWidget(QWidget):
             + (f", {len(result.skipped)} file(s) skipped" if result.skipped else "")
         )
         self._start_thumbnails(result.series)
+
+    def set_timepoints(self, labels: Mapping[str, str]) -> None:
+        """Show each study's time point label (by Study Instance UID)."""
+        self._timepoints = dict(labels)
+        for uid in self._studies:
+            self._show_study(uid)
+
+    def study_index(self, study_uid: str) -> QModelIndex:
+        """The model index (column 0) of a study row; invalid when absent."""
+        entry = self._studies.get(study_uid)
+        if entry is None or not entry[0].isValid():
+            return QModelIndex()
+        row = entry[0]
+        return self.model.index(row.row(), 0, row.parent())
+
+    def rename_timepoint(self, study_uid: str) -> bool:
+        """Edit a study's time point label in place; False when not shown."""
+        index = self.study_index(study_uid)
+        if not index.isValid():
+            return False
+        self.tree_view.setCurrentIndex(index)
+        self.tree_view.edit(index)
+        return True
 
     def series_index(self, series_id: str) -> QModelIndex:
         """The model index (column 0) of a series row; invalid when absent."""
@@ -394,6 +498,8 @@ class SeriesBrowserWidget(QWidget):
 
     # ------------------------------------------------------------------ Qt
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.tree_view.viewport():
+            self._update_compact()
         if watched is self.tree_view and event.type() == QEvent.Type.KeyPress:
             key_event: QKeyEvent = event  # type: ignore[assignment]
             if key_event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -412,6 +518,19 @@ class SeriesBrowserWidget(QWidget):
         series_id = self._series_id_of(index)
         if series_id:
             self.series_activated.emit(series_id)
+            return
+        uid = index.siblingAtColumn(0).data(STUDY_UID_ROLE)
+        if uid:
+            self.rename_timepoint(str(uid))
+
+    def _on_context_menu(self, position: QPoint) -> None:
+        index = self.tree_view.indexAt(position)
+        uid = index.siblingAtColumn(0).data(STUDY_UID_ROLE) if index.isValid() else None
+        if not uid:
+            return
+        menu = QMenu(self)
+        menu.addAction("Rename timepoint…", lambda: self.rename_timepoint(str(uid)))
+        menu.exec(self.tree_view.viewport().mapToGlobal(position))
 
     def _on_current_row_changed(self, current: QModelIndex, _: QModelIndex) -> None:
         self.series_selected.emit(self._series_id_of(current) or "")
@@ -448,6 +567,35 @@ class SeriesBrowserWidget(QWidget):
             item.setDragEnabled(False)
         return items
 
+    def _update_compact(self) -> None:
+        compact = self.tree_view.viewport().width() < COMPACT_BELOW_PX
+        if compact == self.compact:
+            return
+        self.compact = compact
+        for column in (_MODALITY, _NUMBER, _IMAGES):
+            self.tree_view.setColumnHidden(column, compact)
+        self.tree_view.doItemsLayout()
+
+    def _show_study(self, uid: str) -> None:
+        """A study row reads: date · time point · description · accession."""
+        row, study = self._studies[uid]
+        if not row.isValid():
+            return
+        item = self.model.itemFromIndex(self.model.index(row.row(), 0, row.parent()))
+        label = self._timepoints.get(uid, "")
+        parts = [
+            format_dicom_date(study.date),
+            label,
+            study.description or "(no study description)",
+            f"Acc. {study.accession_number}" if study.accession_number else "",
+        ]
+        item.setText(" · ".join(p for p in parts if p))
+        item.setData(label, TIMEPOINT_ROLE)
+        item.setToolTip(
+            f"Time point: {label or '(not named)'} (double-click to rename)\n"
+            f"Study Instance UID {uid}"
+        )
+
     def _series_row(self, series: SeriesInfo) -> list[QStandardItem]:
         items = self._row("series", series.description or "(no description)")
         count, count_tip = image_count_text(series)
@@ -458,8 +606,17 @@ class SeriesBrowserWidget(QWidget):
         items[_IMAGES].setText(count)
         items[_IMAGES].setToolTip(count_tip)
         items[_DATE].setText(format_dicom_date(series.series_date or series.study_date))
+        time = format_dicom_time(series.series_time or series.study_time)
+        if time:
+            items[_DATE].setData(time, TIME_ROLE)
+        items[_DATE].setToolTip(f"{items[_DATE].text()} {time}".strip())
         for column in (_MODALITY, _NUMBER, _IMAGES):
             items[column].setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+        number = (
+            f"No. {series.series_number}" if series.series_number is not None else ""
+        )
+        details = [series.modality, number, f"{count} images"]
+        items[0].setData(" · ".join(d for d in details if d), DETAILS_ROLE)
         for item in items:
             item.setData(series.id, SERIES_ID_ROLE)
             item.setDragEnabled(True)
@@ -478,6 +635,7 @@ class SeriesBrowserWidget(QWidget):
         lines = [
             series.description or "(no description)",
             f"{series.modality}, series {series.series_number}, {size}",
+            f"Accession number {series.accession_number or '(none)'}",
             f"Series Instance UID {series.uid}",
         ]
         lines.extend(f"⚠ {w}" for w in series.warnings)

@@ -1,0 +1,74 @@
+"""When the Problems and DICOM tags panels show themselves, and how wide.
+
+The Problems panel hides itself when it holds only files that are not DICOM
+(a README, checksums: nothing to fix), summarised in one line, and shows
+itself for errors and warnings; a status-bar badge with the count opens it.
+The tag browser opens wide enough to read values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from PySide6 import QtCore
+from PySide6.QtWidgets import QToolButton
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+    from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
+
+TAGS_WIDTH_FRACTION: Final = 0.45
+"""The tag browser opens at least this share of the window's width…"""
+TAGS_MIN_WIDTH_PX: Final = 520
+"""…and at least this wide (tag, name, VR and a readable value)."""
+
+
+class ProblemsBadge:
+    """The problem count in the status bar (hidden at none); a click opens the
+    Problems panel. Hides the panel when it comes to hold only files that are
+    not DICOM, shows it when an error or warning arrives."""
+
+    def __init__(
+        self, window: QMainWindow, panel: ProblemsPanelWidget, dock: QDockWidget
+    ) -> None:
+        self._panel = panel
+        self._dock = dock
+        self._attention = False
+        self._quiet = False
+        self.button = QToolButton(window)
+        self.button.setObjectName("problemsBadge")
+        self.button.setAutoRaise(True)
+        self.button.clicked.connect(self.open_panel)
+        window.statusBar().addPermanentWidget(self.button)
+        panel.count_changed.connect(self._on_count_changed)
+        self._on_count_changed(panel.count)
+
+    def open_panel(self) -> None:
+        """Show the Problems panel (in front of docks tabbed with it)."""
+        self._dock.show()
+        self._dock.raise_()
+
+    def _on_count_changed(self, count: int) -> None:
+        panel = self._panel
+        self.button.setVisible(count > 0)
+        self.button.setText(f"⚠ {count}" if panel.needs_attention else f"ⓘ {count}")
+        self.button.setToolTip(f"{panel.summary()} — click to show the Problems panel")
+        attention, quiet = panel.needs_attention, panel.only_not_dicom
+        if attention and not self._attention:
+            self._dock.show()
+        elif quiet and not self._quiet:
+            self._dock.hide()
+        self._attention, self._quiet = attention, quiet
+
+
+def widen_tags_dock(window: QMainWindow, dock: QDockWidget) -> None:
+    """Make the docked tag browser wide enough to read values: at least
+    :data:`TAGS_WIDTH_FRACTION` of the window, :data:`TAGS_MIN_WIDTH_PX`
+    at least (never wider than it is when already so)."""
+    if dock.isFloating():
+        return
+    target = max(int(window.width() * TAGS_WIDTH_FRACTION), TAGS_MIN_WIDTH_PX)
+    target = min(target, int(window.width() * 0.7))
+    if dock.width() < target:
+        window.resizeDocks([dock], [target], QtCore.Qt.Orientation.Horizontal)
