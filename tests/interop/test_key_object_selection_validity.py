@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from imaging_viewer.core.dicom.scan import ScanResult
 
 
-def marked(kind: str, corpus: Path, tmp_path: Path) -> tuple[
-    ScanResult, AnnotationSet, str, int | None
-]:
+def marked(
+    kind: str, corpus: Path, tmp_path: Path
+) -> tuple[ScanResult, AnnotationSet, str, int | None]:
     """A scan, its ruler lesion, and a key image marked on another image (the
     first slice; frame 1 of the enhanced MR): its SOP Instance UID and frame."""
     scan = scanned(kind, corpus, tmp_path)
