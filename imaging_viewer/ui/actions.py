@@ -189,6 +189,24 @@ def _show_about(window: MainWindow) -> None:
     show_about(window)
 
 
+def _toggle_key_image(window: MainWindow) -> None:
+    from imaging_viewer.ui.key_images import toggle_key_image
+
+    toggle_key_image(window)
+
+
+def _toggle_key_image_of(widget: SliceViewportWidget) -> None:
+    from imaging_viewer.ui.key_images import toggle_key_image
+
+    toggle_key_image(widget.window(), widget)
+
+
+def _is_key_image(window: MainWindow) -> bool:
+    from imaging_viewer.ui.key_images import is_shown_key_image
+
+    return is_shown_key_image(window)
+
+
 def _toggle_comparison(window: MainWindow) -> None:
     from imaging_viewer.ui.comparison_view import toggle_comparison
 
@@ -583,6 +601,30 @@ ACTIONS: tuple[Action, ...] = (
         section="edit",
         icon="delete",
         shortcuts=("Del",),
+    ),
+    Action(
+        "key_image",
+        "Mark &key image",
+        run=_toggle_key_image,
+        on_viewport=_toggle_key_image_of,
+        menus=("annotate",),
+        section="key images",
+        toolbar="annotate",
+        icon="key-image",
+        shortcuts=("K",),
+        viewport_key=True,
+        checkable=True,
+        checked=_is_key_image,
+        label="Key image",
+        tip="Mark or unmark the shown image as a key image (K)",
+        help="mark / unmark the shown image as a key image",
+    ),
+    Action(
+        "key_images",
+        "Key images",
+        menus=("annotate",),
+        section="key images",
+        dock="key_images",
     ),
     Action(
         "save_annotations",

@@ -29,6 +29,7 @@ from imaging_viewer.ui.annotation_overlay import (
     slab_of,
 )
 from imaging_viewer.ui.graphics import pg
+from imaging_viewer.ui.key_images import paint_key_image_badge
 from imaging_viewer.ui.overlay_painter import OverlayPainter
 
 if TYPE_CHECKING:
@@ -530,6 +531,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             if self.state.is_mpr and self.show_crosshair:
                 self._draw_crosshair(painter)
             self._draw_annotations(painter)
+            paint_key_image_badge(painter, self)
             if self.show_overlays:
                 self._overlays.paint_text(
                     painter,
