@@ -73,6 +73,11 @@ class KeyImagesPanelWidget(QWidget):
         annotations.changed.connect(self._on_changed)
         self.refresh()
 
+    @property
+    def thumbnails(self) -> dict[tuple[str, int | None], QPixmap]:
+        """Thumbnails remembered, by (SOP Instance UID, frame)."""
+        return dict(self._thumbnails)
+
     def remember_thumbnail(self, mark: KeyImageMark, view: QWidget) -> None:
         """Keep a small picture of ``view`` (showing the image being marked)."""
         picture = view.grab()
