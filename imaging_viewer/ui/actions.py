@@ -88,8 +88,10 @@ TOOLBARS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 """Tool bars: (title, object name for saved positions, groups with a separator
 between them)."""
 TOOLBAR_MENUS: dict[str, tuple[str, str, str]] = {
+    "layout_menu": ("layout", "Layout", "layout-2x2"),
     "presets": ("drag", "W/L presets", "auto-window"),
     "transform": ("view", "Flip and rotate", "rotate-right"),
+    "measure_more": ("measure", "Cobb angle and calibration", "calibrate"),
 }
 """Groups shown as one drop-down button at the end of another group: group:
 (the group it ends, button text, icon). Rarely used entries keep the tool bar
@@ -210,6 +212,24 @@ def _show_about(window: MainWindow) -> None:
     show_about(window)
 
 
+def _toggle_key_image(window: MainWindow) -> None:
+    from imaging_viewer.ui.key_images import toggle_key_image
+
+    toggle_key_image(window)
+
+
+def _toggle_key_image_of(widget: SliceViewportWidget) -> None:
+    from imaging_viewer.ui.key_images import toggle_key_image
+
+    toggle_key_image(widget.window(), widget)
+
+
+def _is_key_image(window: MainWindow) -> bool:
+    from imaging_viewer.ui.key_images import is_shown_key_image
+
+    return is_shown_key_image(window)
+
+
 def _toggle_comparison(window: MainWindow) -> None:
     from imaging_viewer.ui.comparison_view import toggle_comparison
 
@@ -231,7 +251,7 @@ def _layouts() -> list[Action]:
             run=_set_layout(name),
             menus=("view",),
             section="layout",
-            toolbar="layout",
+            toolbar="layout_menu",
             icon=f"layout-{name}",
             shortcuts=(f"Ctrl+{n}",),
             checkable=True,
@@ -266,6 +286,17 @@ def _drag_tools() -> list[Action]:
     ]
 
 
+RARE_MEASUREMENT_TOOLS: frozenset[str] = frozenset({"cobb", "calibrate"})
+"""Measurement tools in the tool bar's drop-down rather than a button each."""
+
+
+def _tool_group(name: str) -> str:
+    """The tool bar group of an annotation or measurement tool."""
+    if name in RARE_MEASUREMENT_TOOLS:
+        return "measure_more"
+    return "measure" if name in MEASUREMENT_TOOLS else "annotate"
+
+
 ANNOTATION_TOOLS: tuple[tuple[str, str, str], ...] = (
     ("select", "Select", "S"),
     ("marker", "Point", "P"),
@@ -290,7 +321,7 @@ def _annotation_tools() -> list[Action]:
             run=_use_tool(name),
             menus=("annotate",),
             section="tools",
-            toolbar="measure" if name in MEASUREMENT_TOOLS else "annotate",
+            toolbar=_tool_group(name),
             icon="point" if name == "marker" else name,
             shortcuts=(f"Alt+{letter}",),
             checkable=True,
@@ -620,6 +651,30 @@ ACTIONS: tuple[Action, ...] = (
         section="edit",
         tip="Return the image to its header spacing (or px)",
         help="remove the reader's calibration of the image",
+    ),
+    Action(
+        "key_image",
+        "Mark &key image",
+        run=_toggle_key_image,
+        on_viewport=_toggle_key_image_of,
+        menus=("annotate",),
+        section="key images",
+        toolbar="annotate",
+        icon="key-image",
+        shortcuts=("K",),
+        viewport_key=True,
+        checkable=True,
+        checked=_is_key_image,
+        label="Key image",
+        tip="Mark or unmark the shown image as a key image (K)",
+        help="mark / unmark the shown image as a key image",
+    ),
+    Action(
+        "key_images",
+        "Key images",
+        menus=("annotate",),
+        section="key images",
+        dock="key_images",
     ),
     Action(
         "save_annotations",

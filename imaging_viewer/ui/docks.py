@@ -68,8 +68,10 @@ class WindowDocks:
         self, window: QMainWindow, state: ViewerState, workspace: Workspace
     ) -> None:
         from imaging_viewer.ui.annotation_overlay import spacing_source_in_views
+        from imaging_viewer.ui.key_images import go_to_key_image
         from imaging_viewer.ui.panel_visibility import ProblemsBadge
         from imaging_viewer.ui.roi_statistics import roi_lines_in_views
+        from imaging_viewer.ui.widgets.key_images_panel import KeyImagesPanelWidget
         from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
         from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
         from imaging_viewer.ui.widgets.response_panel import ResponsePanelWidget
@@ -110,6 +112,15 @@ class WindowDocks:
             "Lesions", self.lesions_panel, areas.RightDockWidgetArea
         )
         self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
+        self.key_images_panel = KeyImagesPanelWidget(state.annotations, window)
+        self.key_images_panel.mark_activated.connect(
+            functools.partial(go_to_key_image, window)
+        )
+        self.key_images_dock = self._dock(
+            "Key images", self.key_images_panel, areas.RightDockWidgetArea
+        )
+        window.tabifyDockWidget(self.lesions_dock, self.key_images_dock)
+        self.lesions_dock.raise_()
         self._workspace = workspace
         self.response_panel = ResponsePanelWidget(self._patient_timepoints, window)
         self.response_dock = self._dock(
@@ -134,6 +145,7 @@ class WindowDocks:
             "problems": self.problems_dock,
             "tags": self.tags_dock,
             "lesions": self.lesions_dock,
+            "key_images": self.key_images_dock,
             "response": self.response_dock,
         }
 

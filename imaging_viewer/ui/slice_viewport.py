@@ -31,6 +31,7 @@ from imaging_viewer.ui.annotation_overlay import (
 )
 from imaging_viewer.ui.calibration_controls import ask_known_length, calibration_shown
 from imaging_viewer.ui.graphics import pg
+from imaging_viewer.ui.key_images import paint_key_image_badge
 from imaging_viewer.ui.mouse_bindings import ViewportMouse
 from imaging_viewer.ui.overlay_painter import OverlayPainter
 from imaging_viewer.ui.roi_statistics import LiveRoiStatistics
@@ -543,6 +544,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             if self.state.is_mpr and self.show_crosshair:
                 self._draw_crosshair(painter)
             self._draw_annotations(painter)
+            paint_key_image_badge(painter, self)
             if self.show_overlays:
                 self._overlays.paint_text(
                     painter,

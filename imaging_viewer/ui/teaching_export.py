@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from imaging_viewer.core.teaching.burn_in import KeyImageView
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.teaching.export import TeachingExport
+    from imaging_viewer.core.volume import Window
+    from imaging_viewer.core.workspace import Workspace
 
-__all__ = ["QtKeyImageBurnIn", "export_teaching_case"]
+__all__ = ["QtKeyImageBurnIn", "export_teaching_case", "first_key_image_preview"]
 
 
 class QtKeyImageBurnIn:
@@ -103,4 +105,41 @@ def export_teaching_case(
         out_dir,
         burn_in=QtKeyImageBurnIn(),
         **options,
+    )
+
+
+def first_key_image_preview(
+    workspace: Workspace,
+    study_uid: str,
+    annotation_set: AnnotationSet,
+    window: Window | None = None,
+) -> QImage | None:
+    """The first key image of a teaching case as the export burns it in: its
+    annotations, technical corner text only (no patient data, as when
+    de-identifying). None when there is none, or its series is not loaded."""
+    from imaging_viewer.core.teaching.key_images import (
+        annotations_on,
+        key_image_viewport,
+        select_key_images,
+    )
+
+    if workspace.scan_result is None:
+        return None
+    try:
+        refs, _ = select_key_images(workspace.scan_result.series, annotation_set)
+    except LookupError:
+        return None
+    if not refs:
+        return None
+    ref = refs[0]
+    volume = workspace.volume(ref.series.id)
+    if volume is None:
+        return None
+    viewport = key_image_viewport(ref, volume, window, None, [])
+    pixel_to_lps = viewport.pixel_to_lps()
+    if pixel_to_lps is None:
+        return None
+    shown = annotations_on(annotation_set, ref, volume, pixel_to_lps)
+    return render_view_image(
+        viewport, overlays=True, include_patient=False, annotations=shown
     )

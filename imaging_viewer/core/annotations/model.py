@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
     from imaging_viewer.core.annotations.calibration import Calibration
+    from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
 
 Point3 = tuple[float, float, float]
 """An LPS point or direction in millimetres."""
@@ -670,6 +671,7 @@ class AnnotationSet:
         self._selected_id: str | None = None
         self._preview: Annotation | None = None
         self._calibrations: dict[tuple[str, int | None], Calibration] = {}
+        self._key_images: dict[tuple[str, int | None], KeyImageMark] = {}
 
     # -- reading
 
@@ -749,6 +751,27 @@ class AnnotationSet:
         """Remove an image's calibration, if it has one; emits :attr:`changed`."""
         if self._calibrations.pop((sop_instance_uid, frame), None) is not None:
             self.changed.emit("remove calibration")
+
+    # -- key images (PS3.3 A.35.4 Key Object Selection: images the reader flags)
+
+    @property
+    def key_images(self) -> tuple[KeyImageMark, ...]:
+        """The images marked as key, in the order they were marked."""
+        return tuple(self._key_images.values())
+
+    def is_key_image(self, sop_instance_uid: str, frame: int | None = None) -> bool:
+        """True if the image (and frame) is marked as key."""
+        return (sop_instance_uid, frame) in self._key_images
+
+    def mark_key_image(self, mark: KeyImageMark) -> None:
+        """Mark an image as key (replacing its mark); emits :attr:`changed`."""
+        self._key_images[mark.key] = mark
+        self.changed.emit("mark key image")
+
+    def unmark_key_image(self, sop_instance_uid: str, frame: int | None = None) -> None:
+        """Unmark an image, if it is marked; emits :attr:`changed`."""
+        if self._key_images.pop((sop_instance_uid, frame), None) is not None:
+            self.changed.emit("unmark key image")
 
     # -- lesions
 

@@ -21,6 +21,7 @@ from psygnal import Signal
 from imaging_viewer import __version__
 from imaging_viewer.core.annotations.anatomic_sites import coded_site_record
 from imaging_viewer.core.annotations.calibration import Calibration
+from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
 from imaging_viewer.core.annotations.limits import (
     AnnotationLimitError,
     check_annotation_count,
@@ -203,6 +204,9 @@ def to_json(
     if annotation_set.calibrations:
         # Optional: a reader that does not know it ignores it (from_json).
         document["calibrations"] = [c.to_json() for c in annotation_set.calibrations]
+    if annotation_set.key_images:
+        # Optional, like calibrations: images the reader marked as key.
+        document["key_images"] = [m.to_json() for m in annotation_set.key_images]
     return document
 
 
@@ -392,6 +396,8 @@ def from_json(document: Mapping[str, Any]) -> AnnotationSet:
         raise AnnotationFileError(str(error)) from None
     for calibration in _calibrations_from_json(document):
         annotation_set.set_calibration(calibration)
+    for mark in _key_images_from_json(document):
+        annotation_set.mark_key_image(mark)
     return annotation_set
 
 
@@ -407,6 +413,21 @@ def _calibrations_from_json(document: Mapping[str, Any]) -> list[Calibration]:
             result.append(Calibration.from_json(item))
         except (TypeError, ValueError) as error:
             raise AnnotationFileError(f"calibrations[{n}]: {error}") from None
+    return result
+
+
+def _key_images_from_json(document: Mapping[str, Any]) -> list[KeyImageMark]:
+    raw = document.get("key_images", [])
+    if not isinstance(raw, list):
+        raise AnnotationFileError("key_images must be a list")
+    result = []
+    for n, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise AnnotationFileError(f"key_images[{n}] must be an object")
+        try:
+            result.append(KeyImageMark.from_json(item))
+        except (TypeError, ValueError) as error:
+            raise AnnotationFileError(f"key_images[{n}]: {error}") from None
     return result
 
 

@@ -6,6 +6,7 @@ set, into a new folder::
     key01.dcm, key02.dcm, ...   the images the annotations are on, copied as they are
     report_sr.dcm               TID 1500 Measurement Report of the lesions
     annotations_pr.dcm          Grayscale Softcopy Presentation State
+    key_images_ko.dcm           Key Object Selection of the images marked as key
 
 not de-identified: for PACS and other viewers. The teaching export
 (``core.teaching.export``) builds the same documents from de-identified
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
     from pydicom.dataset import Dataset
 
+    from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
     from imaging_viewer.core.annotations.measure import RoiStats
     from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.series import SeriesInfo
@@ -67,10 +69,12 @@ __all__ = [
     "ExportedImage",
     "ReferencedImage",
     "export_annotation_documents",
+    "key_object_document",
     "prepare_staging_folder",
     "read_image_for_export",
     "roi_measurements",
     "structured_documents",
+    "write_key_object_document",
     "write_structured_documents",
 ]
 
@@ -368,6 +372,62 @@ def write_structured_documents(
     return written[0], written[1]
 
 
+def key_object_document(
+    marks: Sequence[KeyImageMark],
+    images: Sequence[ExportedImage],
+    warnings: list[str],
+    *,
+    for_teaching: bool = False,
+) -> Dataset | None:
+    """The Key Object Selection document of the marked images among ``images``
+    (their exported headers), or None when no image is marked; a mark that
+    cannot be written adds a line to ``warnings``.
+
+    Its title is "Of Interest" (DCM 113000), or "For Teaching" (DCM 113004)
+    when ``for_teaching`` (PS3.16 CID 7010).
+    """
+    if not marks:
+        return None
+    from imaging_viewer.core.exchange.key_object_selection import (
+        FOR_TEACHING,
+        OF_INTEREST,
+        export_key_object_selection,
+    )
+
+    sources = {image.sop_instance_uid: image.exported for image in images}
+    try:
+        document, lines = export_key_object_selection(
+            marks, sources, title=FOR_TEACHING if for_teaching else OF_INTEREST
+        )
+    except ValueError as error:
+        warnings.append(f"no key object selection: {error}")
+        return None
+    warnings.extend(f"key object selection: {line}" for line in lines)
+    return document
+
+
+def write_key_object_document(
+    document: Dataset, folder: Path, context: DeidContext | None
+) -> Path:
+    """Write a Key Object Selection document as :data:`KO_FILE_NAME` in
+    ``folder``, de-identified with ``context`` when given (its Type 1 content
+    date then a dummy, PS3.15 E.1.1)."""
+    from imaging_viewer.core.exchange.key_object_selection import KO_FILE_NAME
+
+    if context is not None:
+        document = deidentify(
+            document,
+            context.with_options(clean_structured_content=True, clean_graphics=False),
+        )
+        for keyword, dummy in (
+            ("ContentDate", _DUMMY_DATE),
+            ("ContentTime", _DUMMY_TIME),
+        ):
+            if not document.get(keyword):
+                setattr(document, keyword, dummy)
+    return write_dataset(document, folder / KO_FILE_NAME)
+
+
 def prepare_staging_folder(out_dir: Path) -> Path:
     """A new hidden folder beside ``out_dir``, to be renamed to it when complete.
 
@@ -404,6 +464,8 @@ class AnnotationDocuments:
     """Images' load warnings and SR/GSPS problems, one line each."""
     skipped: tuple[str, ...]
     """Images that could not be read, one line each."""
+    key_object_selection: Path | None = None
+    """The Key Object Selection of the images marked as key, if any."""
 
 
 def export_annotation_documents(
@@ -486,6 +548,12 @@ def export_annotation_documents(
             report, state, staging, None
         )
         files += [path for path in (structured_report, presentation_state) if path]
+        images_written = list(dict.fromkeys(image for image, _ in exported))
+        key_objects = key_object_document(
+            annotation_set.key_images, images_written, warnings
+        )
+        if key_objects is not None:
+            files.append(write_key_object_document(key_objects, staging, None))
         if folder.exists():
             folder.rmdir()
         os.replace(staging, folder)
@@ -499,4 +567,5 @@ def export_annotation_documents(
         presentation_state=None if state is None else folder / PR_FILE_NAME,
         warnings=tuple(warnings),
         skipped=tuple(skipped),
+        key_object_selection=None if key_objects is None else folder / files[-1].name,
     )

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -1001,35 +1001,85 @@ def _lesions_from_layers(
             colour=colour,
             tracking_uid=key if is_valid_uid(key) else new_uid(),
         )
-        annotations: list[Annotation] = []
-        for obj in members:
-            kind = _kind_of(obj)
-            if not kind:
-                warnings.append(
-                    f"a {obj.graphic_type} of {len(obj.points_lps)} points skipped: "
-                    "not an annotation kind"
-                )
-                continue
-            common = {
-                "frame_of_reference_uid": obj.placement.frame_of_reference_uid,
-                "referenced_sop_instance_uid": obj.placement.sop_instance_uid,
-                "referenced_frame": obj.placement.frame_number,
-                "plane_normal_lps": tuple(obj.placement.normal_lps),
-            }
-            try:
-                annotations.append(
-                    annotation_from_shapes(
-                        kind,
-                        [(obj.graphic_type, obj.points_lps)],
-                        lesion_id=lesion.id,
-                        common=common,
-                        text=obj.text,
-                    )
-                )
-            except ValueError as error:
-                warnings.append(f"a {obj.graphic_type} skipped: {error}")
+        built = {
+            id(obj): _annotation_of_object(obj, lesion.id, warnings) for obj in members
+        }
+        consumed = _read_captions(members, built)
+        annotations = [
+            annotation
+            for obj in members
+            if not (obj.graphic_type == "TEXT" and obj.group_id in consumed)
+            and (annotation := built[id(obj)]) is not None
+        ]
         lesions.append(_with_annotations(lesion, annotations))
     return lesions
+
+
+def _annotation_of_object(
+    obj: _Object, lesion_id: str, warnings: list[str]
+) -> Annotation | None:
+    """The annotation one graphic or text object draws (None, with a warning,
+    when it is none of our kinds)."""
+    kind = _kind_of(obj)
+    if not kind:
+        warnings.append(
+            f"a {obj.graphic_type} of {len(obj.points_lps)} points skipped: "
+            "not an annotation kind"
+        )
+        return None
+    common = {
+        "frame_of_reference_uid": obj.placement.frame_of_reference_uid,
+        "referenced_sop_instance_uid": obj.placement.sop_instance_uid,
+        "referenced_frame": obj.placement.frame_number,
+        "plane_normal_lps": tuple(obj.placement.normal_lps),
+    }
+    try:
+        return annotation_from_shapes(
+            kind,
+            [(obj.graphic_type, obj.points_lps)],
+            lesion_id=lesion_id,
+            common=common,
+            text=obj.text,
+        )
+    except ValueError as error:
+        warnings.append(f"a {obj.graphic_type} skipped: {error}")
+        return None
+
+
+def _read_captions(
+    members: Sequence[_Object], built: dict[int, Annotation | None]
+) -> set[int]:
+    """Label the graphics whose Graphic Group holds their caption (the text
+    ``"label: measurement"`` or the measurement alone, as written here; PS3.3
+    C.10.5: a group's objects are handled together); ``built`` is updated.
+
+    Returns the groups whose text object was such a caption: it is not a text
+    label of its own. A text without the graphic's measurement stays one.
+    """
+    captions = {
+        o.group_id: o.text
+        for o in members
+        if o.graphic_type == "TEXT" and o.group_id is not None
+    }
+    consumed: set[int] = set()
+    for obj in members:
+        annotation = built[id(obj)]
+        group = obj.group_id
+        if obj.graphic_type == "TEXT" or annotation is None or group not in captions:
+            continue
+        try:
+            measured = _measurement_text(annotation, obj.placement)
+        except ValueError:
+            continue
+        caption = captions[group]
+        if not measured:
+            continue
+        if caption == measured:
+            consumed.add(group)
+        elif caption.endswith(f": {measured}"):
+            built[id(obj)] = replace(annotation, label=caption[: -len(measured) - 2])
+            consumed.add(group)
+    return consumed
 
 
 def referenced_images(dataset: Dataset) -> dict[str, set[str]]:

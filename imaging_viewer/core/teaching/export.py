@@ -9,6 +9,8 @@
     <case>/dicom/key01.dcm           the key image, de-identified, pixels unchanged
     <case>/dicom/report_sr.dcm       TID 1500 Measurement Report of the lesions
     <case>/dicom/annotations_pr.dcm  Grayscale Softcopy Presentation State
+    <case>/dicom/key_images_ko.dcm   Key Object Selection "For Teaching" of the
+                                     images the reader marked as key (if any)
 
 The folder is built beside ``<case>`` under a hidden temporary name and renamed
 into place when complete, so a failure leaves no half-written case. The PNGs
@@ -33,10 +35,12 @@ from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.exchange.annotation_documents import (
     DicomExportError,
     ExportedImage,
+    key_object_document,
     prepare_staging_folder,
     read_image_for_export,
     roi_measurements,
     structured_documents,
+    write_key_object_document,
     write_structured_documents,
 )
 from imaging_viewer.core.exchange.burned_in_text import PixelTextError
@@ -64,8 +68,9 @@ from imaging_viewer.core.teaching.measurements import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
+    from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.exchange.burned_in_text import TextBox
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
@@ -76,6 +81,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TeachingExport",
     "TeachingExportError",
+    "chosen_part",
     "export_teaching_case",
     "remap_annotations",
 ]
@@ -126,7 +132,41 @@ def remap_annotations(
                 annotations=annotations,
             )
         )
-    return AnnotationSet(lesions)
+    remapped = AnnotationSet(lesions)
+    for mark in annotation_set.key_images:
+        remapped.mark_key_image(
+            replace(
+                mark,
+                sop_instance_uid=remap_uid(mark.sop_instance_uid),
+                series_instance_uid=(
+                    remap_uid(mark.series_instance_uid)
+                    if mark.series_instance_uid
+                    else ""
+                ),
+            )
+        )
+    return remapped
+
+
+def chosen_part(
+    annotation_set: AnnotationSet,
+    lesion_ids: Collection[str] | None = None,
+    key_images: Sequence[KeyImageMark] | None = None,
+) -> AnnotationSet:
+    """A copy of ``annotation_set`` with only the lesions of ``lesion_ids`` and
+    the key images ``key_images`` (None: all of them), calibrations kept."""
+    lesions = [
+        lesion
+        for lesion in annotation_set.lesions
+        if lesion_ids is None or lesion.id in lesion_ids
+    ]
+    part = AnnotationSet(lesions)
+    for calibration in annotation_set.calibrations:
+        part.set_calibration(calibration)
+    marks = annotation_set.key_images if key_images is None else key_images
+    for mark in marks:
+        part.mark_key_image(mark)
+    return part
 
 
 # ------------------------------------------------------------------- export
@@ -147,6 +187,8 @@ class TeachingExport:
     SR/GSPS problems: one line each."""
     skipped: tuple[str, ...]
     """Key images left out (e.g. Burned In Annotation YES), one line each."""
+    key_object_selection: Path | None = None
+    """The Key Object Selection "For Teaching" of the marked key images, if any."""
 
 
 @dataclass
@@ -190,11 +232,14 @@ def export_teaching_case(
     study_uid: str = "",
     progress: Callable[[int, int], None] | None = None,
     redactions: Mapping[str, Sequence[TextBox]] | None = None,
+    lesion_ids: Collection[str] | None = None,
+    key_image_marks: Sequence[KeyImageMark] | None = None,
 ) -> TeachingExport:
     """Write a teaching case folder for the lesions of ``annotation_set``.
 
-    Key images are the acquired images the annotations were drawn on (or the
-    nearest acquired slice to each), plus ``key_images``
+    Key images are those the reader marked (first), the acquired images the
+    annotations were drawn on (or the nearest acquired slice to each), plus
+    ``key_images``
     (:func:`~imaging_viewer.core.teaching.key_images.select_key_images`). Each
     is written at native resolution as a PNG with its annotations burned in
     (and corner text: only technical lines when de-identifying, never patient
@@ -243,6 +288,12 @@ def export_teaching_case(
         (pixels of the stored frame), applied with those OCR finds when
         de-identifying (issue 18: images at risk of burned-in text, PS3.15
         E.3.1 Clean Pixel Data Option).
+    lesion_ids : collection of str, optional
+        The lesions to export (by id); all by default.
+    key_image_marks : sequence of KeyImageMark, optional
+        The marked key images to export; all of ``annotation_set`` by default.
+        They are also written as a Key Object Selection "For Teaching"
+        (DCM 113004).
 
     Returns
     -------
@@ -261,6 +312,8 @@ def export_teaching_case(
     PS3.15 Annex E (Basic Application Level Confidentiality Profile).
     """
     folder = Path(out_dir)
+    if lesion_ids is not None or key_image_marks is not None:
+        annotation_set = chosen_part(annotation_set, lesion_ids, key_image_marks)
     refs, warnings = select_key_images(
         scan_result.series, annotation_set, key_images or ()
     )
@@ -459,6 +512,17 @@ def _export(
     if written_state is not None:
         files.append(written_state)
         presentation_state = folder / "dicom" / written_state.name
+    key_objects = key_object_document(
+        exported_set.key_images,
+        list(dict.fromkeys(image.dicom for image in images)),
+        warnings,
+        for_teaching=True,
+    )
+    key_object_selection = None
+    if key_objects is not None:
+        written_ko = write_key_object_document(key_objects, staging / "dicom", context)
+        files.append(written_ko)
+        key_object_selection = folder / "dicom" / written_ko.name
 
     if study:
         document = to_json(exported_set, study, frames)
@@ -521,4 +585,5 @@ def _export(
         presentation_state=presentation_state,
         warnings=tuple(warnings),
         skipped=tuple(skipped),
+        key_object_selection=key_object_selection,
     )

@@ -191,7 +191,8 @@ def select_key_images(
     *,
     displayed_series_uid: str = "",
 ) -> tuple[list[KeyImageRef], list[str]]:
-    """The acquired images a teaching case shows: those its annotations are on.
+    """The acquired images a teaching case shows: those the reader marked as
+    key (``annotation_set.key_images``, first), and those its annotations are on.
 
     Each annotation picks the image it was drawn on
     (``referenced_sop_instance_uid`` and ``referenced_frame``), or, when it was
@@ -240,6 +241,17 @@ def select_key_images(
         else:
             found[key] = _image_ref(series, k, t, index, ids)
 
+    # The images the reader marked as key come first (issue 15 item 6).
+    for mark in annotation_set.key_images:
+        located = _locate_sop(
+            series_list, mark.sop_instance_uid, index, (mark.frame or 1) - 1
+        )
+        if located is None:
+            warnings.append(
+                f"key image {mark.sop_instance_uid} is not among the scanned images"
+            )
+            continue
+        add(*located, None)
     for lesion in annotation_set.lesions:
         for annotation in lesion.annotations:
             referenced = (
@@ -278,11 +290,17 @@ def select_key_images(
 
 
 def _locate_sop(
-    series_list: Sequence[SeriesInfo], uid: str, index: _SopIndex
+    series_list: Sequence[SeriesInfo],
+    uid: str,
+    index: _SopIndex,
+    frame_index: int | None = None,
 ) -> tuple[SeriesInfo, int, int] | None:
+    """The (series, k, t) of an image (and 0-based frame, when given)."""
     for series in series_list:
         for t, slices in enumerate(series.frames):
             for k, ref in enumerate(slices):
+                if frame_index is not None and ref.frame_index != frame_index:
+                    continue
                 if index.uid(ref.path) == uid:
                     return series, k, t
     return None

@@ -4,18 +4,22 @@ de-identified teaching case, or a DICOM SR with its presentation state."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtWidgets
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
 
-    from PySide6.QtWidgets import QStatusBar, QWidget
+    from PySide6.QtGui import QImage, QPixmap
+    from PySide6.QtWidgets import QListWidget, QStatusBar, QWidget
 
+    from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
+    from imaging_viewer.core.annotations.model import Lesion
     from imaging_viewer.core.exchange.burned_in_text import TextBox
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.viewer_state import ViewerState
+    from imaging_viewer.core.volume import Window
     from imaging_viewer.core.workspace import Study, Workspace
 
     ReportProblem = Callable[[str, str, str], None]
@@ -25,24 +29,88 @@ _CASE_FIELDS = ("title", "history", "findings", "diagnosis", "discussion")
 _ONE_LINE_FIELDS = ("title", "diagnosis")
 
 
-class TeachingCaseDialog(QtWidgets.QDialog):
-    """Asks for the text of a teaching case: title, history, findings,
-    diagnosis and discussion (reminding that none of it may name the patient)."""
+WINDOW_CHOICES = ("current", "header")
+"""Window choices besides the CT presets: the viewport's, or each image's own."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+
+class TeachingCaseDialog(QtWidgets.QDialog):
+    """Asks for a teaching case: its text (title, history, findings, diagnosis,
+    discussion; reminding that none of it may name the patient), the lesions
+    and key images to export (check lists), the window and the dates.
+
+    Tab moves between the fields (the text boxes do not take it).
+    """
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        lesions: Sequence[Lesion] = (),
+        key_images: Sequence[KeyImageMark] = (),
+        thumbnails: Mapping[tuple[str, int | None], QPixmap] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Teaching case")
         form = QtWidgets.QFormLayout(self)
         self._fields: dict[str, QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit] = {}
         for name in _CASE_FIELDS:
             editor: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit
-            editor = (
-                QtWidgets.QLineEdit()
-                if name in _ONE_LINE_FIELDS
-                else QtWidgets.QPlainTextEdit()
-            )
+            if name in _ONE_LINE_FIELDS:
+                editor = QtWidgets.QLineEdit()
+            else:
+                editor = QtWidgets.QPlainTextEdit()
+                editor.setTabChangesFocus(True)
+                editor.setFixedHeight(60)
             form.addRow(name.capitalize(), editor)
             self._fields[name] = editor
+        self.lesion_list = _check_list(
+            [(lesion.label or "lesion", lesion.id, None) for lesion in lesions]
+        )
+        form.addRow("Lesions", self.lesion_list)
+        images = thumbnails or {}
+        self.key_image_list = _check_list(
+            [
+                (f"Key image {n}", mark, images.get(mark.key))
+                for n, mark in enumerate(key_images, start=1)
+            ]
+        )
+        form.addRow("Key images", self.key_image_list)
+        self._add_window_and_dates(form)
+        self._add_notes_and_buttons(form)
+
+    def _add_window_and_dates(self, form: QtWidgets.QFormLayout) -> None:
+        from imaging_viewer.core.render import CT_PRESETS
+
+        self.window_choice = QtWidgets.QComboBox()
+        self.window_choice.addItem("Current window (the active view's)", "current")
+        for name, preset in CT_PRESETS.items():
+            self.window_choice.addItem(
+                f"CT {name} ({preset.width:g}/{preset.center:g})", name
+            )
+        self.window_choice.addItem("The header's window (each image's own)", "header")
+        form.addRow("Window", self.window_choice)
+        self.dates_choice = QtWidgets.QComboBox()
+        self.dates_choice.addItem("Remove dates (PS3.15 Basic Profile)", "remove")
+        self.dates_choice.addItem("Keep dates", "keep")
+        self.dates_choice.addItem("Shift dates by", "shift")
+        self.shift_days = QtWidgets.QSpinBox()
+        self.shift_days.setRange(-36500, 36500)
+        self.shift_days.setSuffix(" days")
+        self.shift_days.setEnabled(False)
+        self.dates_choice.currentIndexChanged.connect(
+            lambda _: self.shift_days.setEnabled(
+                self.dates_choice.currentData() == "shift"
+            )
+        )
+        dates = QtWidgets.QHBoxLayout()
+        dates.addWidget(self.dates_choice)
+        dates.addWidget(self.shift_days)
+        form.addRow("Dates", dates)
+
+    def _on_dates_choice(self, _index: int) -> None:
+        self.shift_days.setEnabled(self.dates_choice.currentData() == "shift")
+
+    def _add_notes_and_buttons(self, form: QtWidgets.QFormLayout) -> None:
         note = QtWidgets.QLabel(
             "Exported images and files carry no patient data (PS3.15 Basic Profile); "
             "do not type any here."
@@ -54,6 +122,9 @@ class TeachingCaseDialog(QtWidgets.QDialog):
             "images at risk of burned-in text)"
         )
         form.addRow(self.review_images)
+        self.preview = QtWidgets.QLabel()
+        self.preview.setVisible(False)
+        form.addRow(self.preview)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
@@ -61,6 +132,15 @@ class TeachingCaseDialog(QtWidgets.QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def show_preview(self, image: QImage) -> None:
+        """Show the first key image as it will be exported (scaled down)."""
+        from PySide6.QtGui import QPixmap
+
+        picture = QPixmap.fromImage(image)
+        self.preview.setPixmap(picture.scaledToWidth(min(320, max(1, picture.width()))))
+        self.preview.setToolTip("The first key image as exported (de-identified)")
+        self.preview.setVisible(True)
 
     def case(self) -> TeachingCase:
         """The case as typed (each field stripped)."""
@@ -79,6 +159,50 @@ class TeachingCaseDialog(QtWidgets.QDialog):
             diagnosis=values["diagnosis"],
             discussion=values["discussion"],
         )
+
+    def export_options(self, current_window: Window | None) -> dict[str, Any]:
+        """The keyword options of the core teaching export the dialog chose:
+        lesions, key images, window or preset, dates."""
+        choice = self.window_choice.currentData()
+        options: dict[str, Any] = {
+            "lesion_ids": _checked(self.lesion_list),
+            "key_image_marks": _checked(self.key_image_list),
+            "window": current_window if choice == "current" else None,
+            "preset": None if choice in WINDOW_CHOICES else choice,
+        }
+        dates = self.dates_choice.currentData()
+        options["keep_dates"] = dates in ("keep", "shift")
+        options["date_shift_days"] = self.shift_days.value() if dates == "shift" else 0
+        return options
+
+
+def _check_list(items: Sequence[tuple[str, object, QPixmap | None]]) -> QListWidget:
+    """A list of checked entries (text, data, thumbnail)."""
+    from PySide6.QtCore import QSize, Qt
+    from PySide6.QtGui import QIcon
+
+    widget = QtWidgets.QListWidget()
+    widget.setIconSize(QSize(48, 48))
+    widget.setMaximumHeight(110)
+    for text, data, thumbnail in items:
+        item = QtWidgets.QListWidgetItem(text)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked)
+        item.setData(Qt.ItemDataRole.UserRole, data)
+        if thumbnail is not None:
+            item.setIcon(QIcon(thumbnail))
+        widget.addItem(item)
+    return widget
+
+
+def _checked(widget: QListWidget) -> list[Any]:
+    from PySide6.QtCore import Qt
+
+    return [
+        widget.item(n).data(Qt.ItemDataRole.UserRole)
+        for n in range(widget.count())
+        if widget.item(n).checkState() == Qt.CheckState.Checked
+    ]
 
 
 class LesionExport:
@@ -102,19 +226,33 @@ class LesionExport:
         self._status_bar = status_bar
 
     def export_teaching(self) -> None:
-        """Ask for the case text and a folder, then write the de-identified case."""
-        from imaging_viewer.core.teaching.export import TeachingExportError
-        from imaging_viewer.ui.teaching_export import QtKeyImageBurnIn
-
+        """Ask for the case (text, lesions, key images, window, dates) and a
+        folder, then write the de-identified case; offer to open its folder."""
         study = self._annotation_study()
-        if study is None or not self._state.annotations.lesions:
+        annotations = self._state.annotations
+        if study is None or not (annotations.lesions or annotations.key_images):
             QtWidgets.QMessageBox.information(
                 self._parent,
                 "Teaching case",
-                "Mark at least one lesion first (Annotate menu).",
+                "Mark at least one lesion or key image first (Annotate menu).",
             )
             return
-        dialog = TeachingCaseDialog(self._parent)
+        dialog = TeachingCaseDialog(
+            self._parent,
+            lesions=annotations.lesions,
+            key_images=annotations.key_images,
+            thumbnails=self.thumbnails(),
+        )
+        from imaging_viewer.ui.teaching_export import first_key_image_preview
+
+        preview = first_key_image_preview(
+            self._workspace,
+            study.uid,
+            annotations,
+            self._state.active.editable_window(),
+        )
+        if preview is not None:
+            dialog.show_preview(preview)
         if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
         folder = QtWidgets.QFileDialog.getExistingDirectory(
@@ -127,26 +265,66 @@ class LesionExport:
             return
         case = dialog.case()
         out_dir = Path(folder) / (_safe_name(case.title) or "teaching_case")
-        window = self._state.active.editable_window()
+        options = dialog.export_options(self._state.active.editable_window())
+        self.write_teaching_case(study, case, out_dir, redactions, options)
+
+    def write_teaching_case(
+        self,
+        study: Study,
+        case: TeachingCase,
+        out_dir: Path,
+        redactions: Mapping[str, Sequence[TextBox]],
+        options: Mapping[str, Any],
+    ) -> Path | None:
+        """Write the case; report the outcome with an "Open folder" button."""
+        from imaging_viewer.core.teaching.export import TeachingExportError
+        from imaging_viewer.ui.teaching_export import QtKeyImageBurnIn
+
         try:
             result = self._workspace.export_teaching_case(
                 study.uid,
                 case,
                 out_dir,
                 QtKeyImageBurnIn(),
-                window=window,
                 redactions=redactions,
+                **options,
             )
-        except (TeachingExportError, OSError) as error:
+        except (TeachingExportError, OSError, LookupError) as error:
             QtWidgets.QMessageBox.warning(
                 self._parent, "Teaching case not written", str(error)
             )
-            return
+            return None
         for warning in result.warnings:
             self._report_problem("warning", "teaching case", warning)
-        self._status_bar.showMessage(
-            f"Wrote {len(result.files)} files to {result.folder}", 10000
+        message = f"Wrote {len(result.files)} files to {result.folder}"
+        self._status_bar.showMessage(message, 10000)
+        self.show_done(message, result.folder)
+        return result.folder
+
+    def show_done(self, message: str, folder: Path) -> QtWidgets.QMessageBox:
+        """A message box saying what was written, with an "Open folder" button."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        box = QtWidgets.QMessageBox(self._parent)
+        box.setWindowTitle("Teaching case written")
+        box.setText(message)
+        open_button = box.addButton(
+            "Open folder", QtWidgets.QMessageBox.ButtonRole.ActionRole
         )
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Close)
+        open_button.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        )
+        box.open()
+        return box
+
+    def thumbnails(self) -> dict[tuple[str, int | None], QPixmap]:
+        """The key images' thumbnails the Key images panel remembered."""
+        if not getattr(self._parent, "docks_built", False):
+            return {}
+        docks = self._parent.build_docks()  # type: ignore[attr-defined]
+        return dict(docks.key_images_panel.thumbnails)
 
     def _ask_redactions(
         self, study: Study, always: bool
@@ -172,9 +350,10 @@ class LesionExport:
         from imaging_viewer.core.exchange.annotation_documents import DicomExportError
 
         study = self._annotation_study()
-        if study is None or not self._state.annotations.lesions:
+        annotations = self._state.annotations
+        if study is None or not (annotations.lesions or annotations.key_images):
             QtWidgets.QMessageBox.information(
-                self._parent, "DICOM export", "There are no lesions yet."
+                self._parent, "DICOM export", "There are no lesions or key images yet."
             )
             return
         folder = QtWidgets.QFileDialog.getExistingDirectory(

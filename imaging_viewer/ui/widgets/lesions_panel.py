@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from imaging_viewer.ui.annotation_overlay import calibration_of, measurement_text
+from imaging_viewer.ui.widgets.site_picker import SitePickerWidget
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,6 +90,9 @@ class LesionsPanelWidget(QWidget):
             )
             form.addRow(name.capitalize(), editor)
             self.editors[name] = editor
+        self.site_picker = SitePickerWidget()  # coded site beside the free text
+        self.site_picker.site_chosen.connect(self._on_site_chosen)
+        form.insertRow(2, "Coded site", self.site_picker)
         layout.addLayout(form)
         self._active_lesion: str | None = None
         annotations.changed.connect(self._on_changed)
@@ -195,6 +199,16 @@ class LesionsPanelWidget(QWidget):
             editor.setText(getattr(lesion, name) if lesion is not None else "")
             editor.setEnabled(lesion is not None)
             editor.blockSignals(False)
+        self.site_picker.setEnabled(lesion is not None)
+        if lesion is not None:
+            self.site_picker.show_site(lesion.site_code, lesion.laterality)
+
+    def _on_site_chosen(self, code: str, meaning: str, laterality: str) -> None:
+        lesion_id = self._active_lesion
+        if lesion_id and self.annotations.has_lesion(lesion_id):
+            self.annotations.update_lesion(
+                lesion_id, site_code=code, site_meaning=meaning, laterality=laterality
+            )
 
     def _on_field_edited(self, name: str) -> None:
         lesion_id = self._active_lesion
