@@ -35,6 +35,7 @@ from imaging_viewer.core.pacs.nodes import (
 )
 from imaging_viewer.core.pacs.query import DATE_PRESETS, Query, date_preset
 from imaging_viewer.core.pacs.sink import InstanceSink
+from imaging_viewer.ui.dialogs.pacs_receiver_box import ReceiverSettingsBox
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.pacs.nodes import Node
     from imaging_viewer.core.pacs.query import QueryResult
+    from imaging_viewer.ui.pacs_receiver import PacsReceiverService
 
 __all__ = ["PacsDialog"]
 
@@ -63,6 +65,7 @@ class PacsDialog(QDialog):
         *,
         nodes_file: Path | None = None,
         database_path: Path | None = None,
+        receiver: PacsReceiverService | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Query / retrieve")
@@ -88,6 +91,11 @@ class PacsDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        self.receiver_box = (
+            ReceiverSettingsBox(receiver) if receiver is not None else None
+        )
+        if self.receiver_box is not None:
+            layout.addWidget(self.receiver_box)
         self._refresh_nodes()
 
     # ------------------------------------------------------------ building
@@ -415,7 +423,12 @@ def show_pacs_dialog(window: Any) -> PacsDialog:
             patients = [pid for pid, _ in workspace.patients if pid]
             return (patients[0] if patients else "", set(workspace.studies))
 
-        dialog = PacsDialog(window.opening.add_study, open_patient, window)
+        dialog = PacsDialog(
+            window.opening.add_study,
+            open_patient,
+            window,
+            receiver=getattr(window, "pacs_receiver", None),
+        )
         window._pacs_dialog = dialog
     dialog.show()
     dialog.raise_()
