@@ -35,6 +35,7 @@ from imaging_viewer.core.pacs.nodes import (
 )
 from imaging_viewer.core.pacs.query import DATE_PRESETS, Query, date_preset
 from imaging_viewer.core.pacs.sink import InstanceSink
+from imaging_viewer.ui.dialogs.pacs_node_security import NodeSecurityFields
 from imaging_viewer.ui.dialogs.pacs_receiver_box import ReceiverSettingsBox
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
@@ -119,6 +120,8 @@ class PacsDialog(QDialog):
             row.addWidget(widget)
         form.addRow("Node", self.node_combo)
         form.addRow("Name, address, C-MOVE port", row)
+        self.security = NodeSecurityFields(self)
+        form.addRow("Authentication, TLS", self.security)
         form.addRow("", self.test_button)
         return form
 
@@ -186,6 +189,7 @@ class PacsDialog(QDialog):
         self.node_address.setText(node.describe())
         port = node.move_port if isinstance(node, DimseNode) else None
         self.move_port.setValue(port or 0)
+        self.security.show_node(node)
 
     def save_node(self) -> None:
         """Add or replace the node the fields describe, and save the list."""
@@ -203,18 +207,26 @@ class PacsDialog(QDialog):
         except PacsError as error:
             self.status.setText(str(error))
             return
-        self._nodes[name] = replace(node, name=name)
+        node, secret_said = self.security.apply(replace(node, name=name), name)
+        self._nodes[name] = node  # the secret stays in memory for this session
         save_nodes(self._nodes, self._nodes_file)
         self._refresh_nodes()
         self.node_combo.setCurrentText(name)
-        self.status.setText(f"saved {name}: {node.describe()}")
+        said = f"saved {name}: {node.describe()}"
+        self.status.setText(f"{said}; {secret_said}" if secret_said else said)
 
     def node(self) -> Node | None:
         """The node chosen, or None (said in the status line)."""
         node = self._nodes.get(self.node_combo.currentText())
         if node is None:
             self.status.setText("configure a node first (name, address, Save node)")
-        return node
+            return None
+        completed = self.security.complete(node)
+        if completed is None:
+            self.status.setText("no password or token given: nothing done")
+            return None
+        self._nodes[node.name] = completed
+        return completed
 
     # ------------------------------------------------------------ work
     def _run(
@@ -240,6 +252,8 @@ class PacsDialog(QDialog):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.status.setText(message.removeprefix("PacsError: "))
+            if "(HTTP 401)" in message:  # asked again next time
+                self._nodes = {**self._nodes, **load_nodes(self._nodes_file)}
 
         self._task = run_in_background(work, finished, failed, self._progressed)
 
