@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.pacs.database import StudyDatabase
     from imaging_viewer.core.pacs.receiver import ReceiverSettings, StorageReceiver
+    from imaging_viewer.ui.open_indexing import OpenedStudiesIndexer
 
 __all__ = ["PacsReceiverService"]
 
@@ -47,19 +48,33 @@ class PacsReceiverService(QObject):
         self.settings_path = settings_path
         self.database_path = database_path
         self.last_error = ""
+        self.indexer: OpenedStudiesIndexer | None = None
         if open_folder is not None:
             self.received.connect(lambda folders: [open_folder(f) for f in folders])
         if autostart:
             QTimer.singleShot(_START_DELAY_MS, self.start_if_enabled)
         application = QCoreApplication.instance()
         if application is not None:
-            application.aboutToQuit.connect(self.stop)
+            application.aboutToQuit.connect(self.quit)
 
     @classmethod
     def for_window(cls, window: Any, autostart: bool) -> PacsReceiverService:
         """The main window's receiver: received studies open beside those open;
-        stopped when the application quits."""
-        return cls(window.opening.add_study, window, autostart=autostart)
+        stopped when the application quits. With it, the window's indexer of
+        opened studies (:attr:`indexer`; only when ``autostart``: a window
+        that remembers nothing indexes nothing)."""
+        from imaging_viewer.ui.open_indexing import OpenedStudiesIndexer
+
+        service = cls(window.opening.add_study, window, autostart=autostart)
+        service.indexer = OpenedStudiesIndexer(
+            window.workspace, service, enabled=None if autostart else False
+        )
+        service.indexer.failed.connect(
+            lambda message: window.statusBar().showMessage(
+                f"Indexing the study opened: {message}", 10000
+            )
+        )
+        return service
 
     @property
     def running(self) -> bool:
@@ -122,6 +137,12 @@ class PacsReceiverService(QObject):
         """From the association's thread: the study folders, to the GUI thread."""
         folders = sorted({Path(path).parent.parent for path in paths})
         self.received.emit(folders)
+
+    def quit(self) -> None:
+        """On quit: stop receiving and the indexing under way."""
+        self.stop()
+        if self.indexer is not None:
+            self.indexer.stop()
 
     def stop(self, *_: Any) -> None:
         """Stop listening and close the database (on exit, or to restart)."""

@@ -4,6 +4,8 @@ at start-up when enabled, stopped when asked; a port in use is said."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pydicom
@@ -18,8 +20,6 @@ from tests.pacs.conftest import free_port
 from tests.pacs.test_receiver import orthanc_post
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from pytestqt.qtbot import QtBot
 
     from tests.pacs.conftest import Orthanc
@@ -109,3 +109,24 @@ def test_off_by_default_and_network_needs_listed_aes(
     )
     assert "list the calling AE titles" in message
     assert not service.running
+
+
+def test_the_index_opened_setting_is_in_the_box(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from imaging_viewer.ui.dialogs.pacs_receiver_box import ReceiverSettingsBox
+    from imaging_viewer.ui.open_indexing import indexing_enabled
+
+    user = QSettings.Scope.UserScope
+    QSettings.setPath(QSettings.Format.NativeFormat, user, str(tmp_path))
+    try:
+        box = ReceiverSettingsBox(_service(tmp_path, []))
+        qtbot.addWidget(box)
+        assert box.index_opened.isChecked()  # on unless turned off
+        box.index_opened.setChecked(False)
+        assert not indexing_enabled()
+        box.index_opened.setChecked(True)
+        assert indexing_enabled()
+    finally:
+        default = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        QSettings.setPath(QSettings.Format.NativeFormat, user, default)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from imaging_viewer.core.pacs.receiver import ReceiverSettings
+from imaging_viewer.ui.open_indexing import indexing_enabled, set_indexing
 
 if TYPE_CHECKING:
     from imaging_viewer.ui.pacs_receiver import PacsReceiverService
@@ -29,7 +30,7 @@ class ReceiverSettingsBox(QGroupBox):
     """Edit and apply the receiver's settings; the line below says what it does."""
 
     def __init__(self, service: PacsReceiverService, parent: QWidget | None = None):
-        super().__init__("Receive (storage SCP that stays on)", parent)
+        super().__init__("Local database: receive (storage SCP), index", parent)
         self._service = service
         settings = service.settings()
         self.enabled = QCheckBox("Receive")
@@ -61,9 +62,15 @@ class ReceiverSettingsBox(QGroupBox):
             row.addWidget(widget)
         self.state = QLabel(self._describe())
         self.state.setWordWrap(True)
+        self.index_opened = QCheckBox(
+            "Index the studies I open (files stay where they are)"
+        )
+        self.index_opened.setChecked(indexing_enabled())
+        self.index_opened.toggled.connect(set_indexing)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.state)
+        layout.addWidget(self.index_opened)
 
     def _describe(self) -> str:
         if self._service.running:
