@@ -48,6 +48,7 @@ class ReceiverSettingsBox(QGroupBox):
         self.aets.setPlaceholderText("accepted calling AEs (empty: any, this computer)")
         self.our_aet = QLineEdit(settings.our_aet)
         self.our_aet.setMaximumWidth(140)
+        self.our_aet.setToolTip("Our AE title: the one the senders call")
         self.apply_button = QPushButton("Apply")
         self.apply_button.clicked.connect(self.apply)
         row = QHBoxLayout()
