@@ -29,6 +29,7 @@ from imaging_viewer.ui.annotation_files import AnnotationFiles
 from imaging_viewer.ui.comparison_view import cancel_registration
 from imaging_viewer.ui.dialogs.teaching_dialog import LesionExport
 from imaging_viewer.ui.docks import DockPart, WindowDocks
+from imaging_viewer.ui.pacs_receiver import PacsReceiverService
 from imaging_viewer.ui.reading_controls import ReadingControls
 from imaging_viewer.ui.settings_menus import (
     CustomPresets,
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
             self.annotation_study,
         )
         self._subscribe()
+        self.pacs_receiver = PacsReceiverService.for_window(self, remember_settings)
         self.placement.restore()
         self._on_layout_changed()
         self._on_active_changed()

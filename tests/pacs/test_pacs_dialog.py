@@ -115,3 +115,46 @@ def test_retrieve_priors_of_the_open_patient(
     _wait(qtbot, dialog)
     assert "retrieved and opened" in dialog.status.text(), dialog.status.text()
     assert [p.name for p in opened] == [str(stored_ct.StudyInstanceUID)]
+
+
+def test_cancel_a_retrieve_keeps_the_database_consistent(
+    qtbot: QtBot, tmp_path: Path, orthanc: Orthanc, stored_ct: pydicom.Dataset
+) -> None:
+    from imaging_viewer.core.pacs.database import StudyDatabase
+
+    dialog, opened = _dialog(qtbot, tmp_path)
+    _configure(dialog, orthanc)
+    dialog.search()
+    _wait(qtbot, dialog)
+    dialog.tree.setCurrentItem(dialog.tree.topLevelItem(0))
+    dialog.retrieve_selected()
+    assert dialog.cancel_button.isEnabled()
+    dialog.cancel_button.click()
+    _wait(qtbot, dialog)
+    assert dialog.status.text() == "cancelled"
+    assert not dialog.cancel_button.isEnabled()
+    assert opened == []
+    with StudyDatabase(tmp_path / "studies.sqlite") as database:
+        kept = database.instance_paths(str(stored_ct.StudyInstanceUID))
+    for path in kept:  # what the database lists is whole on disk
+        assert _sop_uid(path)
+
+
+def test_retrieve_by_c_move_with_its_port_set_in_the_dialog(
+    qtbot: QtBot, tmp_path: Path, orthanc: Orthanc, stored_ct: pydicom.Dataset
+) -> None:
+    dialog, opened = _dialog(qtbot, tmp_path)
+    dialog.node_name.setText("orthanc-move")
+    dialog.node_address.setText(orthanc.node)
+    dialog.move_port.setValue(orthanc.move_port)
+    dialog.save_node()
+    saved = load_nodes(tmp_path / "nodes.json")["orthanc-move"]
+    assert saved.move_port == orthanc.move_port  # type: ignore[union-attr]
+    dialog.search()
+    _wait(qtbot, dialog)
+    dialog.tree.setCurrentItem(dialog.tree.topLevelItem(0))
+    dialog.retrieve_selected()
+    _wait(qtbot, dialog)
+    assert "retrieved and opened" in dialog.status.text(), dialog.status.text()
+    assert [p.name for p in opened] == [str(stored_ct.StudyInstanceUID)]
+    assert len(list(opened[0].rglob("*.dcm"))) == 28

@@ -172,6 +172,9 @@ def iter_parts(response: requests.Response) -> Iterator[bytes]:
             del data[: found + len(delimiter)]
             search_from = 0
         search_from = max(0, len(data) - len(delimiter) + 1)
+    if started and not data.startswith(b"--"):
+        # No close delimiter (RFC 2046 5.1.1): the server stopped mid-answer.
+        raise ValueError("the answer ended before its last part")
 
 
 def retrieve(
@@ -187,31 +190,25 @@ def retrieve(
     """WADO-RS of a study or series (PS3.18 10.4): each instance written as it
     streams in, as received (no decoding), in any transfer syntax.
 
+    A retry into a database that already holds part of the study asks only for
+    what is missing: the instances QIDO-RS lists (PS3.18 10.6) less those kept,
+    a whole series by its series URL, else instance by instance.
+
     ``progress(done, total)``: ``total`` is ``expected`` (the instance count a
     query found) when given, else what has arrived so far.
     """
-    url = f"{node.base_url.rstrip('/')}/studies/{study_uid}"
-    if series_uid:
-        url += f"/series/{series_uid}"
+    base = f"{node.base_url.rstrip('/')}/studies/{study_uid}"
+    session = _session(node)
     try:
-        response = _session(node).get(
-            url, headers={"Accept": _ACCEPT_DICOM}, stream=True
-        )
-        with response:
-            response.raise_for_status()
-            for part in iter_parts(response):
-                if cancelled is not None and cancelled():
-                    raise PacsError(
-                        f"cancelled: {len(sink.received)} instance(s) kept",
-                        received=len(sink.received),
-                    )
-                try:
-                    sink.store_part10(part)
-                except InvalidDicomError as error:
-                    raise ValueError(f"a part is not DICOM ({error})") from error
-                if progress is not None:
-                    done = len(sink.received)
-                    progress(done, max(expected, done))
+        urls = [f"{base}/series/{series_uid}" if series_uid else base]
+        kept = _kept_instances(sink, study_uid)
+        if kept:
+            urls = _missing_urls(node, study_uid, series_uid, kept)
+            if not urls:
+                return RetrieveResult(0, 0, 0, 0)
+            expected = expected or len(urls)
+        for url in urls:
+            _stream(session, url, sink, progress, cancelled, expected)
     except (requests.RequestException, ValueError) as error:
         received = len(sink.received)
         failure = _failure(node, error, "retrieve")
@@ -227,6 +224,67 @@ def retrieve(
     if not sink.received:
         raise PacsError(f"nothing found to retrieve on {node.base_url}")
     return RetrieveResult(len(sink.received), 0, 0, len(sink.received))
+
+
+def _kept_instances(sink: InstanceSink, study_uid: str) -> set[str]:
+    if sink.database is None:
+        return set()
+    return sink.database.study_sop_instance_uids(study_uid)
+
+
+def _missing_urls(
+    node: WebNode, study_uid: str, series_uid: str, kept: set[str]
+) -> list[str]:
+    """The WADO-RS URLs of what the server has and ``kept`` lacks: a series URL
+    when none of its instances is kept, else one URL per missing instance."""
+    found = _client(node).search_for_instances(
+        study_instance_uid=study_uid,
+        series_instance_uid=series_uid or None,
+        fields=["SeriesInstanceUID", "SOPInstanceUID"],
+        get_remaining=True,
+    )
+    by_series: dict[str, list[str]] = {}
+    for item in found:
+        ds = Dataset.from_json(item)
+        by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(
+            str(ds.get("SOPInstanceUID", ""))
+        )
+    base = f"{node.base_url.rstrip('/')}/studies/{study_uid}"
+    urls: list[str] = []
+    for series, sop_uids in sorted(by_series.items()):
+        missing = [uid for uid in sop_uids if uid and uid not in kept]
+        if len(missing) == len(sop_uids):
+            urls.append(f"{base}/series/{series}")
+        else:
+            urls += [f"{base}/series/{series}/instances/{uid}" for uid in missing]
+    return urls
+
+
+def _stream(
+    session: requests.Session,
+    url: str,
+    sink: InstanceSink,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+    expected: int,
+) -> None:
+    """One WADO-RS request, each part kept as it arrives."""
+    response = session.get(url, headers={"Accept": _ACCEPT_DICOM}, stream=True)
+    with response:
+        response.raise_for_status()
+        for part in iter_parts(response):
+            if cancelled is not None and cancelled():
+                raise PacsError(
+                    f"cancelled: {len(sink.received)} instance(s) kept",
+                    received=len(sink.received),
+                )
+            try:
+                sink.store_part10(part)
+            except InvalidDicomError as error:
+                raise ValueError(f"a part is not DICOM ({error})") from error
+            if progress is not None:
+                done = len(sink.received)
+                progress(done, max(expected, done))
 
 
 def send(

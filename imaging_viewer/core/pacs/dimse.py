@@ -35,7 +35,15 @@ if TYPE_CHECKING:
     from imaging_viewer.core.pacs.nodes import DimseNode
     from imaging_viewer.core.pacs.sink import InstanceSink
 
-__all__ = ["RetrieveResult", "SendOutcome", "echo", "find", "retrieve", "send"]
+__all__ = [
+    "RetrieveResult",
+    "SendOutcome",
+    "echo",
+    "find",
+    "retrieve",
+    "send",
+    "storage_contexts",
+]
 
 TIMEOUT_S: Final = 30.0
 """Association, DIMSE and network timeouts: a stopped peer is noticed in this time."""
@@ -412,7 +420,7 @@ def _store_handler(sink: InstanceSink) -> Callable[[Any], int]:
     return handle
 
 
-def _storage_contexts(ae: AE, *, as_scp: bool) -> list[Any]:
+def storage_contexts(ae: AE, *, as_scp: bool) -> list[Any]:
     """Every storage SOP class pynetdicom knows (with room for the Q/R context),
     any transfer syntax: files arrive as the archive keeps them."""
     roles = []
@@ -494,7 +502,7 @@ def _get(
 ) -> RetrieveResult:
     ae = _application_entity(node)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
-    roles = _storage_contexts(ae, as_scp=True)
+    roles = storage_contexts(ae, as_scp=True)
     no_get = (
         f"{node.describe()} does not support C-GET: retrieve by C-MOVE "
         f"(--move PORT) after you {_register_hint(node)}"
@@ -532,7 +540,7 @@ def _move(
     """C-MOVE with our storage SCP listening on ``node.move_port`` only meanwhile."""
     assert node.move_port is not None
     scp = _application_entity(node)
-    _storage_contexts(scp, as_scp=False)
+    storage_contexts(scp, as_scp=False)
     try:
         server = scp.start_server(
             ("", node.move_port),

@@ -82,13 +82,15 @@ class DimseNode:
 @dataclass(frozen=True)
 class WebNode:
     """A DICOMweb origin server: its base URL and how we authenticate (none,
-    HTTP basic, or a bearer token)."""
+    HTTP basic, or a bearer token). ``auth`` ("basic", "bearer" or "" for what
+    the fields imply) is kept in the nodes file, the password and token not."""
 
     base_url: str
     name: str = ""
     user: str = ""
     password: str = ""
     token: str = ""
+    auth: str = ""
 
     def describe(self) -> str:
         """The base URL."""
@@ -128,8 +130,9 @@ def load_nodes(path: Path | None = None) -> dict[str, Node]:
 def save_nodes(nodes: dict[str, Node], path: Path | None = None) -> None:
     """Write the nodes, atomically, without their passwords and tokens.
 
-    No keyring is used: secrets are given each time (``--password``,
-    ``--token``) and are never written in clear text.
+    Secrets are never written in clear text: the window keeps them in the
+    platform keyring when there is one (:mod:`~.credentials`), else they are
+    given each time (``--password``, ``--token``, or asked when used).
     """
     entries = []
     for node in nodes.values():

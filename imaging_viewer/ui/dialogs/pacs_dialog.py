@@ -35,6 +35,8 @@ from imaging_viewer.core.pacs.nodes import (
 )
 from imaging_viewer.core.pacs.query import DATE_PRESETS, Query, date_preset
 from imaging_viewer.core.pacs.sink import InstanceSink
+from imaging_viewer.ui.dialogs.pacs_node_security import NodeSecurityFields
+from imaging_viewer.ui.dialogs.pacs_receiver_box import ReceiverSettingsBox
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.pacs.nodes import Node
     from imaging_viewer.core.pacs.query import QueryResult
+    from imaging_viewer.ui.pacs_receiver import PacsReceiverService
 
 __all__ = ["PacsDialog"]
 
@@ -63,6 +66,7 @@ class PacsDialog(QDialog):
         *,
         nodes_file: Path | None = None,
         database_path: Path | None = None,
+        receiver: PacsReceiverService | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Query / retrieve")
@@ -88,6 +92,11 @@ class PacsDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        self.receiver_box = (
+            ReceiverSettingsBox(receiver) if receiver is not None else None
+        )
+        if self.receiver_box is not None:
+            layout.addWidget(self.receiver_box)
         self._refresh_nodes()
 
     # ------------------------------------------------------------ building
@@ -111,6 +120,8 @@ class PacsDialog(QDialog):
             row.addWidget(widget)
         form.addRow("Node", self.node_combo)
         form.addRow("Name, address, C-MOVE port", row)
+        self.security = NodeSecurityFields(self)
+        form.addRow("Authentication, TLS", self.security)
         form.addRow("", self.test_button)
         return form
 
@@ -178,6 +189,7 @@ class PacsDialog(QDialog):
         self.node_address.setText(node.describe())
         port = node.move_port if isinstance(node, DimseNode) else None
         self.move_port.setValue(port or 0)
+        self.security.show_node(node)
 
     def save_node(self) -> None:
         """Add or replace the node the fields describe, and save the list."""
@@ -195,18 +207,26 @@ class PacsDialog(QDialog):
         except PacsError as error:
             self.status.setText(str(error))
             return
-        self._nodes[name] = replace(node, name=name)
+        node, secret_said = self.security.apply(replace(node, name=name), name)
+        self._nodes[name] = node  # the secret stays in memory for this session
         save_nodes(self._nodes, self._nodes_file)
         self._refresh_nodes()
         self.node_combo.setCurrentText(name)
-        self.status.setText(f"saved {name}: {node.describe()}")
+        said = f"saved {name}: {node.describe()}"
+        self.status.setText(f"{said}; {secret_said}" if secret_said else said)
 
     def node(self) -> Node | None:
         """The node chosen, or None (said in the status line)."""
         node = self._nodes.get(self.node_combo.currentText())
         if node is None:
             self.status.setText("configure a node first (name, address, Save node)")
-        return node
+            return None
+        completed = self.security.complete(node)
+        if completed is None:
+            self.status.setText("no password or token given: nothing done")
+            return None
+        self._nodes[node.name] = completed
+        return completed
 
     # ------------------------------------------------------------ work
     def _run(
@@ -232,6 +252,8 @@ class PacsDialog(QDialog):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.status.setText(message.removeprefix("PacsError: "))
+            if "(HTTP 401)" in message:  # asked again next time
+                self._nodes = {**self._nodes, **load_nodes(self._nodes_file)}
 
         self._task = run_in_background(work, finished, failed, self._progressed)
 
@@ -415,7 +437,12 @@ def show_pacs_dialog(window: Any) -> PacsDialog:
             patients = [pid for pid, _ in workspace.patients if pid]
             return (patients[0] if patients else "", set(workspace.studies))
 
-        dialog = PacsDialog(window.opening.add_study, open_patient, window)
+        dialog = PacsDialog(
+            window.opening.add_study,
+            open_patient,
+            window,
+            receiver=getattr(window, "pacs_receiver", None),
+        )
         window._pacs_dialog = dialog
     dialog.show()
     dialog.raise_()
