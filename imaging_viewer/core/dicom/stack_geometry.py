@@ -174,7 +174,8 @@ def plan_stack(
         slice_step = (positions_lps[-1] - origin) / (count - 1)
         affine = affine_from_axes(origin, column_step, row_step, slice_step)
         warning = (
-            f"{sparse}, unevenly spaced (irregular positions): shown as the acquired images, each at "
+            f"{sparse}, unevenly spaced (irregular positions): shown as the "
+            "acquired images, each at "
             "its own position; MPR places them evenly, so distances across "
             "slices there are approximate"
         )
