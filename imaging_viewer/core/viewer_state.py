@@ -21,7 +21,6 @@ from imaging_viewer.core.mpr import (
     snapped_to_voxels,
 )
 from imaging_viewer.core.render import CT_PRESETS, auto_window, window_from_voi_lut
-from imaging_viewer.core.tools.pointer import ImageRef
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.model import AnnotationSet
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.geometry import Affine, Vec3
+    from imaging_viewer.core.tools.pointer import ImageRef
     from imaging_viewer.core.volume import VoiLut, Volume, Window
 
 LAYOUTS: dict[str, tuple[int, int]] = {
@@ -775,11 +775,13 @@ def image_ref_of(state: ViewportState) -> ImageRef:
     C.12.1): its frame of reference and series, and the SOP instance of an
     acquired slice; on a reformatted plane, the acquired image nearest each
     annotation's centre."""
-    # scan (pydicom's fallback reader) stays off the start-up path.
+    # scan (pydicom's fallback reader) and the annotation model stay off the
+    # start-up path.
     from imaging_viewer.core.dicom.acquired_images import (
         acquired_image_at,
         sop_instance_uid_of,
     )
+    from imaging_viewer.core.tools.pointer import ImageRef
 
     volume, series = state.volume, state.series
     frame = volume.frame_of_reference_uid if volume is not None else ""
