@@ -73,7 +73,9 @@ class ReferenceLineOverlay:
         Shown viewports of our frame of reference, except single images that
         are not MPR planes (a localizer has no slice to show elsewhere) and
         projection radiographs; MPR views of our volume give their slab faces
-        only (the crosshair is their line).
+        only (the crosshair is their line), and on an MPR view the acquired
+        slices of its volume (MPR 2×2) none: they follow the cursor, so the
+        crosshair shows them too.
         """
         viewer, target = self.widget.viewer, self.widget.state
         volume = target.volume
@@ -94,6 +96,8 @@ class ReferenceLineOverlay:
                 continue
             if not source.is_mpr and other.shape_kji[0] < 2:
                 continue
+            if target.is_mpr and other is volume and not source.is_mpr:
+                continue  # the acquired slice at the cursor: the crosshair's line
             sibling = source.is_mpr and target.is_mpr and other is volume
             yield index, source, sibling
 
