@@ -54,18 +54,35 @@ class ReferenceLineOverlay:
             for name in _SOURCE_EVENTS:
                 getattr(viewport.events, name).connect(self._on_source_moved)
         for name in _VIEWER_EVENTS:
-            getattr(viewer.events, name).connect(self._on_source_moved)
+            getattr(viewer.events, name).connect(self._on_flag_changed)
 
     def close(self) -> None:
         """Stop following the other viewports (the widget is closing)."""
         viewer = self.widget.viewer
         for viewport in viewer.viewports:
             viewport.events.disconnect(self._on_source_moved)
-        viewer.events.disconnect(self._on_source_moved)
+        viewer.events.disconnect(self._on_flag_changed)
+
+    def _on_flag_changed(self, *_: object) -> None:
+        if self.widget.isVisible():
+            self.widget.viewport().update()
 
     def _on_source_moved(self, *_: object) -> None:
         if self.widget.isVisible() and any(True for _ in self.sources()):
             self.widget.viewport().update()
+
+    def wears_colour(self) -> bool:
+        """True when this viewport's slice may show as a line elsewhere: its
+        border then wears the colour of that line."""
+        viewer, volume = self.widget.viewer, self.widget.state.volume
+        return (
+            viewer.show_reference_lines
+            and viewer.visible_count > 1
+            and viewer.maximized_index is None
+            and volume is not None
+            and not volume.is_projection
+            and bool(volume.frame_of_reference_uid)
+        )
 
     def sources(self) -> Iterator[tuple[int, ViewportState, bool]]:
         """(index, state, slab faces only) of each viewport drawing a line here.

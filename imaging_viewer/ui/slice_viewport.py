@@ -517,9 +517,10 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         painter.resetTransform()
         width, height = self.viewport().width(), self.viewport().height()
         if self.colour is not None and (
-            self.state.is_mpr or any(self._reference_lines.sources())
+            self.state.is_mpr or self._reference_lines.wears_colour()
         ):
-            # Each MPR view wears the colour of its line in the other views.
+            # Each MPR view (and each slice drawn as a reference line) wears
+            # the colour of its line in the other views.
             painter.setPen(QPen(self.colour, 3 if self.active else 1))
             painter.drawRect(1, 1, width - 2, height - 2)
         elif self.active:

@@ -128,15 +128,24 @@ def test_the_axial_slice_shows_on_its_localizer(
     (c1, r1), (c2, r2) = segment
     middle = target._widget_point((c1 + c2) / 2, (r1 + r2) / 2)
     assert _near(image, middle.x(), middle.y(), VIEWPORT_COLOURS[0])
+    # The axial viewport's border wears the colour of its line.
+    border = _grab(window.viewport_widgets[0])
+    assert _near(border, 1, border.height() // 2, VIEWPORT_COLOURS[0], radius=1)
     # Scrolling the axial series moves the line along the localizer.
     axial_state.scroll(10)
     moved = next(iter(target._reference_lines.lines()))[1]
     assert abs(moved[0][1] - segment[0][1]) > 5
+    (c1, r1), (c2, r2) = moved
+    middle = target._widget_point((c1 + c2) / 2, (r1 + r2) / 2)
+    assert _near(_grab(target), middle.x(), middle.y(), VIEWPORT_COLOURS[0])
     # No line on the axial image: the localizer is a single projection image.
     assert list(window.viewport_widgets[0]._reference_lines.lines()) == []
     window.actions_built.actions["reference_lines"].trigger()
     assert not window.state.show_reference_lines
+    assert not window.actions_built.actions["reference_lines"].isChecked()
     assert list(target._reference_lines.lines()) == []
+    image = _grab(target)
+    assert not _near(image, middle.x(), middle.y(), VIEWPORT_COLOURS[0])
 
 
 @pytest.fixture
