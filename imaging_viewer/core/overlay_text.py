@@ -248,6 +248,9 @@ def _image_lines(
             # The grid's step along the slice normal; Slice Thickness is not
             # carried by SeriesInfo (PS3.3 C.7.6.2.1.1 positions give the step).
             lines.append(f"Sp {_number(math.hypot(sx, sy, sz))} mm")
+    oblique = viewport.oblique_angle_deg()
+    if oblique is not None:
+        lines.append(f"Oblique {oblique:.1f}°")
     geometry = series.geometry if series is not None else None
     if geometry is not None and geometry.resample is not None:
         # Not the acquired slices: say so where the image is read.
@@ -309,7 +312,8 @@ def corner_text(
       number, study description, series number and description, modality.
     - ``bottom_left``: image number ``Im k/K`` (1-based), ``Time t/T`` (4D) or
       ``Frame t/T`` (cine clip), slice location along the slice normal
-      (``Loc 12.5 mm``), the slice step (``Sp 5 mm``), a thick slab and its
+      (``Loc 12.5 mm``), the slice step (``Sp 5 mm``), how far an oblique MPR
+      plane is turned (``Oblique 12.5°``), a thick slab and its
       projection (``MIP 10 mm slab``), and for projection radiographs the
       attribute pixel spacing comes from, or the reader's ``calibration`` of
       the image (``Calibrated: 0.143 mm/px (25 mm ref)``).

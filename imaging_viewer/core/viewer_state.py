@@ -41,6 +41,15 @@ LAYOUTS: dict[str, tuple[int, int]] = {
     "mpr": (1, 3),
 }
 """Viewport grids by name: (rows, columns)."""
+Cell = tuple[int, int, int, int]
+"""Where a viewport sits in the grid: (row, column, row span, column span)."""
+MPR_LAYOUTS: dict[str, tuple[Cell, ...]] = {
+    "1x3": ((0, 0, 1, 1), (0, 1, 1, 1), (0, 2, 1, 1)),
+    "2x2": ((0, 0, 1, 1), (0, 1, 1, 1), (1, 0, 1, 1), (1, 1, 1, 1)),
+    "1+2": ((0, 0, 2, 2), (0, 2, 1, 1), (1, 2, 1, 1)),
+}
+"""MPR arrangements of the axial, coronal and sagittal views: side by side;
+2×2 with the acquired slices fourth; one large (two thirds wide) and two small."""
 SHARED_BY_MPR_VIEWS: tuple[str, ...] = (
     "time_index",
     "window",
@@ -300,6 +309,20 @@ class ViewportState:
         self.cursor_lps = (float(cursor[0]), float(cursor[1]), float(cursor[2]))
         self.slice_index = index
 
+    def oblique_angle_deg(self) -> float | None:
+        """How far an oblique MPR plane is turned from its straight plane
+        (the angle between their normals), or None when straight."""
+        rotation = self.plane_rotation
+        if rotation is None or not self.is_mpr:
+            return None
+        normal = _STRAIGHT_NORMALS.get(self.orientation)
+        if normal is None:
+            return None
+        matrix = np.asarray(rotation, dtype=np.float64).reshape(3, 3)
+        cosine = abs(float(np.asarray(normal) @ matrix @ np.asarray(normal)))
+        angle = float(np.degrees(np.arccos(min(1.0, cosine))))
+        return angle if angle >= 0.05 else None
+
     def place_cursor(self, position_lps: NDArray[np.float64]) -> None:
         """Put this MPR view's 3D cursor at ``position_lps``; the viewer moves
         the other views of the volume along (:meth:`ViewerState.sync_linked`)."""
@@ -468,6 +491,13 @@ class ViewerState:
     """Corner text, orientation letters and scale bar over each image."""
     show_crosshair: bool = True
     """The coloured plane lines of the other MPR views."""
+    show_reference_lines: bool = True
+    """Each shown slice as a line on the other viewports' images of its frame
+    of reference (localizers included), and thick slabs' faces dashed."""
+    mpr_layout: str = "1x3"
+    """How the MPR views are arranged: a key of :data:`MPR_LAYOUTS`."""
+    maximized_index: int | None = None
+    """The viewport filling the grid on its own (double-click), or None."""
     left_tool: str = "window"
     """What left-drag does: ``window``, ``pan``, ``zoom``, ``crosshair`` or an
     annotation tool (``ruler``, ``arrow``, ...)."""
@@ -491,6 +521,10 @@ class ViewerState:
             viewport.events.slice_index.connect(partial(self._on_viewport_moved, index))
             viewport.events.cursor_lps.connect(partial(self._on_viewport_moved, index))
         self.events.link_scrolling.connect(self._on_link_scrolling)
+        self.events.layout.connect(self._on_layout_changed)
+
+    def _on_layout_changed(self, *_: object) -> None:
+        self.maximized_index = None
 
     def _on_viewport_moved(self, index: int, *_: object) -> None:
         """A shown viewport went to another slice or cursor: the others follow
@@ -522,6 +556,10 @@ class ViewerState:
     def toggle_crosshair(self) -> None:
         """Show or hide the MPR plane lines."""
         self.show_crosshair = not self.show_crosshair
+
+    def toggle_reference_lines(self) -> None:
+        """Show or hide the reference lines."""
+        self.show_reference_lines = not self.show_reference_lines
 
     def toggle_link(self) -> None:
         """Link or unlink scrolling (linking brings the others to the active one)."""
@@ -580,15 +618,43 @@ class ViewerState:
         self.sync_linked(self.active_index)
 
     @property
+    def cells(self) -> tuple[Cell, ...]:
+        """Where each viewport of the layout sits, in viewport order."""
+        if self.layout == "mpr":
+            return MPR_LAYOUTS.get(self.mpr_layout, MPR_LAYOUTS["1x3"])
+        rows, columns = LAYOUTS[self.layout]
+        return tuple((n // columns, n % columns, 1, 1) for n in range(rows * columns))
+
+    @property
     def grid(self) -> tuple[int, int]:
         """(rows, columns) of the layout."""
-        return LAYOUTS[self.layout]
+        cells = self.cells
+        return (
+            max(row + height for row, _, height, _ in cells),
+            max(column + width for _, column, _, width in cells),
+        )
 
     @property
     def visible_count(self) -> int:
         """Viewports shown by the layout."""
-        rows, columns = self.grid
-        return rows * columns
+        return len(self.cells)
+
+    def toggle_maximized(self, index: int) -> None:
+        """Let viewport ``index`` fill the grid alone, or give the others back."""
+        if self.maximized_index is None and index < self.visible_count:
+            self.maximized_index = index
+        else:
+            self.maximized_index = None
+
+    def set_mpr_layout(self, name: str) -> None:
+        """Arrange the MPR views (a key of :data:`MPR_LAYOUTS`); in 2×2 the
+        fourth view shows the acquired slices of the volume at the cursor."""
+        if name not in MPR_LAYOUTS:
+            raise ValueError(f"unknown MPR layout {name!r}")
+        self.maximized_index = None
+        if self.layout == "mpr" and len(MPR_LAYOUTS[name]) > 3:
+            self._show_acquired_beside_mpr()
+        self.mpr_layout = name
 
     @property
     def active(self) -> ViewportState:
@@ -649,6 +715,7 @@ class ViewerState:
             position: Vec3 | None = np.asarray(source.cursor_lps, dtype=np.float64)
         else:
             position = _slice_centre_lps(source)
+            self._bring_mpr_cursor_to(source)
         if not self.link_scrolling or position is None or source.volume is None:
             return
         frame = source.volume.frame_of_reference_uid
@@ -667,6 +734,24 @@ class ViewerState:
             target = nearest_slice(volume, mapped)
             if target is not None and target != viewport.slice_index:
                 viewport.set_slice(target)
+
+    def _bring_mpr_cursor_to(self, source: ViewportState) -> None:
+        """An acquired view of an MPR volume (the fourth of 2×2) scrolled: the
+        cursor moves along the slice normal onto its slice."""
+        affine = source.pixel_to_lps()
+        if affine is None:
+            return
+        for index, viewport in enumerate(self.viewports[: self.visible_count]):
+            if not viewport.is_mpr or viewport.volume is not source.volume:
+                continue
+            if viewport.cursor_lps is None:
+                continue
+            normal = np.cross(affine[:3, 0], affine[:3, 1])
+            normal = normal / (np.linalg.norm(normal) or 1.0)
+            cursor = np.asarray(viewport.cursor_lps, dtype=np.float64)
+            cursor = cursor + float((affine[:3, 3] - cursor) @ normal) * normal
+            self.set_cursor(cursor, index)
+            return
 
     def set_cursor(
         self, position_lps: NDArray[np.float64], source_index: int | None = None
@@ -721,9 +806,34 @@ class ViewerState:
             viewport.sync_index_to_cursor()
             if window is not None:
                 viewport.window, viewport.window_label = window, label
+        self.maximized_index = None
         self.layout = "mpr"
+        if len(MPR_LAYOUTS.get(self.mpr_layout, ())) > 3:
+            self._show_acquired_beside_mpr()
         self.active_index = 0
         return True
+
+    def _show_acquired_beside_mpr(self) -> None:
+        """The fourth viewport: the MPR volume's acquired slices, at the slice
+        nearest the cursor, in the same window."""
+        source = self.viewports[0]
+        volume = source.volume
+        if not source.is_mpr or volume is None or len(self.viewports) < 4:
+            return
+        acquired = self.viewports[3]
+        with self.unlinked():
+            acquired.orientation = "acquired"
+            acquired.plane_rotation = None
+            acquired.slab_mm = 0.0
+            acquired.show(source.series, volume)
+            acquired.time_index = source.time_index
+            if source.window is not None:
+                acquired.window = source.window
+                acquired.window_label = source.window_label
+            cursor = source.cursor_lps
+            target = nearest_slice(volume, np.asarray(cursor)) if cursor else None
+            if target is not None:
+                acquired.set_slice(target)
 
     def exit_mpr(self) -> None:
         """Back to the acquired slices in one viewport."""
@@ -732,6 +842,7 @@ class ViewerState:
                 viewport.orientation = "acquired"
                 viewport.plane_rotation = None
                 viewport.slab_mm = 0.0
+        self.maximized_index = None
         self.layout = "1x1"
 
     def reset_planes(self) -> None:
@@ -739,6 +850,14 @@ class ViewerState:
         for viewport in self.viewports:
             viewport.plane_rotation = None
             viewport.sync_index_to_cursor()
+
+
+_STRAIGHT_NORMALS: dict[str, tuple[float, float, float]] = {
+    "axial": (0.0, 0.0, 1.0),
+    "coronal": (0.0, 1.0, 0.0),
+    "sagittal": (1.0, 0.0, 0.0),
+}
+"""The normal (up to sign) of each straight MPR plane, LPS."""
 
 
 def _volume_centre(volume: Volume) -> tuple[float, float, float]:

@@ -188,6 +188,37 @@ def _layout_is(name: str) -> Callable[[MainWindow], bool]:
     return lambda window: window.state.layout == name
 
 
+def _set_mpr_layout(name: str) -> Callable[[MainWindow], None]:
+    return lambda window: window.mpr.set_layout(name)
+
+
+def _mpr_layout_is(name: str) -> Callable[[MainWindow], bool]:
+    return lambda window: (
+        window.state.layout == "mpr" and (window.state.mpr_layout == name)
+    )
+
+
+def _mpr_layouts() -> list[Action]:
+    names = {
+        "1x3": ("MPR side by side", "axial, coronal and sagittal side by side"),
+        "2x2": ("MPR 2×2", "MPR 2×2: the three planes and the acquired slices"),
+        "1+2": ("MPR 1 large + 2 small", "MPR: one large view and two small"),
+    }
+    return [
+        Action(
+            f"mpr_layout_{name}",
+            text,
+            run=_set_mpr_layout(name),
+            menus=("view",),
+            section="mpr",
+            checkable=True,
+            checked=_mpr_layout_is(name),
+            help=help_text,
+        )
+        for name, (text, help_text) in names.items()
+    ]
+
+
 def _use_tool(name: str) -> Callable[[MainWindow], None]:
     return lambda window: window.set_left_tool(name)
 
@@ -416,6 +447,7 @@ ACTIONS: tuple[Action, ...] = (
         tip="Axial, coronal and sagittal views with a 3D cursor (M)",
         help="MPR on the active viewport's volume (again: back to one viewport)",
     ),
+    *_mpr_layouts(),
     Action(
         "reset_planes",
         "Reset planes",
@@ -439,6 +471,16 @@ ACTIONS: tuple[Action, ...] = (
         checkable=True,
         checked=lambda w: w.state.show_crosshair,
         help="show/hide the MPR crosshair lines",
+    ),
+    Action(
+        "reference_lines",
+        "Reference lines",
+        run=lambda w: w.state.toggle_reference_lines(),
+        menus=("view",),
+        section="mpr",
+        checkable=True,
+        checked=lambda w: w.state.show_reference_lines,
+        help="show/hide each slice as a line on the other viewports (and localizers)",
     ),
     Action(
         "link",

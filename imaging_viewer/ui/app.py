@@ -97,7 +97,9 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
         help="check decoders, resampling and the window offscreen, then exit",
     )
     parser.add_argument(
-        "--layout", choices=["1x1", "1x2", "2x1", "2x2", "mpr"], help="viewport grid"
+        "--layout",
+        choices=["1x1", "1x2", "2x1", "2x2", "mpr", "mpr-2x2", "mpr-1+2"],
+        help="viewport grid, or MPR (side by side, 2×2, one large + two small)",
     )
     parser.add_argument(
         "--series",
@@ -162,7 +164,8 @@ def main(argv: Sequence[str] = ()) -> int:
         remember_settings=not args.screenshot,
         defer_viewports=prefetched is not None,
     )
-    if args.layout == "mpr":
+    if args.layout and args.layout.startswith("mpr"):
+        window.state.mpr_layout = args.layout.partition("-")[2] or "1x3"
         window.mpr_when_loaded = True
     elif args.layout:
         window.set_layout(args.layout)

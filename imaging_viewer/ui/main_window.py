@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # ``QtCore.Qt`` is not used here: PySide6 builds the Python enums of the whole
 # Qt namespace (93 of them, ~25 ms) on first access, which waits for the first
 # paint (the docks, the slab controls and the dialogs touch it).
 from PySide6 import QtWidgets
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDockWidget, QGridLayout, QMainWindow, QWidget
 
-from imaging_viewer.core.viewer_state import ViewerState, mpr_gap_warning
+from imaging_viewer.core.viewer_state import ViewerState
 from imaging_viewer.core.workspace import Workspace
 from imaging_viewer.core.workspace.viewport_loading import ViewportLoader
 from imaging_viewer.ui.actions import (
@@ -29,6 +28,7 @@ from imaging_viewer.ui.annotation_files import AnnotationFiles
 from imaging_viewer.ui.comparison_view import cancel_registration
 from imaging_viewer.ui.dialogs.teaching_dialog import LesionExport
 from imaging_viewer.ui.docks import DockPart, WindowDocks
+from imaging_viewer.ui.mpr_layouts import MprLayouts, place_viewports, viewport_colour
 from imaging_viewer.ui.pacs_receiver import PacsReceiverService
 from imaging_viewer.ui.reading_controls import ReadingControls
 from imaging_viewer.ui.settings_menus import (
@@ -61,8 +61,6 @@ if TYPE_CHECKING:
 _FIRST_LOOK_PATIENCE_MS = 500
 """Deferred viewports are made this long after the first look at the latest,
 should the window not be painted (hidden, minimised)."""
-# Axial, coronal, sagittal: the colour of each MPR view and of its line elsewhere.
-MPR_COLOURS = (QColor(230, 70, 70), QColor(80, 200, 90), QColor(235, 200, 60))
 
 
 class MainWindow(QMainWindow):
@@ -140,6 +138,7 @@ class MainWindow(QMainWindow):
             self.statusBar(),
             self.annotation_study,
         )
+        self.mpr: MprLayouts = MprLayouts(self)
         self._subscribe()
         self.pacs_receiver = PacsReceiverService.for_window(self, remember_settings)
         self.placement.restore()
@@ -242,16 +241,16 @@ class MainWindow(QMainWindow):
             widget.series_dropped.connect(
                 lambda series_id, index=index: self.show_series(series_id, index)
             )
-            widget.siblings = lambda index=index: self._mpr_siblings(index)
+            widget.siblings = lambda index=index: self.mpr.siblings(index)
             # The other MPR views draw this plane's line across their whole
             # viewport: turning it must repaint them, not only this view.
             state.events.plane_rotation.connect(
-                lambda *_, index=index: self._repaint_mpr_siblings(index)
+                lambda *_, index=index: self.mpr.repaint_siblings(index)
             )
             widget.set_annotations(self.state.annotations)
             widget.active_lesion = lambda: self.state.active_lesion_id
             widget.ask_text = self._ask_label_text
-            widget.colour = MPR_COLOURS[index] if index < len(MPR_COLOURS) else None
+            widget.colour = viewport_colour(index)
             self.reading.attach(widget)
             widget.hide()
             self.viewport_widgets.append(widget)
@@ -369,37 +368,7 @@ class MainWindow(QMainWindow):
 
     def toggle_mpr(self, checked: bool | None = None) -> None:
         """Enter (or leave) MPR on the active viewport's volume."""
-        entering = self.state.layout != "mpr" if checked is None else bool(checked)
-        if entering:
-            if self.state.enter_mpr(self.state.active_index):
-                self.set_left_tool("crosshair")
-                if gaps := mpr_gap_warning(self.state.active):
-                    self.statusBar().showMessage(gaps, 10000)
-            else:
-                self.statusBar().showMessage(
-                    "MPR needs a volume of several slices in the active viewport", 5000
-                )
-        elif self.state.layout == "mpr":
-            self.state.exit_mpr()
-            self.set_left_tool("window")
-        self.refresh_checks()
-
-    def _mpr_siblings(self, index: int) -> list[tuple[Any, QColor]]:
-        state = self.state.viewports[index]
-        if not state.is_mpr:
-            return []
-        return [
-            (other, MPR_COLOURS[n])
-            for n, other in enumerate(self.state.viewports[:3])
-            if n != index and other.is_mpr and other.volume is state.volume
-        ]
-
-    def _repaint_mpr_siblings(self, index: int) -> None:
-        """Repaint the views that draw viewport ``index``'s plane line."""
-        siblings = [state for state, _ in self._mpr_siblings(index)]
-        for widget in self.viewport_widgets:
-            if any(widget.state is state for state in siblings):
-                widget.viewport().update()
+        self.mpr.toggle(checked)
 
     def _on_escape(self) -> None:
         for widget in self.viewport_widgets:
@@ -456,20 +425,12 @@ class MainWindow(QMainWindow):
         self.state.left_tool = name
 
     def _on_layout_changed(self, *_: object) -> None:
-        rows, columns = self.state.grid
-        self._add_viewports(rows * columns)
-        for n in range(4):
-            # Equal cells whatever each viewport's size hint.
-            self._grid.setColumnStretch(n, 1 if n < columns else 0)
-            self._grid.setRowStretch(n, 1 if n < rows else 0)
-        for index, widget in enumerate(self.viewport_widgets):
-            self._grid.removeWidget(widget)
-            if index < rows * columns:
-                self._grid.addWidget(widget, index // columns, index % columns)
-                widget.show()
-            else:
-                widget.hide()
-        if self.state.active_index >= rows * columns:
+        state = self.state
+        self._add_viewports(state.visible_count)
+        place_viewports(
+            self._grid, self.viewport_widgets, state.cells, state.maximized_index
+        )
+        if self.state.active_index >= state.visible_count:
             self.state.active_index = 0
         if self.state.layout != "mpr":
             self.fill_empty_viewports()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from PySide6.QtCore import QLineF, QPointF
+from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 
 from imaging_viewer.core.overlay_layout import corner_widths, scale_bar
@@ -52,8 +52,10 @@ _LETTER_GAP_PX: Final = 12
 """Kept between a line level with an orientation letter and the middle."""
 _BAR_WIDTH_PX: Final = 1.5
 _CROSSHAIR_WIDTH_PX: Final = 1.2
-_CROSSHAIR_GAP_PX: Final = 12.0
-"""Crosshair lines stop this far from the cursor, to leave it visible."""
+_CROSSHAIR_GAP_PX: Final = 10.0
+"""Crosshair lines stop this far from the cursor (a 20 px gap), to leave it
+visible."""
+_REFERENCE_WIDTH_PX: Final = 1.2
 
 
 class OverlayPainter:
@@ -89,6 +91,7 @@ class OverlayPainter:
         self._corner_texts: dict[str, list[str]] = {}
         self._letters_key: tuple[Any, ...] | None = None
         self._letters: dict[str, str] = {}
+        self._reference_pens: dict[tuple[int, bool], QPen] = {}
 
     # ------------------------------------------------------------------ text
     def corner_text(
@@ -362,3 +365,21 @@ class OverlayPainter:
                 painter.drawLine(
                     centre + unit * (sign * gap), centre + unit * (sign * reach)
                 )
+
+    def paint_reference_lines(
+        self,
+        painter: QPainter,
+        lines: Sequence[tuple[QColor, QPointF, QPointF, bool]],
+    ) -> None:
+        """Reference lines: (colour, one end, the other, dashed) each; slab
+        faces are dashed. Pens are kept per colour."""
+        pens = self._reference_pens
+        for colour, start, end, dashed in lines:
+            key = (colour.rgba(), dashed)
+            pen = pens.get(key)
+            if pen is None:
+                pen = pens[key] = QPen(colour, _REFERENCE_WIDTH_PX * self.scale)
+                if dashed:
+                    pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawLine(start, end)

@@ -34,6 +34,7 @@ from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.key_images import paint_key_image_badge
 from imaging_viewer.ui.mouse_bindings import ViewportMouse
 from imaging_viewer.ui.overlay_painter import OverlayPainter
+from imaging_viewer.ui.reference_line_overlay import ReferenceLineOverlay
 from imaging_viewer.ui.roi_statistics import LiveRoiStatistics
 
 if TYPE_CHECKING:
@@ -231,6 +232,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         (as exports do), keeping what it worked out between frames."""
         self._overlay_metrics = self._overlays.metrics
         self._roi_stats = LiveRoiStatistics(state, self.viewport().update)
+        self._reference_lines = ReferenceLineOverlay(self)
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
         self._connect_state_events(state)
@@ -302,6 +304,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self.state.events.disconnect(self._on_geometry_changed)
         self.state.events.all.disconnect(self._on_any_state_edit)
         self.viewer.events.disconnect(self._on_view_flag_changed)
+        self._reference_lines.close()
         result: bool = super().close()
         return result
 
@@ -527,8 +530,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         painter.save()
         painter.resetTransform()
         width, height = self.viewport().width(), self.viewport().height()
-        if self.state.is_mpr and self.colour is not None:
-            # Each MPR view wears the colour of its line in the other views.
+        if self.colour is not None and (
+            self.state.is_mpr or self._reference_lines.wears_colour()
+        ):
+            # Each MPR view (and each slice drawn as a reference line) wears
+            # the colour of its line in the other views.
             painter.setPen(QPen(self.colour, 3 if self.active else 1))
             painter.drawRect(1, 1, width - 2, height - 2)
         elif self.active:
@@ -543,6 +549,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         else:
             if self.state.is_mpr and self.show_crosshair:
                 self._draw_crosshair(painter)
+            self._reference_lines.paint(painter)
             self._draw_annotations(painter)
             paint_key_image_badge(painter, self)
             if self.show_overlays:
@@ -865,6 +872,16 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._start_crosshair_drag(event.position())
         elif mode in TOOLS:
             self._start_tool(event)
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        """Double-click (left, no drawing under way): this view fills the grid
+        alone, or gives the others back."""
+        drawing = self._session is not None and self._session.active
+        if event.button() == Qt.MouseButton.LeftButton and not drawing:
+            viewports = self.viewer.viewports
+            if self.state in viewports and self.viewer.visible_count > 1:
+                self.viewer.toggle_maximized(viewports.index(self.state))
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
