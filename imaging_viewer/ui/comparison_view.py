@@ -54,3 +54,21 @@ def cancel_registration(window: MainWindow) -> None:
     comparison: Comparison | None = getattr(window, "_comparison", None)
     if comparison is not None:
         comparison.cancel()
+
+
+def pick_landmarks(window: MainWindow) -> None:
+    """Wait for a landmark click in the current study, then in the prior."""
+    from imaging_viewer.ui.comparison_landmarks import LandmarkPicker
+
+    picker: LandmarkPicker | None = getattr(window, "_landmark_picker", None)
+    if picker is None:
+        picker = LandmarkPicker(window, comparison_of(window))
+        window._landmark_picker = picker  # type: ignore[attr-defined]
+    window.statusBar().showMessage(picker.start(), STATUS_TIMEOUT_MS)
+
+
+def reset_link(window: MainWindow) -> None:
+    """Forget the landmarks: back to the registration (or to position)."""
+    comparison: Comparison | None = getattr(window, "_comparison", None)
+    text = "No comparison open" if comparison is None else comparison.reset_link()
+    window.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
