@@ -144,3 +144,58 @@ def test_compare_with_prior_registers_links_and_takes_landmarks(
 
     actions["comparison"].trigger()
     assert state.layout == "1x1"
+
+
+def test_a_series_dragged_from_the_browser_onto_the_prior_is_linked(
+    window: MainWindow, qtbot: QtBot, corpus: Path, moved: Any
+) -> None:
+    """The same phantom rescanned in a third study (S21610, tilted gantry, its
+    own frame of reference) dragged from the series browser onto the prior's
+    viewport: it shows there and the link follows (registered in the
+    background)."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDropEvent
+
+    later, _ = moved
+    window.open_path(later)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    for count, folder in enumerate(("S21570", "S21610"), start=2):
+        window.opening.add_study(corpus / SERIES_FOLDER / folder)
+        qtbot.waitUntil(
+            lambda n=count: len(window.workspace.studies) == n,  # type: ignore[misc]
+            timeout=60_000,
+        )
+        qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    state = window.state
+    later_series = next(
+        s
+        for study in window.workspace.studies.values()
+        if study.date == "20990101"
+        for s in study.series
+    )
+    window.show_series(later_series.id, 0)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    window.actions_built.actions["comparison"].trigger()
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    rescan = next(
+        s
+        for study in window.workspace.studies.values()
+        for s in study.series
+        if s.description == "STEREOTAXIS"
+    )
+    browser = window.series_browser
+    mime = browser.tree_view.model().mimeData([browser.series_index(rescan.id)])
+    event = QDropEvent(
+        QPointF(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.viewport_widgets[1].dropEvent(event)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    assert state.viewports[1].series is rescan
+    frames = (rescan.frame_of_reference_uid, later_series.frame_of_reference_uid)
+    qtbot.waitUntil(lambda: state.frame_transform(*frames) is not None, timeout=60_000)
+    state.viewports[0].set_slice(14)
+    assert state.viewports[1].slice_index not in (0, rescan.shape_kji[0] - 1)
