@@ -142,8 +142,18 @@ def test_compare_with_prior_registers_links_and_takes_landmarks(
     assert reset is not None
     np.testing.assert_allclose(reset, registration)
 
+    # The prior viewport draws its own study's lesions, the current its own.
+    workspace = window.workspace
+    prior_study = workspace.study_of(prior.series.id)
+    assert prior_study is not None
+    assert window.viewport_widgets[1].annotations is workspace.annotations(
+        prior_study.uid
+    )
+    assert window.viewport_widgets[0].annotations is state.annotations
+
     actions["comparison"].trigger()
     assert state.layout == "1x1"
+    assert window.viewport_widgets[1].annotations is state.annotations
 
 
 def test_a_series_dragged_from_the_browser_onto_the_prior_is_linked(
