@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "moving_to_fixed": matrix,
                     "metric": result.metric,
+                    "related_fraction": result.related_fraction,
                     "converged": result.converged,
                     "iterations": result.iterations,
                     "rotation_deg": result.rotation_deg,

@@ -267,6 +267,18 @@ def _toggle_comparison(window: MainWindow) -> None:
     toggle_comparison(window)
 
 
+def _pick_landmarks(window: MainWindow) -> None:
+    from imaging_viewer.ui.comparison_view import pick_landmarks
+
+    pick_landmarks(window)
+
+
+def _reset_comparison_link(window: MainWindow) -> None:
+    from imaging_viewer.ui.comparison_view import reset_link
+
+    reset_link(window)
+
+
 def _comparison_is_on(window: MainWindow) -> bool:
     from imaging_viewer.ui.comparison_view import comparison_is_on
 
@@ -763,6 +775,25 @@ ACTIONS: tuple[Action, ...] = (
         tip="The current series beside the matching series of the patient's prior "
         "study, linked (registered when their frames of reference differ)",
         help="compare with the prior study (side by side, linked)",
+    ),
+    Action(
+        "comparison_landmarks",
+        "Link by landmarks…",
+        run=_pick_landmarks,
+        menus=("view",),
+        section="layout",
+        tip="Click a point in the current study, then the same anatomy in the "
+        "prior: their offset links the two instead of the registration",
+        help="link the comparison by one landmark in each study",
+    ),
+    Action(
+        "comparison_reset_link",
+        "Reset comparison link",
+        run=_reset_comparison_link,
+        menus=("view",),
+        section="layout",
+        tip="Forget the landmarks: back to the registration or frame of reference",
+        help="reset the comparison's link to the registration",
     ),
     Action(
         "response_table",

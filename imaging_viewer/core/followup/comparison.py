@@ -109,3 +109,38 @@ def default_timepoint(studies: Sequence[Study], study: Study) -> str:
     order = sorted(same_patient, key=lambda s: (s.date, s.time))
     index = next(i for i, s in enumerate(order) if s is study)
     return "baseline" if index == 0 else f"follow-up {index}"
+
+
+def _is_stack(series: SeriesInfo) -> bool:
+    return not series.is_projection and series.shape_kji[0] > 1
+
+
+def second_pair(
+    current: SeriesInfo,
+    current_study: Sequence[SeriesInfo],
+    prior_match: SeriesInfo,
+    prior_study_series: Sequence[SeriesInfo],
+) -> tuple[SeriesInfo, SeriesInfo] | None:
+    """The second row of a 2×2 comparison: another series of the current study
+    matching ``current`` (same modality and plane) and its counterpart in the
+    prior study (:func:`match_prior_series`, other than ``prior_match``).
+    None unless both studies have a second matching series; single images
+    (dose reports, scouts) do not count beside a stack."""
+
+    def alike(series: SeriesInfo, reference: SeriesInfo) -> bool:
+        return (
+            series.id != reference.id
+            and series.modality == reference.modality
+            and acquisition_plane(series) == acquisition_plane(reference)
+            and _is_stack(series) == _is_stack(reference)
+        )
+
+    second = match_prior_series(
+        current, [s for s in current_study if alike(s, current)]
+    )
+    if second is None:
+        return None
+    prior = match_prior_series(
+        second, [s for s in prior_study_series if alike(s, prior_match)]
+    )
+    return None if prior is None else (second, prior)

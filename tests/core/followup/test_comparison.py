@@ -15,11 +15,14 @@ from imaging_viewer.core.followup.comparison import (
     default_timepoint,
     match_prior_series,
     prior_study,
+    second_pair,
     studies_by_date,
 )
 from imaging_viewer.core.workspace.study import Study
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from imaging_viewer.core.dicom.series import SeriesInfo
     from tests.conftest import MakeSeries
 
@@ -71,6 +74,38 @@ def test_prior_series_matched_by_modality_then_plane_then_description(
     assert match_prior_series(current, candidates[:3]) is mr_cor_t2
     assert match_prior_series(current, candidates[:2]) is mr_axial
     assert match_prior_series(current, candidates[:1]) is None
+
+
+def test_second_pair_matches_a_second_series_of_each_study(
+    make_series: MakeSeries,
+) -> None:
+    current = _series(make_series, "c1", "MR", CORONAL, "COR T1 FS")
+    current_t2 = _series(make_series, "c2", "MR", CORONAL, "COR STIR")
+    current_axial = _series(make_series, "c3", "MR", AXIAL, "AX T1")
+    prior_t1 = _series(make_series, "q1", "MR", CORONAL, "COR T1 FS")
+    prior_t2 = _series(make_series, "q2", "MR", CORONAL, "cor stir")
+    prior_ct = _series(make_series, "q3", "CT", CORONAL, "COR STIR")
+    studies = [current, current_axial, current_t2]
+    assert second_pair(current, studies, prior_t1, [prior_ct, prior_t1, prior_t2]) == (
+        current_t2,
+        prior_t2,
+    )
+    # The prior has one matching series only, or the current study has no second:
+    # the comparison stays 1×2.
+    assert second_pair(current, studies, prior_t1, [prior_t1, prior_ct]) is None
+    assert (
+        second_pair(current, [current, current_axial], prior_t1, [prior_t1, prior_t2])
+        is None
+    )
+
+
+def test_single_images_beside_a_stack_are_no_second_series(corpus: Path) -> None:
+    """The corpus' Philips stereotaxis study: one 54-slice CT and single-image
+    CT dose summaries; no 2×2 from them."""
+    series = scan_folder(corpus / "dcm_qa_ct/In/Philips/S21610").series
+    stack = next(s for s in series if s.description == "STEREOTAXIS")
+    assert len(series) > 2
+    assert second_pair(stack, series, stack, series) is None
 
 
 def _study(uid: str, date: str, patient: str = "P1", timepoint: str = "") -> Study:

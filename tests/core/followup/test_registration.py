@@ -138,3 +138,86 @@ def test_refuses_a_series_without_3d_geometry(moved_study: Any) -> None:
     flat = replace(fixed, voxels=fixed.voxels[:1])
     with pytest.raises(RegistrationError, match="3D geometry"):
         register_rigid(fixed, flat)
+
+
+def _corpus_volume(corpus: Path, folder: str, description: str | None = None) -> Volume:
+    series = [
+        s
+        for s in scan_folder(corpus / folder).series
+        if s.modality in {"CT", "MR"}
+        and len(s.frames[0]) > 1
+        and (description is None or s.description == description)
+    ]
+    return load_volume(series[0])
+
+
+def _abdomen_stack(corpus: Path) -> Volume:
+    """The corpus' one abdominal CT slice (dwv) tiled to 20 slices 5 mm apart:
+    a real abdomen, built into a volume since the corpus has no abdominal series."""
+    from imaging_viewer.core.volume import Volume
+
+    (series,) = scan_folder(corpus / "dwv/gdcm-CT-MONO2-8-abdo.dcm").series
+    slice_ = load_volume(series)
+    affine = slice_.ijk_to_lps.copy()
+    affine[:3, 2] = np.cross(affine[:3, 0], affine[:3, 1])
+    affine[:3, 2] *= 5.0 / np.linalg.norm(affine[:3, 2])
+    return Volume(
+        voxels=np.repeat(slice_.voxels[:1], 20, axis=0),
+        ijk_to_lps=affine,
+        frame_of_reference_uid=slice_.frame_of_reference_uid or "1.2.3.4",
+    )
+
+
+def test_accepts_the_same_phantom_rescanned_with_gantry_tilt(
+    moved_study: Any, corpus: Path
+) -> None:
+    """Study S21610 scanned the same head phantom tilted by −18.5°: related."""
+    fixed, _, _, _ = moved_study
+    rescanned = _corpus_volume(corpus, "dcm_qa_ct/In/Philips/S21610", "STEREOTAXIS")
+    result = register_rigid(fixed, rescanned)
+    assert result.related_fraction > 0.6
+
+
+def test_the_moved_copy_is_well_above_the_refusal_line(moved_study: Any) -> None:
+    from imaging_viewer.core.followup.registration import RELATED_FRACTION
+
+    fixed, moving, _, _ = moved_study
+    assert register_rigid(fixed, moving).related_fraction > 1.6 * RELATED_FRACTION
+
+
+@pytest.mark.parametrize(
+    ("unrelated", "description"),
+    [
+        ("abdomen CT", None),
+        ("dcm_qa_ct/In/GE", None),  # a human head CT: the fixed series is a phantom
+        ("dwv", "MEMPRAGE_4e_p2_1mm_iso RMS"),  # a human head MR
+        ("dcm_qa_enh", "B0 NS"),  # a human brain MR (B0 field map)
+        ("dicom2nifti/philips_enhanced", None),  # an MR of noise
+    ],
+)
+def test_refuses_unrelated_pairs_with_a_clear_margin(
+    moved_study: Any, corpus: Path, unrelated: str, description: str | None
+) -> None:
+    from imaging_viewer.core.followup.registration import RELATED_FRACTION
+
+    fixed, _, _, _ = moved_study
+    other = (
+        _abdomen_stack(corpus)
+        if unrelated == "abdomen CT"
+        else _corpus_volume(corpus, unrelated, description)
+    )
+    with pytest.raises(RegistrationError, match="same anatomy") as refused:
+        register_rigid(fixed, other)
+    assert len(str(refused.value).splitlines()) == 1
+    result = register_rigid(fixed, other, check_related=False)
+    assert result.related_fraction < 0.6 * RELATED_FRACTION
+
+
+def test_a_thin_series_is_refused_with_a_message_not_an_itk_error(
+    moved_study: Any, corpus: Path
+) -> None:
+    fixed, _, _, _ = moved_study
+    thin = _corpus_volume(corpus, "dicom2nifti/ge/anatomical/001")
+    with pytest.raises(RegistrationError) as refused:
+        register_rigid(fixed, thin)
+    assert "ITK" not in str(refused.value)
