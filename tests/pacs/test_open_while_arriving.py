@@ -122,3 +122,43 @@ def test_the_study_opens_while_it_arrives_and_grows_to_the_whole(
         )
         np.testing.assert_allclose(volume.voxels[k], expected, atol=1e-3)
     window.close()
+
+
+def test_the_receiver_follows_arrivals_until_the_whole_study_is_open(
+    qtbot: QtBot,
+    tmp_path: Path,
+    orthanc: Orthanc,
+    sample_data: Path,
+) -> None:
+    from imaging_viewer.core.pacs.receiver import ReceiverSettings
+    from imaging_viewer.ui.pacs_receiver import PacsReceiverService
+    from tests.pacs.test_receiver import orthanc_post
+
+    orthanc.clear()
+    files = sorted((sample_data / "CT").iterdir())[:12]
+    remote.send(parse_node(orthanc.node, configured={}), files)
+    opened: list[tuple[Path, int]] = []
+    service = PacsReceiverService(
+        autostart=False,
+        settings_path=tmp_path / "receiver.json",
+        database_path=tmp_path / "studies.sqlite",
+    )
+    service.follow_arrivals(
+        lambda: ArrivingStudies(
+            lambda folder: opened.append((folder, len(list(folder.rglob("*.dcm"))))),
+            lambda: True,
+        )
+    )
+    service.apply(
+        ReceiverSettings(
+            enabled=True, port=orthanc.move_port, accepted_aets=("ORTHANC",)
+        )
+    )
+    try:
+        study = orthanc.rest("/studies")[0]  # type: ignore[index]
+        orthanc_post(orthanc, "/modalities/viewer/store", {"Resources": [study]})
+        qtbot.waitUntil(lambda: bool(opened), timeout=30_000)
+        qtbot.waitUntil(lambda: opened[-1][1] == len(files), timeout=30_000)
+    finally:
+        service.stop()
+    assert len({folder for folder, _ in opened}) == 1
