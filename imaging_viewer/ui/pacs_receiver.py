@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.pacs.database import StudyDatabase
     from imaging_viewer.core.pacs.receiver import ReceiverSettings, StorageReceiver
+    from imaging_viewer.ui.arriving_studies import ArrivingStudies
     from imaging_viewer.ui.open_indexing import OpenedStudiesIndexer
 
 __all__ = ["PacsReceiverService"]
@@ -32,6 +33,8 @@ class PacsReceiverService(QObject):
 
     received = Signal(object)
     failed = Signal(str)
+    stored = Signal(object)
+    """A file written, as it arrives (queued to the GUI thread)."""
 
     def __init__(
         self,
@@ -49,6 +52,8 @@ class PacsReceiverService(QObject):
         self.database_path = database_path
         self.last_error = ""
         self.indexer: OpenedStudiesIndexer | None = None
+        self._arrivals: Callable[[], ArrivingStudies] | None = None
+        self._arriving: ArrivingStudies | None = None
         if open_folder is not None:
             self.received.connect(lambda folders: [open_folder(f) for f in folders])
         if autostart:
@@ -63,9 +68,11 @@ class PacsReceiverService(QObject):
         stopped when the application quits. With it, the window's indexer of
         opened studies (:attr:`indexer`; only when ``autostart``: a window
         that remembers nothing indexes nothing)."""
+        from imaging_viewer.ui.arriving_studies import ArrivingStudies
         from imaging_viewer.ui.open_indexing import OpenedStudiesIndexer
 
-        service = cls(window.opening.add_study, window, autostart=autostart)
+        service = cls(None, window, autostart=autostart)
+        service.follow_arrivals(lambda: ArrivingStudies.for_window(window))
         service.indexer = OpenedStudiesIndexer(
             window.workspace, service, enabled=None if autostart else False
         )
@@ -75,6 +82,24 @@ class PacsReceiverService(QObject):
             )
         )
         return service
+
+    def follow_arrivals(self, arrivals: Callable[[], ArrivingStudies]) -> None:
+        """Open studies at their first images and let them grow while the rest
+        arrives (in place of opening them when the association ends)."""
+        self._arrivals = arrivals
+        self.stored.connect(self._on_stored)
+        self.received.connect(self._on_association_ended)
+
+    def _on_stored(self, path: Path) -> None:
+        if self._arrivals is None:
+            return
+        if self._arriving is None or not self._arriving.active:
+            self._arriving = self._arrivals()
+        self._arriving.stored(path)
+
+    def _on_association_ended(self, _folders: object) -> None:
+        if self._arriving is not None:
+            self._arriving.finish()
 
     @property
     def running(self) -> bool:
@@ -126,7 +151,9 @@ class PacsReceiverService(QObject):
             self._database = StudyDatabase(self.database_path)
         except DatabaseError as error:
             raise PacsError(str(error)) from error
-        self._receiver = StorageReceiver(settings, self._database, self._arrived)
+        self._receiver = StorageReceiver(
+            settings, self._database, self._arrived, on_stored=self.stored.emit
+        )
         try:
             self._receiver.start()
         except PacsError:

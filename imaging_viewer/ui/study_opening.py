@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtWidgets
 
+from imaging_viewer.core.workspace.growing_series import GrowingSeriesFollower
 from imaging_viewer.core.workspace.workspace import main_series
 from imaging_viewer.ui.first_look import Prefetch, first_look_file, look_at
 from imaging_viewer.ui.workers import BackgroundTask, run_in_background
@@ -35,6 +36,8 @@ class StudyOpening:
         self._scan_after_first_paint: Path | None = None
         """The folder to scan once the deferred viewports are made."""
         window.workspace.confirm_other_patient = self._confirm_other_patient
+        self.growing = GrowingSeriesFollower(window.workspace, window.state)
+        """Series that grow while shown (a retrieve under way) are reloaded."""
 
     @property
     def looking(self) -> bool:

@@ -109,10 +109,14 @@ class StorageReceiver:
         settings: ReceiverSettings,
         database: StudyDatabase,
         on_received: Callable[[list[Path]], None] | None = None,
+        on_stored: Callable[[Path], None] | None = None,
     ) -> None:
         self.settings = settings.check()
         self.database = database
         self.on_received = on_received
+        self.on_stored = on_stored
+        """Called with each file as it is written (the association's thread):
+        the first images can be shown while the rest arrives."""
         self._server: ThreadedAssociationServer | None = None
         self._lock = threading.Lock()
         self._sinks: dict[int, InstanceSink] = {}
@@ -173,7 +177,9 @@ class StorageReceiver:
         with self._lock:
             sink = self._sinks.get(id(assoc))
             if sink is None:
-                sink = self._sinks[id(assoc)] = InstanceSink(database=self.database)
+                sink = self._sinks[id(assoc)] = InstanceSink(
+                    database=self.database, on_stored=self.on_stored
+                )
             return sink
 
     def _store(self, event: Any) -> int:

@@ -53,6 +53,9 @@ class WorkspaceEvents(SignalGroup):
     """No scan or load runs any more."""
     opened = Signal(object)
     """A scan ended: the :class:`ScanResult` just added (or opened in place)."""
+    series_grew = Signal(str, int, int)
+    """(series id, instances before, instances now): a series already open
+    came back from a later scan with more files (a retrieve under way)."""
     volume_loaded = Signal(str, object)
     """(series id, :class:`Volume`): a series' volume is ready (and cached)."""
     failed = Signal(str, str)
@@ -65,11 +68,17 @@ class WorkspaceEvents(SignalGroup):
 
 def merged_scan_results(first: ScanResult, second: ScanResult) -> ScanResult:
     """One scan result holding both, the series of ``second`` after those of
-    ``first`` (a series already in ``first`` is not repeated)."""
+    ``first`` (a series already in ``first`` is not repeated; it takes the
+    place of the one in ``first`` when it has more files: it grew)."""
+    again = {s.id: s for s in second.series}
+    kept = [
+        again[s.id] if s.id in again and again[s.id].n_instances > s.n_instances else s
+        for s in first.series
+    ]
     known = {s.id for s in first.series}
     return dataclasses.replace(
         first,
-        series=[*first.series, *(s for s in second.series if s.id not in known)],
+        series=[*kept, *(s for s in second.series if s.id not in known)],
         skipped=[*first.skipped, *second.skipped],
         warnings=[*first.warnings, *second.warnings],
         files_examined=first.files_examined + second.files_examined,
@@ -200,8 +209,13 @@ class Workspace:
             self.scan_result = result
         else:
             self.scan_result = merged_scan_results(self.scan_result, result)
+        grown: list[tuple[str, int, int]] = []
         for series in result.series:
-            if series.id in self._series:
+            held = self._series.get(series.id)
+            if held is not None:
+                if series.n_instances > held.n_instances:
+                    self._replace_series(held, series)
+                    grown.append((series.id, held.n_instances, series.n_instances))
                 continue  # opened before
             self._series[series.id] = series
             study = self.studies.get(series.study_uid)
@@ -211,6 +225,19 @@ class Workspace:
             if result.root not in study.roots:
                 study.roots.append(result.root)
         self.events.opened.emit(result)
+        for series_id, before, now in grown:
+            self.events.series_grew.emit(series_id, before, now)
+
+    def _replace_series(self, held: SeriesInfo, grown: SeriesInfo) -> None:
+        """A series that has more files now (still arriving): its file list is
+        replaced; its cached volume goes unless it is shown (pinned), which
+        the viewer reloads (:meth:`reload`) keeping its slice and window."""
+        self._series[grown.id] = grown
+        study = self.studies.get(held.study_uid)
+        if study is not None:
+            study.series = [grown if s.id == grown.id else s for s in study.series]
+        if grown.id not in self.cache.pinned:
+            self.cache.discard(grown.id)
 
     def _may_add(self, result: ScanResult) -> bool:
         from imaging_viewer.core.dicom.patient_identity import (
@@ -279,6 +306,11 @@ class Workspace:
         return series_id in self._loads
 
     @property
+    def scanning(self) -> bool:
+        """True while a scan runs."""
+        return self._scan is not None
+
+    @property
     def busy(self) -> bool:
         """True while a scan or a load runs."""
         return self._scan is not None or bool(self._loads)
@@ -289,9 +321,21 @@ class Workspace:
         cached = self.cache.get(series_id)
         if cached is not None or series_id in self._loads:
             return cached
+        self._start_load(series_id)
+        return self.cache.get(series_id)
+
+    def reload(self, series_id: str) -> bool:
+        """Load a series again although its volume is cached (its files grew);
+        ``volume_loaded`` follows. False (nothing started) while it loads."""
+        if series_id in self._loads or series_id not in self._series:
+            return False
+        self._start_load(series_id)
+        return True
+
+    def _start_load(self, series_id: str) -> None:
         series = self._series.get(series_id)
         if series is None:
-            return None
+            return
         from imaging_viewer.core.dicom.load import load_volume
 
         label = f"Loading {series.modality} {series.description or series.id}"
@@ -302,7 +346,9 @@ class Workspace:
             if load.stopped.is_set():
                 return  # cancelled meanwhile: nothing of it is kept
             self._end_load(series_id, load)
-            self.cache.put(series_id, volume)
+            current = self._series.get(series_id) is series
+            if current or series_id in self.cache.pinned:
+                self.cache.put(series_id, volume)  # else it grew meanwhile
             for warning in volume.warnings:
                 if warning not in series.warnings:
                     self.events.problem.emit("warning", series.id, warning)
@@ -337,7 +383,6 @@ class Workspace:
         load.handle = self._run(
             work, on_done=done, on_failed=failed, on_progress=progress
         )
-        return self.cache.get(series_id)
 
     def load_preview(
         self, series_id: str, on_done: Callable[[SeriesInfo, Volume], None]

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from imaging_viewer.core.pacs.nodes import Node
     from imaging_viewer.core.pacs.query import QueryResult
+    from imaging_viewer.ui.arriving_studies import ArrivingStudies
     from imaging_viewer.ui.pacs_receiver import PacsReceiverService
 
 __all__ = ["PacsDialog"]
@@ -56,7 +57,11 @@ _RANGE = "range"
 class PacsDialog(QDialog):
     """Find studies on a node and retrieve them; ``open_folder(path)`` adds a
     retrieved series folder to the workspace; ``open_patient()`` names the
-    patient whose priors to fetch and the studies already open."""
+    patient whose priors to fetch and the studies already open.
+
+    With ``arrivals`` (makes an :class:`ArrivingStudies` per retrieve), a
+    study opens at its first images and grows while the rest arrives;
+    without it, it opens when the retrieve ends."""
 
     def __init__(
         self,
@@ -67,8 +72,11 @@ class PacsDialog(QDialog):
         nodes_file: Path | None = None,
         database_path: Path | None = None,
         receiver: PacsReceiverService | None = None,
+        arrivals: Callable[[], ArrivingStudies] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._arrivals = arrivals
+        self._arriving: ArrivingStudies | None = None
         self.setWindowTitle("Query / retrieve")
         self.resize(900, 600)
         self._open_folder = open_folder
@@ -251,13 +259,35 @@ class PacsDialog(QDialog):
             self.cancel_button.setEnabled(False)
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
+            self._end_arrivals()  # what arrived is kept and shown
             self.status.setText(message.removeprefix("PacsError: "))
             if "(HTTP 401)" in message:  # asked again next time
                 self._nodes = {**self._nodes, **load_nodes(self._nodes_file)}
 
         self._task = run_in_background(work, finished, failed, self._progressed)
 
+    def _follow_arrivals(self) -> Callable[[Path], None] | None:
+        """A new :class:`ArrivingStudies` for the retrieve about to start; its
+        ``stored`` goes to the sink (None: open at the end only)."""
+        if self._arrivals is None:
+            return None
+        self._arriving = self._arrivals()
+        self._arriving.status.connect(self._show_receiving)
+        return self._arriving.stored
+
+    def _show_receiving(self, text: str) -> None:
+        if text and self._task is not None:
+            self.status.setText(text)
+
+    def _end_arrivals(self) -> bool:
+        arriving, self._arriving = self._arriving, None
+        if arriving is not None:
+            arriving.finish()
+        return arriving is not None
+
     def _progressed(self, done: int, total: int) -> None:
+        if self._arriving is not None:
+            self._arriving.expect(total)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
 
@@ -376,10 +406,11 @@ class PacsDialog(QDialog):
         study_uid = str((parent or item).data(0, 256))
         series_uid = str(item.data(0, 256)) if parent is not None else ""
         database_path = self._database_path
+        on_stored = self._follow_arrivals()
 
         def fetch(progress: Any, cancel: Any) -> list[Path]:
             with StudyDatabase(database_path) as database:
-                sink = InstanceSink(database=database)
+                sink = InstanceSink(database=database, on_stored=on_stored)
                 remote.retrieve(
                     node,
                     study_uid,
@@ -393,9 +424,9 @@ class PacsDialog(QDialog):
         self._run(fetch, self._open_retrieved, f"retrieving from {node.describe()}…")
 
     def _open_retrieved(self, paths: list[Path]) -> None:
-        folders = sorted({path.parent.parent for path in paths})
-        for folder in folders:
-            self._open_folder(folder)
+        if not self._end_arrivals():  # else opened while they arrived
+            for folder in sorted({path.parent.parent for path in paths}):
+                self._open_folder(folder)
         self.status.setText(f"{len(paths)} instance(s) retrieved and opened")
 
     def retrieve_priors(self) -> None:
@@ -408,6 +439,7 @@ class PacsDialog(QDialog):
             self.status.setText("no patient is open (or the open study has no ID)")
             return
         database_path = self._database_path
+        on_stored = self._follow_arrivals()
 
         def fetch(progress: Any, cancel: Any) -> list[Path]:
             found, _ = remote.find(node, Query(patient_id=patient_id))
@@ -416,7 +448,7 @@ class PacsDialog(QDialog):
                 for study in found:
                     if study.study_uid in open_studies:
                         continue
-                    sink = InstanceSink(database=database)
+                    sink = InstanceSink(database=database, on_stored=on_stored)
                     remote.retrieve(
                         node, study.study_uid, sink, progress=progress, cancelled=cancel
                     )
@@ -431,6 +463,7 @@ def show_pacs_dialog(window: Any) -> PacsDialog:
     added beside those open; priors are those of the first patient open."""
     dialog = getattr(window, "_pacs_dialog", None)
     if dialog is None:
+        from imaging_viewer.ui.arriving_studies import ArrivingStudies
 
         def open_patient() -> tuple[str, set[str]]:
             workspace = window.workspace
@@ -442,6 +475,7 @@ def show_pacs_dialog(window: Any) -> PacsDialog:
             open_patient,
             window,
             receiver=getattr(window, "pacs_receiver", None),
+            arrivals=lambda: ArrivingStudies.for_window(window),
         )
         window._pacs_dialog = dialog
     dialog.show()
