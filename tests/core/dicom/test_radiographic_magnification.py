@@ -138,3 +138,30 @@ def test_a_factor_that_is_not_positive_is_not_applied(
     assert _row_column_spacing(volume) == pytest.approx(expected)
     assert spacing_note(volume.spacing_source) == "at detector"
     assert any("Magnification Factor" in w for w in info.warnings), info.warnings
+
+
+def test_the_case_sheet_names_the_corrected_spacing(
+    corpus: Path, tmp_path: Path
+) -> None:
+    from imaging_viewer.core.annotations.model import AnnotationSet, Lesion
+    from imaging_viewer.core.teaching.case import TeachingCase
+    from imaging_viewer.core.teaching.case_sheet import build_case_sheet
+    from imaging_viewer.core.teaching.measurements import measure_annotations
+
+    folder = _copy(corpus, tmp_path, EstimatedRadiographicMagnificationFactor=1.25)
+    ds = pydicom.dcmread(folder / "dx.dcm", stop_before_pixels=True)
+    _, volume = _open(folder)
+    ruler = _ruler_of(volume, 100)
+    lesion = Lesion(id="a", label="Lesion 1", annotations=(ruler,))
+    annotation_set = AnnotationSet([lesion])
+    values = measure_annotations(annotation_set, {ruler.id: volume.spacing_source})
+    markdown, document = build_case_sheet(
+        TeachingCase(title="Femur"), annotation_set, values
+    )
+    (measurement,) = document["lesions"][0]["measurements"]
+    assert (
+        measurement["spacing_source"] == "ImagerPixelSpacing (corrected by ERMF 1.25)"
+    )
+    expected = 100 * float(ds.ImagerPixelSpacing[1]) / 1.25
+    assert measurement["value"] == pytest.approx(expected)
+    assert "corrected by ERMF 1.25" in markdown
