@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Final
 
 from imaging_viewer.core.volume import VoiLut, Window
@@ -273,8 +274,20 @@ def _image_lines(
             name = source.split(" (", 1)[0]
             if name == "none":
                 name = "none (pixels)"
-            lines.append(f"spacing: {name}")
+            lines.append(f"spacing: {name}{_spacing_detail(source)}")
     return lines
+
+
+def _spacing_detail(source: str) -> str:
+    """The short part of ``source`` the corner adds to its attribute's name: the
+    magnification correction of Imager Pixel Spacing (PS3.3 C.8.11.1.1.1) or the
+    Pixel Spacing Calibration Type (PS3.3 10.7.1.1)."""
+    match = re.search(r"\((?:corrected by (ERMF [^)]+)|calibrated: ([A-Z]+))", source)
+    if match is None:
+        return ""
+    if match.group(1):
+        return f" ×1/{match.group(1)}"
+    return f" ({match.group(2)})"
 
 
 def _display_lines(

@@ -12,9 +12,12 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Final
 
+from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QMenu, QSpinBox, QWidgetAction
 
 from imaging_viewer.core.render import CT_PRESETS
+from imaging_viewer.ui.cine_mode import CINE_MODES, DEFAULT_CINE_MODE
+from imaging_viewer.ui.context_menu_key import ContextMenuKey
 from imaging_viewer.ui.mouse_bindings import BUTTON_TOOLS, ButtonTools
 
 if TYPE_CHECKING:
@@ -29,11 +32,13 @@ if TYPE_CHECKING:
 DEFAULT_CINE_FPS: Final = 15
 CINE_FPS_RANGE: Final = (1, 60)
 _CINE_KEY: Final = "cine/frames_per_second"
+_CINE_MODE_KEY: Final = "cine/mode"
 
 
 class CineRate:
     """The cine frame rate (1–60 frames a second, 15 by default), a spin box in
-    the menu of the tool bar's cine button; every viewport plays at it."""
+    the menu of the tool bar's cine button, and the play mode (loop or bounce)
+    below it; every viewport plays at them, and the settings keep them."""
 
     def __init__(self, window: MainWindow, settings: QSettings | None) -> None:
         self._window = window
@@ -54,6 +59,34 @@ class CineRate:
         holder = QWidgetAction(self.menu)
         holder.setDefaultWidget(self.spin)
         self.menu.addAction(holder)
+        self.menu.addSeparator()
+        self._add_modes(None if settings is None else settings.value(_CINE_MODE_KEY))
+
+    def _add_modes(self, saved: object) -> None:
+        modes = dict(CINE_MODES)
+        self.mode: str = str(saved) if saved in modes else DEFAULT_CINE_MODE
+        """``"loop"`` or ``"bounce"`` (ui/cine_mode.py)."""
+        group = QActionGroup(self.menu)
+        self.mode_actions: dict[str, QAction] = {}
+        for mode, label in CINE_MODES:
+            action = self.menu.addAction(label)
+            action.setObjectName(f"cine_{mode}")
+            action.setCheckable(True)
+            action.setChecked(mode == self.mode)
+            action.setActionGroup(group)
+            action.triggered.connect(functools.partial(self.set_mode, mode))
+            self.mode_actions[mode] = action
+
+    def set_mode(self, mode: str, *_: object) -> None:
+        """Play every viewport in ``mode`` (``"loop"`` or ``"bounce"``)."""
+        if mode not in self.mode_actions:
+            return
+        self.mode = mode
+        self.mode_actions[mode].setChecked(True)
+        for widget in self._window.viewport_widgets:
+            widget.cine_mode = mode
+        if self._settings is not None:
+            self._settings.setValue(_CINE_MODE_KEY, mode)
 
     @property
     def fps(self) -> int:
@@ -96,6 +129,15 @@ class ReadingControls:
         widget.mouse.buttons = self.buttons
         widget.mouse.on_context_menu = functools.partial(self._open_menu, widget)
         widget.set_cine_rate(self.cine.fps)
+        widget.cine_mode = self.cine.mode
+        widget.installEventFilter(
+            ContextMenuKey(
+                widget, functools.partial(self._open_menu, widget), self._menu_open
+            )
+        )
+
+    def _menu_open(self) -> bool:
+        return self.context_menu is not None and self.context_menu.isVisible()
 
     # ------------------------------------------------------------------ menus
     def _fill_presets(self, menu: QMenu) -> None:

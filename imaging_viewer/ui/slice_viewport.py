@@ -30,6 +30,7 @@ from imaging_viewer.ui.annotation_overlay import (
     slab_of,
 )
 from imaging_viewer.ui.calibration_controls import ask_known_length, calibration_shown
+from imaging_viewer.ui.cine_mode import DEFAULT_CINE_MODE, next_cine_frame
 from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.key_images import paint_key_image_badge
 from imaging_viewer.ui.mouse_bindings import ViewportMouse
@@ -225,6 +226,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._cine = QTimer(self)
         self._cine.setInterval(66)
         self._cine.timeout.connect(self._on_cine_tick)
+        self.cine_mode = DEFAULT_CINE_MODE  # "loop" or "bounce" (ui/cine_mode.py)
+        self._cine_step = 1
         self.mouse = ViewportMouse(self)
         """Button tools, the context click and the magnifier (ui/mouse_bindings)."""
         self._overlays = OverlayPainter(self.viewport())
@@ -1010,9 +1013,16 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         if state.volume is None:
             self._cine.stop()
         elif state.n_time_points > 1:
-            state.set_time(state.time_index + 1)
+            index, count = state.time_index, state.n_time_points
+            index, self._cine_step = next_cine_frame(
+                index, count, self._cine_step, self.cine_mode
+            )
+            state.set_time(index)
         else:
-            state.set_slice((state.slice_index + 1) % state.n_slices)
+            index, self._cine_step = next_cine_frame(
+                state.slice_index, state.n_slices, self._cine_step, self.cine_mode
+            )
+            state.set_slice(index)
 
     def focusInEvent(self, event: Any) -> None:
         """Focus makes this the active viewport."""

@@ -97,6 +97,8 @@ _KEYWORDS = (
     "GantryDetectorTilt",
     "ImagerPixelSpacing",
     "EstimatedRadiographicMagnificationFactor",
+    "PixelSpacingCalibrationType",
+    "PixelSpacingCalibrationDescription",
     "StudyInstanceUID",
     "SeriesInstanceUID",
     "SeriesNumber",

@@ -105,6 +105,10 @@ class InstanceHeader:
     gantry_tilt_deg: float = 0.0
     imager_pixel_spacing: tuple[float, float] | None = None
     estimated_magnification: float | None = None
+    """Estimated Radiographic Magnification Factor (PS3.3 C.8.11.1.1.1)."""
+    pixel_spacing_calibration_type: str = ""
+    """Pixel Spacing Calibration Type, ``GEOMETRY`` or ``FIDUCIAL`` (PS3.3 10.7.1.1)."""
+    pixel_spacing_calibration_description: str = ""
     patient_orientation: tuple[str, ...] = ()
     voi_luts: tuple[VoiLut, ...] = ()
     modality_lut: VoiLut | None = None
@@ -558,6 +562,10 @@ def header_from_dataset(ds: Dataset, path: str, file_size: int) -> InstanceHeade
         gantry_tilt_deg=tilt,
         imager_pixel_spacing=_spacing(ds, "ImagerPixelSpacing"),
         estimated_magnification=_float(ds, "EstimatedRadiographicMagnificationFactor"),
+        pixel_spacing_calibration_type=_text(ds, "PixelSpacingCalibrationType").upper(),
+        pixel_spacing_calibration_description=_text(
+            ds, "PixelSpacingCalibrationDescription"
+        ),
         patient_orientation=tuple(str(v) for v in (ds.get("PatientOrientation") or [])),
         voi_luts=_lut_items(ds, "VOILUTSequence"),
         modality_lut=next(iter(_lut_items(ds, "ModalityLUTSequence")), None),

@@ -493,6 +493,50 @@ def _assemble_group(group: _Group) -> list[SeriesInfo]:
     ]
 
 
+def projection_spacing(
+    header: InstanceHeader,
+    pixel_spacing: tuple[float, float] | None,
+    warnings: list[str],
+) -> tuple[tuple[float, float], str]:
+    """(row, column) spacing of a projection image in mm, and where it comes from.
+
+    In the order of PS3.3 10.7.1.1 and C.8.11.1.1.1: Pixel Spacing (in the
+    patient; calibrated as Pixel Spacing Calibration Type and Description say);
+    else Imager Pixel Spacing divided by the Estimated Radiographic Magnification
+    Factor (corrected to the isocentre); else Imager Pixel Spacing as is (at the
+    detector); else none (1 per pixel, ``"none"``). A reader's calibration of
+    the image overrides all of these (``annotations.calibration``).
+    """
+    imager = header.imager_pixel_spacing
+    if pixel_spacing is not None:
+        source = "PixelSpacing"
+        calibration_type = header.pixel_spacing_calibration_type
+        if calibration_type:
+            description = header.pixel_spacing_calibration_description
+            source += f" (calibrated: {calibration_type}"
+            source += f"; {description})" if description else ")"
+        elif imager and not np.allclose(imager, pixel_spacing):
+            source = (
+                "PixelSpacing (calibrated; ImagerPixelSpacing "
+                f"{imager[0]:g}\\{imager[1]:g} differs)"
+            )
+        return pixel_spacing, source
+    if imager is None:
+        return (1.0, 1.0), "none"
+    factor = header.estimated_magnification
+    if factor is not None and factor > 0.0:
+        corrected = (imager[0] / factor, imager[1] / factor)
+        return corrected, f"ImagerPixelSpacing (corrected by ERMF {factor:g})"
+    if factor is not None:
+        warnings.append(
+            f"Estimated Radiographic Magnification Factor {factor:g} is not "
+            "positive: Imager Pixel Spacing used uncorrected"
+        )
+    return imager, (
+        "ImagerPixelSpacing (at the detector, not corrected for magnification)"
+    )
+
+
 def _assemble_projection(group: _Group) -> SeriesInfo:
     """Images with no 3D position: projection radiographs, captures, cine clips.
 
@@ -503,30 +547,11 @@ def _assemble_projection(group: _Group) -> SeriesInfo:
     header = entries[0][3]
     frame = entries[0][1]
     warnings: list[str] = []
-    if frame.pixel_spacing is not None:
-        row_spacing, column_spacing = frame.pixel_spacing
-        source = "PixelSpacing"
-        if header.imager_pixel_spacing and not np.allclose(
-            header.imager_pixel_spacing, frame.pixel_spacing
-        ):
-            source = (
-                "PixelSpacing (calibrated; ImagerPixelSpacing "
-                f"{header.imager_pixel_spacing[0]:g}\\"
-                f"{header.imager_pixel_spacing[1]:g} differs)"
-            )
-    elif header.imager_pixel_spacing is not None:
-        row_spacing, column_spacing = header.imager_pixel_spacing
-        source = "ImagerPixelSpacing (at the detector, not corrected for magnification"
-        if header.estimated_magnification:
-            source += f"; estimated magnification {header.estimated_magnification:g}"
-        source += ")"
-    else:
-        row_spacing = column_spacing = 1.0
-        source = "none"
-        if header.modality not in ("US", "XC", "OT", "SC"):
-            warnings.append(
-                "no pixel spacing in the header: measurements are in pixels"
-            )
+    (row_spacing, column_spacing), source = projection_spacing(
+        header, frame.pixel_spacing, warnings
+    )
+    if source == "none" and header.modality not in ("US", "XC", "OT", "SC"):
+        warnings.append("no pixel spacing in the header: measurements are in pixels")
     row_dir: NDArray[np.float64] | None = None
     column_dir: NDArray[np.float64] | None = None
     orientation_source = ""

@@ -781,7 +781,9 @@ def _values(
         ], f"sizes from the reader's {calibration.source}"
     try:
         results = measure(annotation, spacing_source=source)
-        note = ""
+        # Imager Pixel Spacing, divided by the ERMF or not, is not the patient's
+        # Pixel Spacing (PS3.3 10.7.1.1, C.8.11.1.1.1): say which it is.
+        note = f"sizes from {source}" if source.startswith("ImagerPixel") else ""
     except NoSpacingError:
         # Placed at 1 mm per pixel, so the "mm" are pixels (series.py).
         results = measure(annotation)

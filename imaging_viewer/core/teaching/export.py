@@ -97,8 +97,9 @@ def remap_annotations(
     """A copy of ``annotation_set`` with every UID replaced by ``remap_uid``.
 
     Frame of Reference, referenced SOP Instance and Series Instance, and lesion
-    Tracking UIDs are replaced (PS3.15 Table E.1-1 action U), so the
-    annotations of a de-identified case refer to its new UIDs. Points stay: a
+    Tracking UIDs, and the SOP Instance UIDs of the reader's calibrations, are
+    replaced (PS3.15 Table E.1-1 action U), so the annotations of a
+    de-identified case refer to its new UIDs. Points stay: a
     frame of reference keeps its coordinates under a new UID. Ids are random
     and kept.
     """
@@ -133,6 +134,14 @@ def remap_annotations(
             )
         )
     remapped = AnnotationSet(lesions)
+    for calibration in annotation_set.calibrations:
+        # The reader's spacing of an image stays with it under its new UID.
+        remapped.set_calibration(
+            replace(
+                calibration,
+                sop_instance_uid=remap_uid(calibration.sop_instance_uid),
+            )
+        )
     for mark in annotation_set.key_images:
         remapped.mark_key_image(
             replace(

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from imaging_viewer.ui.annotation_overlay import calibration_of, measurement_text
 from imaging_viewer.ui.widgets.site_picker import SitePickerWidget
+from imaging_viewer.ui.widgets.wrapping_delegate import WrappingDelegate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _FIELDS = ("label", "site", "finding", "diagnosis", "note")
+_NAME_COLUMN_WIDTH = 110
 
 
 class LesionsPanelWidget(QWidget):
@@ -67,8 +69,17 @@ class LesionsPanelWidget(QWidget):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Lesion / annotation", "Measurement"])
-        self.tree.setColumnWidth(0, 170)
+        self.tree.setHeaderLabels(["Lesion", "Measurement"])
+        # Readable at the dock's default width: a narrow name column, and the
+        # measurement (with its spacing source and ROI statistics) wrapped over
+        # as many lines as it needs; the tooltip has it all (issue 15 item 1).
+        self.tree.setColumnWidth(0, _NAME_COLUMN_WIDTH)
+        self.tree.setWordWrap(True)
+        self.tree.setItemDelegate(WrappingDelegate(self.tree))
+        self.tree.setUniformRowHeights(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.header().sectionResized.connect(self._on_column_resized)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
         layout.addWidget(self.tree, 1)
@@ -126,18 +137,7 @@ class LesionsPanelWidget(QWidget):
             item.setData(0, _ID_ROLE, ("lesion", lesion.id))
             item.setForeground(0, QBrush(QColor(lesion.colour)))
             for annotation in lesion.annotations:
-                child = QTreeWidgetItem(
-                    [
-                        annotation.label or annotation.kind,
-                        measurement_text(
-                            annotation,
-                            self.spacing_source_of(annotation),
-                            calibration_of(self.annotations, annotation),
-                            self.roi_lines_of(annotation),
-                        ),
-                    ]
-                )
-                child.setData(0, _ID_ROLE, ("annotation", annotation.id))
+                child = self._annotation_item(annotation)
                 item.addChild(child)
                 if annotation.id == selected:
                     child.setSelected(True)
@@ -149,6 +149,30 @@ class LesionsPanelWidget(QWidget):
         if self._active_lesion and not self.annotations.has_lesion(self._active_lesion):
             self._set_active(None)
         self._show_fields()
+
+    def _annotation_item(self, annotation: Annotation) -> QTreeWidgetItem:
+        """The row of an annotation: its name, and what it measures (wrapped),
+        with the full text and the spacing it rests on in the tooltip."""
+        source = self.spacing_source_of(annotation)
+        calibration = calibration_of(self.annotations, annotation)
+        lines = self.roi_lines_of(annotation)
+        name = annotation.label or annotation.kind
+        text = measurement_text(annotation, source, calibration, lines)
+        child = QTreeWidgetItem([name, text])
+        child.setData(0, _ID_ROLE, ("annotation", annotation.id))
+        tooltip = measurement_text(annotation, source, calibration, lines, "\n")
+        spacing = calibration.source if calibration is not None else source
+        if spacing == "none":
+            spacing = "none: the image has no pixel spacing, sizes are in pixels"
+        if spacing and tooltip:
+            tooltip += f"\nSpacing: {spacing}"
+        for column, tip in ((0, f"{name}\n{tooltip}".strip()), (1, tooltip)):
+            child.setToolTip(column, tip)
+        return child
+
+    def _on_column_resized(self, *_args: object) -> None:
+        # Wrapped rows take their height from the column's new width.
+        self.tree.doItemsLayout()
 
     def _on_changed(self, _description: str) -> None:
         self.refresh()

@@ -177,3 +177,58 @@ print("qt:", qt)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "qt: []"
     assert (tmp_path / "case" / "case.json").exists()
+
+
+def test_the_case_keeps_the_readers_calibration_under_the_new_uid(
+    ct_scan: ScanResult, tmp_path: Path
+) -> None:
+    """The annotations.json and SR of a de-identified case keep the calibration
+    of the key image, under the key image's new SOP Instance UID."""
+    from imaging_viewer.core.annotations.calibration import Calibration
+    from imaging_viewer.core.annotations.serialize import from_json
+
+    annotation_set, source_path = ruler_on_key_slice(ct_scan)
+    source = pydicom.dcmread(source_path, stop_before_pixels=True)
+    ruler = annotation_set.lesions[0].annotations[0]
+    assert isinstance(ruler, Ruler)
+    calibration = Calibration(
+        sop_instance_uid=str(source.SOPInstanceUID),
+        start_lps=ruler.start_lps,
+        end_lps=ruler.end_lps,
+        known_length_mm=25.0,
+    )
+    annotation_set.set_calibration(calibration)
+    export_teaching_case(
+        ct_scan,
+        annotation_set,
+        TeachingCase(title="Skull"),
+        tmp_path / "case",
+        burn_in=FakeBurnIn(),
+        case_key="calibration kept",
+    )
+    folder = tmp_path / "case"
+    key = pydicom.dcmread(folder / "dicom" / "key01.dcm", stop_before_pixels=True)
+    document = json.loads((folder / "annotations.json").read_text())
+    assert str(source.SOPInstanceUID) not in json.dumps(document)
+    (kept,) = from_json(document).calibrations
+    assert kept.sop_instance_uid == str(key.SOPInstanceUID)
+    assert kept.known_length_mm == 25.0
+    assert np.allclose(kept.start_lps, calibration.start_lps)
+    assert np.allclose(kept.end_lps, calibration.end_lps)
+    # The ruler it calibrates is as long as the calibration line: 25 mm in the SR.
+    report = pydicom.dcmread(folder / "dicom" / "report_sr.dcm")
+    lengths = [
+        float(item.MeasuredValueSequence[0].NumericValue)
+        for item in _content_items(report)
+        if item.ValueType == "NUM"
+        and item.ConceptNameCodeSequence[0].CodeValue in ("410668003", "G-D7FE")
+    ]
+    assert lengths == [pytest.approx(25.0)]
+
+
+def _content_items(dataset: pydicom.Dataset) -> list[pydicom.Dataset]:
+    items = []
+    for item in dataset.get("ContentSequence", []):
+        items.append(item)
+        items.extend(_content_items(item))
+    return items
