@@ -607,15 +607,23 @@ class Workspace:
             **options,
         )
 
-    def teaching_key_images(self, study_uid: str) -> list[KeyImageRef]:
+    def teaching_key_images(
+        self, study_uid: str, *, displayed_series_uid: str = ""
+    ) -> list[KeyImageRef]:
         """The key images a teaching case of the study would show (those its
-        annotations are on), e.g. to review them for burned-in text first."""
+        annotations are on), e.g. to review them for burned-in text first.
+
+        Annotations that name no image (older files) go to the nearest image of
+        ``displayed_series_uid``, the series they are shown on, first.
+        """
         from imaging_viewer.core.teaching.key_images import select_key_images
 
         if self.scan_result is None:
             return []
         refs, _ = select_key_images(
-            self.scan_result.series, self.annotations(study_uid)
+            self.scan_result.series,
+            self.annotations(study_uid),
+            displayed_series_uid=displayed_series_uid,
         )
         return refs
 
@@ -625,23 +633,35 @@ class Workspace:
         folder: str | os.PathLike[str],
         *,
         window: Window | None = None,
+        displayed_series_uid: str = "",
     ) -> tuple[AnnotationDocuments, list[str]]:
         """A study's lesions as a TID 1500 SR and a GSPS beside copies of their
         key images, not de-identified (for a PACS and other viewers); returns
         what was written and the warnings.
+
+        Annotations that name no image (older files) go to the nearest image of
+        ``displayed_series_uid`` first, and the SR and GSPS name that image.
 
         Raises DicomExportError or OSError with the reason.
         """
         from imaging_viewer.core.exchange.annotation_documents import (
             export_annotation_documents,
         )
-        from imaging_viewer.core.teaching.key_images import select_key_images
+        from imaging_viewer.core.teaching.key_images import (
+            select_key_images,
+            with_resolved_images,
+        )
 
         series = self.scan_result.series if self.scan_result else []
         annotations = self.annotations(study_uid)
-        images, warnings = select_key_images(series, annotations)
+        images, warnings = select_key_images(
+            series, annotations, displayed_series_uid=displayed_series_uid
+        )
         result = export_annotation_documents(
-            annotations, images, Path(folder), window=window
+            with_resolved_images(annotations, images),
+            images,
+            Path(folder),
+            window=window,
         )
         return result, [*warnings, *result.warnings]
 

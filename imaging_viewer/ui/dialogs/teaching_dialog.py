@@ -250,6 +250,7 @@ class LesionExport:
             study.uid,
             annotations,
             self._state.active.editable_window(),
+            self.displayed_series_uid(),
         )
         if preview is not None:
             dialog.show_preview(preview)
@@ -266,6 +267,7 @@ class LesionExport:
         case = dialog.case()
         out_dir = Path(folder) / (_safe_name(case.title) or "teaching_case")
         options = dialog.export_options(self._state.active.editable_window())
+        options["displayed_series_uid"] = self.displayed_series_uid()
         self.write_teaching_case(study, case, out_dir, redactions, options)
 
     def write_teaching_case(
@@ -319,6 +321,12 @@ class LesionExport:
         box.open()
         return box
 
+    def displayed_series_uid(self) -> str:
+        """Series Instance UID of the active view's series: where annotations
+        that name no image (older files) are placed first."""
+        series = self._state.active.series
+        return series.uid if series is not None else ""
+
     def thumbnails(self) -> dict[tuple[str, int | None], QPixmap]:
         """The key images' thumbnails the Key images panel remembered."""
         if not getattr(self._parent, "docks_built", False):
@@ -334,7 +342,9 @@ class LesionExport:
         ``always``); None when the user cancels."""
         from imaging_viewer.ui.dialogs.redaction_dialog import RedactionDialog
 
-        key_images = self._workspace.teaching_key_images(study.uid)
+        key_images = self._workspace.teaching_key_images(
+            study.uid, displayed_series_uid=self.displayed_series_uid()
+        )
         if not key_images:
             return {}
         tool = RedactionDialog(key_images, self._parent)
@@ -366,6 +376,7 @@ class LesionExport:
                 study.uid,
                 Path(folder) / "annotations_dicom" / "dicom",
                 window=self._state.active.editable_window(),
+                displayed_series_uid=self.displayed_series_uid(),
             )
         except (DicomExportError, OSError) as error:
             QtWidgets.QMessageBox.warning(
