@@ -531,7 +531,8 @@ class Workspace:
 
     def open_annotations(self, study_uid: str, path: str | os.PathLike[str]) -> int:
         """Put the annotations of the file at ``path`` in place of a study's
-        (one undoable step); returns the number of lesions.
+        (its lesions in one undoable step; its calibrations and key images
+        replace the study's); returns the number of lesions.
 
         Raises AnnotationFileError or OSError with the reason.
         """
@@ -549,6 +550,10 @@ class Workspace:
             )
         for calibration in loaded.calibrations:
             annotations.set_calibration(calibration)
+        for mark in annotations.key_images:
+            annotations.unmark_key_image(*mark.key)
+        for mark in loaded.key_images:
+            annotations.mark_key_image(mark)
         return len(loaded.lesions)
 
     def import_annotations(
