@@ -66,6 +66,22 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="another key image: a SOP Instance UID, or a series (index, id or "
         "UID) and slice K from 0; repeatable",
     )
+    parser.add_argument(
+        "--lesion",
+        action="append",
+        metavar="LABEL|UID",
+        help="export only this lesion: its label (e.g. 'Lesion 1'), id or "
+        "Tracking UID; repeatable; all lesions by default",
+    )
+    parser.add_argument(
+        "--key-images",
+        default="marked",
+        metavar="marked|none|N,N",
+        help="which images marked as key (the annotation file's key_images) the "
+        "case starts from: marked (all of them, the default), none, or their "
+        "numbers from 1 in the file's order, e.g. 1,3; the images the lesions "
+        "lie on are always added",
+    )
     options.add_window_options(
         parser,
         window_help="window of every image, e.g. 40,400; default each image's own",
@@ -107,6 +123,56 @@ def _parse_key_image(text: str) -> str | tuple[str, int]:
     return text
 
 
+def _chosen_lesions(annotation_set: Any, wanted: list[str] | None) -> list[str] | None:
+    """Ids of the lesions ``--lesion`` names (label, id or Tracking UID); None
+    for all of them."""
+    if not wanted:
+        return None
+    chosen: list[str] = []
+    for text in wanted:
+        matches = [
+            lesion.id
+            for lesion in annotation_set.lesions
+            if text in (lesion.id, lesion.tracking_uid)
+            or text.strip().casefold() == (lesion.label or "").strip().casefold()
+        ]
+        if not matches:
+            labels = ", ".join(
+                repr(lesion.label or lesion.id) for lesion in annotation_set.lesions
+            )
+            raise CommandError(
+                f"--lesion {text!r}: no lesion has that label, id or Tracking UID "
+                f"(lesions: {labels})"
+            )
+        chosen.extend(m for m in matches if m not in chosen)
+    return chosen
+
+
+def _chosen_marks(annotation_set: Any, text: str) -> list[Any] | None:
+    """The marked key images ``--key-images`` keeps; None for all of them."""
+    marks = list(annotation_set.key_images)
+    choice = text.strip().casefold()
+    if choice in ("marked", "all"):
+        return None
+    if choice == "none":
+        return []
+    try:
+        numbers = [int(part) for part in choice.split(",") if part.strip()]
+    except ValueError:
+        numbers = []
+    if not numbers:
+        raise CommandError(
+            f"bad --key-images {text!r}: give marked, none, or numbers like 1,3"
+        )
+    outside = [n for n in numbers if not 1 <= n <= len(marks)]
+    if outside:
+        raise CommandError(
+            f"--key-images {text!r}: the annotation file marks {len(marks)} key "
+            f"image(s), numbered from 1; there is no {outside[0]}"
+        )
+    return [marks[n - 1] for n in dict.fromkeys(numbers)]
+
+
 def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
     """The annotation file's set and study UID, checked against the scan."""
     from imaging_viewer.core.annotations.serialize import (
@@ -127,14 +193,15 @@ def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
             f"{path}: holds the annotations of study {study_uid}, which is not "
             f"under {result.root}"
         )
-    if not len(annotation_set):
-        raise CommandError(f"{path}: holds no lesions")
+    if not len(annotation_set) and not annotation_set.key_images:
+        raise CommandError(f"{path}: holds no lesions and no key images")
     return annotation_set, study_uid
 
 
 def run(args: argparse.Namespace) -> int:
-    """``imaging-viewer teach PATH --annotations FILE -o DIR [--keep-dates]
-    [--date-shift-days N] [--no-deidentify] [--title ...] ...``."""
+    """``imaging-viewer teach PATH --annotations FILE -o DIR [--lesion LABEL]...
+    [--key-images marked|none|N,N] [--keep-dates] [--date-shift-days N]
+    [--window C,W | --preset NAME] [--no-deidentify] [--title ...] ...``."""
     from imaging_viewer.core.teaching.case import TeachingCase
 
     output = Path(args.output)
@@ -152,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
     if not result.series:
         raise CommandError(f"no DICOM images found under {args.path}")
     annotation_set, study_uid = _read_annotations(args.annotations, result)
+    lesion_ids = _chosen_lesions(annotation_set, args.lesion)
+    key_image_marks = _chosen_marks(annotation_set, args.key_images)
     case = TeachingCase(
         title=args.title or "",
         history=args.history or "",
@@ -181,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
             window=window,
             preset=preset,
             study_uid=study_uid,
+            lesion_ids=lesion_ids,
+            key_image_marks=key_image_marks,
         )
     except (TeachingExportError, LookupError) as error:
         raise CommandError(str(error)) from error

@@ -68,6 +68,7 @@ class WindowDocks:
         self, window: QMainWindow, state: ViewerState, workspace: Workspace
     ) -> None:
         from imaging_viewer.ui.annotation_overlay import spacing_source_in_views
+        from imaging_viewer.ui.key_image_thumbnails import KeyImageThumbnailLoader
         from imaging_viewer.ui.key_images import go_to_key_image
         from imaging_viewer.ui.panel_visibility import ProblemsBadge
         from imaging_viewer.ui.roi_statistics import roi_lines_in_views
@@ -115,6 +116,9 @@ class WindowDocks:
         self.key_images_panel = KeyImagesPanelWidget(state.annotations, window)
         self.key_images_panel.mark_activated.connect(
             functools.partial(go_to_key_image, window)
+        )
+        self.key_images_panel.set_thumbnail_loader(
+            KeyImageThumbnailLoader(lambda: workspace.scan_result, window)
         )
         self.key_images_dock = self._dock(
             "Key images", self.key_images_panel, areas.RightDockWidgetArea

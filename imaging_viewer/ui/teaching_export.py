@@ -113,10 +113,12 @@ def first_key_image_preview(
     study_uid: str,
     annotation_set: AnnotationSet,
     window: Window | None = None,
+    displayed_series_uid: str = "",
 ) -> QImage | None:
     """The first key image of a teaching case as the export burns it in: its
     annotations, technical corner text only (no patient data, as when
-    de-identifying). None when there is none, or its series is not loaded."""
+    de-identifying). None when there is none, or its series is not loaded.
+    Annotations naming no image go to ``displayed_series_uid`` first."""
     from imaging_viewer.core.teaching.key_images import (
         annotations_on,
         key_image_viewport,
@@ -126,7 +128,11 @@ def first_key_image_preview(
     if workspace.scan_result is None:
         return None
     try:
-        refs, _ = select_key_images(workspace.scan_result.series, annotation_set)
+        refs, _ = select_key_images(
+            workspace.scan_result.series,
+            annotation_set,
+            displayed_series_uid=displayed_series_uid,
+        )
     except LookupError:
         return None
     if not refs:

@@ -61,6 +61,7 @@ from imaging_viewer.core.teaching.key_images import (
     key_image_viewport,
     select_key_images,
     window_label,
+    with_resolved_images,
 )
 from imaging_viewer.core.teaching.measurements import (
     measure_annotations,
@@ -243,6 +244,7 @@ def export_teaching_case(
     redactions: Mapping[str, Sequence[TextBox]] | None = None,
     lesion_ids: Collection[str] | None = None,
     key_image_marks: Sequence[KeyImageMark] | None = None,
+    displayed_series_uid: str = "",
 ) -> TeachingExport:
     """Write a teaching case folder for the lesions of ``annotation_set``.
 
@@ -303,6 +305,10 @@ def export_teaching_case(
         The marked key images to export; all of ``annotation_set`` by default.
         They are also written as a Key Object Selection "For Teaching"
         (DCM 113004).
+    displayed_series_uid : str
+        Series Instance UID of the series shown: annotations that name no
+        image (older files) go to its nearest acquired image first, and the SR,
+        presentation state and ``annotations.json`` name that image.
 
     Returns
     -------
@@ -324,8 +330,12 @@ def export_teaching_case(
     if lesion_ids is not None or key_image_marks is not None:
         annotation_set = chosen_part(annotation_set, lesion_ids, key_image_marks)
     refs, warnings = select_key_images(
-        scan_result.series, annotation_set, key_images or ()
+        scan_result.series,
+        annotation_set,
+        key_images or (),
+        displayed_series_uid=displayed_series_uid,
     )
+    annotation_set = with_resolved_images(annotation_set, refs)
     if not refs:
         raise TeachingExportError(
             "no key images: no annotation lies on a scanned image, and none was "

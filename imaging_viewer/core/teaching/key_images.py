@@ -37,6 +37,7 @@ __all__ = [
     "key_image_viewport",
     "select_key_images",
     "window_label",
+    "with_resolved_images",
 ]
 
 # An annotation counts as drawn on a slice's plane when its normal is this
@@ -287,6 +288,51 @@ def select_key_images(
                 )
             add(series, k, 0, None)
     return list(found.values()), warnings
+
+
+def with_resolved_images(
+    annotation_set: AnnotationSet, refs: Sequence[KeyImageRef]
+) -> AnnotationSet:
+    """A copy of ``annotation_set`` in which each annotation that names no image
+    (older files) names the one :func:`select_key_images` resolved for it: its
+    SOP Instance UID, frame (1-based, multi-frame files only) and series, so
+    the SR's SCOORD and the GSPS reference that image (PS3.3 C.18.6.1.1 Selected
+    Frame and Referenced SOP; A.33.1 Referenced Image). Annotations that name
+    their image, calibrations and key-image marks are kept as they are.
+    """
+    from imaging_viewer.core.annotations.model import AnnotationSet
+
+    chosen: dict[str, KeyImageRef] = {}
+    for ref in refs:
+        for annotation_id in ref.annotation_ids:
+            chosen.setdefault(annotation_id, ref)
+    lesions = []
+    for lesion in annotation_set.lesions:
+        annotations = []
+        for annotation in lesion.annotations:
+            image = chosen.get(annotation.id)
+            if image is not None and not annotation.referenced_sop_instance_uid:
+                annotation = replace(
+                    annotation,
+                    referenced_sop_instance_uid=image.sop_instance_uid,
+                    referenced_frame=_frame_number(image),
+                    referenced_series_instance_uid=image.series.uid,
+                )
+            annotations.append(annotation)
+        lesions.append(replace(lesion, annotations=tuple(annotations)))
+    resolved = AnnotationSet(lesions)
+    for calibration in annotation_set.calibrations:
+        resolved.set_calibration(calibration)
+    for mark in annotation_set.key_images:
+        resolved.mark_key_image(mark)
+    return resolved
+
+
+def _frame_number(ref: KeyImageRef) -> int | None:
+    """1-based Referenced Frame Number of a multi-frame file's frame, else None."""
+    frames = ref.series.frames[ref.time_index]
+    multi_frame = sum(1 for other in frames if other.path == ref.path) > 1
+    return ref.frame_index + 1 if multi_frame or ref.frame_index else None
 
 
 def _locate_sop(

@@ -576,7 +576,8 @@ class Workspace:
 
     def open_annotations(self, study_uid: str, path: str | os.PathLike[str]) -> int:
         """Put the annotations of the file at ``path`` in place of a study's
-        (one undoable step); returns the number of lesions.
+        (its lesions in one undoable step; its calibrations and key images
+        replace the study's); returns the number of lesions.
 
         Raises AnnotationFileError or OSError with the reason.
         """
@@ -594,6 +595,10 @@ class Workspace:
             )
         for calibration in loaded.calibrations:
             annotations.set_calibration(calibration)
+        for mark in annotations.key_images:
+            annotations.unmark_key_image(*mark.key)
+        for mark in loaded.key_images:
+            annotations.mark_key_image(mark)
         return len(loaded.lesions)
 
     def import_annotations(
@@ -652,15 +657,23 @@ class Workspace:
             **options,
         )
 
-    def teaching_key_images(self, study_uid: str) -> list[KeyImageRef]:
+    def teaching_key_images(
+        self, study_uid: str, *, displayed_series_uid: str = ""
+    ) -> list[KeyImageRef]:
         """The key images a teaching case of the study would show (those its
-        annotations are on), e.g. to review them for burned-in text first."""
+        annotations are on), e.g. to review them for burned-in text first.
+
+        Annotations that name no image (older files) go to the nearest image of
+        ``displayed_series_uid``, the series they are shown on, first.
+        """
         from imaging_viewer.core.teaching.key_images import select_key_images
 
         if self.scan_result is None:
             return []
         refs, _ = select_key_images(
-            self.scan_result.series, self.annotations(study_uid)
+            self.scan_result.series,
+            self.annotations(study_uid),
+            displayed_series_uid=displayed_series_uid,
         )
         return refs
 
@@ -670,23 +683,35 @@ class Workspace:
         folder: str | os.PathLike[str],
         *,
         window: Window | None = None,
+        displayed_series_uid: str = "",
     ) -> tuple[AnnotationDocuments, list[str]]:
         """A study's lesions as a TID 1500 SR and a GSPS beside copies of their
         key images, not de-identified (for a PACS and other viewers); returns
         what was written and the warnings.
+
+        Annotations that name no image (older files) go to the nearest image of
+        ``displayed_series_uid`` first, and the SR and GSPS name that image.
 
         Raises DicomExportError or OSError with the reason.
         """
         from imaging_viewer.core.exchange.annotation_documents import (
             export_annotation_documents,
         )
-        from imaging_viewer.core.teaching.key_images import select_key_images
+        from imaging_viewer.core.teaching.key_images import (
+            select_key_images,
+            with_resolved_images,
+        )
 
         series = self.scan_result.series if self.scan_result else []
         annotations = self.annotations(study_uid)
-        images, warnings = select_key_images(series, annotations)
+        images, warnings = select_key_images(
+            series, annotations, displayed_series_uid=displayed_series_uid
+        )
         result = export_annotation_documents(
-            annotations, images, Path(folder), window=window
+            with_resolved_images(annotations, images),
+            images,
+            Path(folder),
+            window=window,
         )
         return result, [*warnings, *result.warnings]
 

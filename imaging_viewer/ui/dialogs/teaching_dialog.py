@@ -51,7 +51,15 @@ class TeachingCaseDialog(QtWidgets.QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Teaching case")
-        form = QtWidgets.QFormLayout(self)
+        # The form on the left, the preview on its right: at 1366×768 the
+        # dialog fits on the screen with its buttons (one column was 880 px).
+        outer = QtWidgets.QVBoxLayout(self)
+        columns = QtWidgets.QHBoxLayout()
+        outer.addLayout(columns, 1)
+        form = QtWidgets.QFormLayout()
+        columns.addLayout(form, 1)
+        self._side = QtWidgets.QVBoxLayout()
+        columns.addLayout(self._side)
         self._fields: dict[str, QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit] = {}
         for name in _CASE_FIELDS:
             editor: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit
@@ -122,16 +130,22 @@ class TeachingCaseDialog(QtWidgets.QDialog):
             "images at risk of burned-in text)"
         )
         form.addRow(self.review_images)
+        self.preview_title = QtWidgets.QLabel("First key image, as exported")
+        self.preview_title.setVisible(False)
+        self._side.addWidget(self.preview_title)
         self.preview = QtWidgets.QLabel()
         self.preview.setVisible(False)
-        form.addRow(self.preview)
+        self._side.addWidget(self.preview)
+        self._side.addStretch(1)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        outer = self.layout()
+        assert outer is not None
+        outer.addWidget(buttons)
 
     def show_preview(self, image: QImage) -> None:
         """Show the first key image as it will be exported (scaled down)."""
@@ -141,6 +155,7 @@ class TeachingCaseDialog(QtWidgets.QDialog):
         self.preview.setPixmap(picture.scaledToWidth(min(320, max(1, picture.width()))))
         self.preview.setToolTip("The first key image as exported (de-identified)")
         self.preview.setVisible(True)
+        self.preview_title.setVisible(True)
 
     def case(self) -> TeachingCase:
         """The case as typed (each field stripped)."""
@@ -182,8 +197,12 @@ def _check_list(items: Sequence[tuple[str, object, QPixmap | None]]) -> QListWid
     from PySide6.QtGui import QIcon
 
     widget = QtWidgets.QListWidget()
+    with_thumbnails = any(thumbnail is not None for _, _, thumbnail in items)
     widget.setIconSize(QSize(48, 48))
-    widget.setMaximumHeight(110)
+    # Every entry seen at once, up to three thumbnails or five lines.
+    row = 52 if with_thumbnails else widget.fontMetrics().height() + 4
+    shown = max(1, min(len(items), 3 if with_thumbnails else 5))
+    widget.setFixedHeight(row * shown + 2 * widget.frameWidth() + 2)
     for text, data, thumbnail in items:
         item = QtWidgets.QListWidgetItem(text)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -250,6 +269,7 @@ class LesionExport:
             study.uid,
             annotations,
             self._state.active.editable_window(),
+            self.displayed_series_uid(),
         )
         if preview is not None:
             dialog.show_preview(preview)
@@ -266,6 +286,7 @@ class LesionExport:
         case = dialog.case()
         out_dir = Path(folder) / (_safe_name(case.title) or "teaching_case")
         options = dialog.export_options(self._state.active.editable_window())
+        options["displayed_series_uid"] = self.displayed_series_uid()
         self.write_teaching_case(study, case, out_dir, redactions, options)
 
     def write_teaching_case(
@@ -319,6 +340,12 @@ class LesionExport:
         box.open()
         return box
 
+    def displayed_series_uid(self) -> str:
+        """Series Instance UID of the active view's series: where annotations
+        that name no image (older files) are placed first."""
+        series = self._state.active.series
+        return series.uid if series is not None else ""
+
     def thumbnails(self) -> dict[tuple[str, int | None], QPixmap]:
         """The key images' thumbnails the Key images panel remembered."""
         if not getattr(self._parent, "docks_built", False):
@@ -334,7 +361,9 @@ class LesionExport:
         ``always``); None when the user cancels."""
         from imaging_viewer.ui.dialogs.redaction_dialog import RedactionDialog
 
-        key_images = self._workspace.teaching_key_images(study.uid)
+        key_images = self._workspace.teaching_key_images(
+            study.uid, displayed_series_uid=self.displayed_series_uid()
+        )
         if not key_images:
             return {}
         tool = RedactionDialog(key_images, self._parent)
@@ -366,6 +395,7 @@ class LesionExport:
                 study.uid,
                 Path(folder) / "annotations_dicom" / "dicom",
                 window=self._state.active.editable_window(),
+                displayed_series_uid=self.displayed_series_uid(),
             )
         except (DicomExportError, OSError) as error:
             QtWidgets.QMessageBox.warning(

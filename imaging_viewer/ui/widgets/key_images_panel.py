@@ -3,7 +3,7 @@ shows one, Unmark removes it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,17 +22,28 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
     from imaging_viewer.core.annotations.model import AnnotationSet
 
-__all__ = ["THUMBNAIL_SIZE", "KeyImagesPanelWidget"]
+__all__ = ["THUMBNAIL_SIZE", "KeyImagesPanelWidget", "ThumbnailLoader"]
 
 THUMBNAIL_SIZE = 72
 _MARK_ROLE = Qt.ItemDataRole.UserRole
+
+
+class ThumbnailLoader(Protocol):
+    """Draws key images' thumbnails (``ui.key_image_thumbnails``)."""
+
+    ready: Any
+    """Signal (mark key, QImage or None) when one is drawn."""
+
+    def request(self, mark: KeyImageMark, size: int) -> None: ...
 
 
 class KeyImagesPanelWidget(QWidget):
     """Lists the key images of the annotation set, in the order marked.
 
     A click (or Enter) on one emits :attr:`mark_activated` with its
-    :class:`KeyImageMark`; thumbnails are those remembered when marking.
+    :class:`KeyImageMark`; thumbnails are those remembered when marking, or
+    drawn from the file in the background (:meth:`set_thumbnail_loader`) for
+    marks read from an annotation file.
     """
 
     mark_activated = Signal(object)
@@ -44,6 +55,8 @@ class KeyImagesPanelWidget(QWidget):
         super().__init__(parent)
         self.annotations = annotations
         self._thumbnails: dict[tuple[str, int | None], QPixmap] = {}
+        self._no_thumbnail: set[tuple[str, int | None]] = set()
+        self._loader: ThumbnailLoader | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         self.hint = QLabel("No key images: press K on an image to mark it.")
@@ -71,7 +84,27 @@ class KeyImagesPanelWidget(QWidget):
         self.annotations.changed.disconnect(self._on_changed)
         self.annotations = annotations
         annotations.changed.connect(self._on_changed)
+        self._no_thumbnail.clear()
         self.refresh()
+
+    def set_thumbnail_loader(self, loader: ThumbnailLoader) -> None:
+        """Draw the missing thumbnails with ``loader`` (in the background)."""
+        self._loader = loader
+        loader.ready.connect(self._on_thumbnail_ready)
+        self.refresh()
+
+    def _on_thumbnail_ready(self, key: tuple[str, int | None], image: object) -> None:
+        from PySide6.QtGui import QIcon, QImage, QPixmap
+
+        if not isinstance(image, QImage) or image.isNull():
+            self._no_thumbnail.add(key)
+            return
+        pixmap = QPixmap.fromImage(image)
+        self._thumbnails.setdefault(key, pixmap)
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(_MARK_ROLE).key == key:
+                item.setIcon(QIcon(self._thumbnails[key]))
 
     @property
     def thumbnails(self) -> dict[tuple[str, int | None], QPixmap]:
@@ -110,6 +143,8 @@ class KeyImagesPanelWidget(QWidget):
             thumbnail = self._thumbnails.get(mark.key)
             if thumbnail is not None:
                 item.setIcon(QIcon(thumbnail))
+            elif self._loader is not None and mark.key not in self._no_thumbnail:
+                self._loader.request(mark, THUMBNAIL_SIZE)
             self.list.addItem(item)
         has_marks = bool(self.annotations.key_images)
         self.hint.setVisible(not has_marks)
