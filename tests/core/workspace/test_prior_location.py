@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 LATER_DATE = "20160301"
 
 
-def later_copy(source: Path, target: Path, *, new_frame: bool = False) -> Path:
-    """Every file of ``source`` as one later study of the same patient (new
+def later_copy(
+    source: Path, target: Path, *, new_frame: bool = False, date: str = LATER_DATE
+) -> Path:
+    """Every file of ``source`` as one study of the same patient on ``date`` (new
     study, series and SOP Instance UIDs; the same frame of reference unless
     ``new_frame``)."""
     target.mkdir(parents=True)
@@ -40,7 +42,7 @@ def later_copy(source: Path, target: Path, *, new_frame: bool = False) -> Path:
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         if new_frame:
             ds.FrameOfReferenceUID = frame
-        ds.StudyDate = LATER_DATE
+        ds.StudyDate = date
         ds.save_as(target / f"{n:03d}.dcm")
     return target
 
@@ -55,17 +57,20 @@ def slice_positions_s(folder: Path) -> list[float]:
 
 
 def measured_lesion(
-    label: str, centre_lps: tuple[float, float, float], frame: str
+    label: str,
+    centre_lps: tuple[float, float, float],
+    frame: str,
+    length_mm: float = 20.0,
 ) -> Lesion:
-    """A lesion with one 20 mm axial ruler centred on ``centre_lps``."""
+    """A lesion with one axial ruler of ``length_mm`` centred on ``centre_lps``."""
     lesion = Lesion(label=label, role="target")
     x, y, z = centre_lps
     ruler = Ruler(
         lesion_id=lesion.id,
         frame_of_reference_uid=frame,
         plane_normal_lps=(0.0, 0.0, 1.0),
-        start_lps=(x - 10.0, y, z),
-        end_lps=(x + 10.0, y, z),
+        start_lps=(x - length_mm / 2, y, z),
+        end_lps=(x + length_mm / 2, y, z),
     )
     return Lesion(**{**lesion.__dict__, "annotations": (ruler,)})
 
