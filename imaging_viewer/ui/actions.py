@@ -279,6 +279,31 @@ def _reset_comparison_link(window: MainWindow) -> None:
     reset_link(window)
 
 
+def _same_lesion_as(window: MainWindow) -> None:
+    from imaging_viewer.ui.lesion_linking import same_lesion_as
+
+    same_lesion_as(window)
+
+
+def _unlink_lesion(window: MainWindow) -> None:
+    from imaging_viewer.ui.lesion_linking import unlink_from_earlier
+
+    unlink_from_earlier(window)
+
+
+def _toggle_link(window: MainWindow) -> None:
+    """Link or unlink scrolling; says which viewports (another patient's) the
+    link leaves out."""
+    state = window.state
+    state.toggle_link()
+    others = state.other_patient_viewports()
+    if state.link_scrolling and others:
+        which = ", ".join(str(index + 1) for index in others)
+        window.statusBar().showMessage(
+            f"Linked, except viewport {which}: another patient is never linked", 8000
+        )
+
+
 def _comparison_is_on(window: MainWindow) -> bool:
     from imaging_viewer.ui.comparison_view import comparison_is_on
 
@@ -497,7 +522,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "link",
         "Link",
-        run=lambda w: w.state.toggle_link(),
+        run=_toggle_link,
         menus=("view",),
         section="mpr",
         toolbar="link",
@@ -801,6 +826,24 @@ ACTIONS: tuple[Action, ...] = (
         menus=("annotate",),
         section="annotations",
         dock="response",
+    ),
+    Action(
+        "same_lesion",
+        "Same lesion as…",
+        run=_same_lesion_as,
+        menus=("annotate",),
+        section="annotations",
+        tip="Link the selected lesion to the same patient's lesion of an earlier "
+        "time point (one Tracking UID: the Response table tracks it)",
+        help="link the selected lesion to a lesion of an earlier time point",
+    ),
+    Action(
+        "unlink_lesion",
+        "Unlink from earlier lesion",
+        run=_unlink_lesion,
+        menus=("annotate",),
+        section="annotations",
+        help="unlink the selected lesion from the earlier lesion it was linked to",
     ),
     Action(
         "export_dicom",

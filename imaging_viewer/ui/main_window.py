@@ -4,7 +4,6 @@ the workspace and leaves each other job to a module of its own."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 # ``QtCore.Qt`` is not used here: PySide6 builds the Python enums of the whole
@@ -43,6 +42,8 @@ from imaging_viewer.ui.view_export import ViewExport
 from imaging_viewer.ui.workers import run_in_background
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PySide6.QtCore import QChildEvent
     from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 
@@ -272,6 +273,9 @@ class MainWindow(QMainWindow):
         docks.problems_panel.series_activated.connect(self._on_series_activated)
         docks.lesions_panel.annotation_activated.connect(self.go_to_annotation)
         bind_dock_toggles(self, self._actions, docks.by_name)
+        from imaging_viewer.ui.lesion_linking import bind_lesions_panel
+
+        bind_lesions_panel(self, docks.lesions_panel)  # "same lesion as…"
         apply_icons(self._actions)
         self.slab.click_focus_only()
         self.placement.restore_docks()
@@ -531,12 +535,11 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """Open the first dropped file or folder."""
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                self.open_path(Path(url.toLocalFile()))
-                event.acceptProposedAction()
-                return
+        """Add the dropped files and folders to the studies open (opened if none is)."""
+        from imaging_viewer.ui.dropped_studies import add_dropped
+
+        if add_dropped(self, event.mimeData().urls()):
+            event.acceptProposedAction()
 
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QMenu,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -43,6 +44,10 @@ class LesionsPanelWidget(QWidget):
     """An annotation id the user wants to see."""
     active_lesion_changed = Signal(object)
     """The lesion id new annotations go to (None: start a new lesion)."""
+    same_lesion_requested = Signal(str)
+    """A lesion id to link to a lesion of an earlier time point."""
+    unlink_requested = Signal(str)
+    """A lesion id to unlink from the earlier lesion it is linked to."""
 
     def __init__(
         self, annotations: AnnotationSet, parent: QWidget | None = None
@@ -64,8 +69,14 @@ class LesionsPanelWidget(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setToolTip("Delete the selected lesion or annotation")
         self.delete_button.clicked.connect(self.delete_selected)
+        self.same_lesion_button = QPushButton("Same lesion as…")
+        self.same_lesion_button.setToolTip(
+            "Link the selected lesion to a lesion of an earlier time point"
+        )
+        self.same_lesion_button.clicked.connect(self._on_same_lesion)
         buttons.addWidget(self.new_button)
         buttons.addWidget(self.delete_button)
+        buttons.addWidget(self.same_lesion_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self.tree = QTreeWidget()
@@ -82,6 +93,8 @@ class LesionsPanelWidget(QWidget):
         self.tree.header().sectionResized.connect(self._on_column_resized)
         self.tree.itemSelectionChanged.connect(self._on_selection)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_context_menu)
         layout.addWidget(self.tree, 1)
         form = QFormLayout()
         self.editors: dict[str, QLineEdit] = {}
@@ -224,6 +237,7 @@ class LesionsPanelWidget(QWidget):
             editor.setEnabled(lesion is not None)
             editor.blockSignals(False)
         self.site_picker.setEnabled(lesion is not None)
+        self.same_lesion_button.setEnabled(lesion is not None)
         if lesion is not None:
             self.site_picker.show_site(lesion.site_code, lesion.laterality)
 
@@ -246,6 +260,33 @@ class LesionsPanelWidget(QWidget):
         self.tree.clearSelection()
         self._set_active(None)
         self._show_fields()
+
+    def _on_same_lesion(self) -> None:
+        if self._active_lesion and self.annotations.has_lesion(self._active_lesion):
+            self.same_lesion_requested.emit(self._active_lesion)
+
+    def lesion_menu(self, item: QTreeWidgetItem) -> QMenu | None:
+        """The context menu of a lesion row (None for an annotation row)."""
+        kind, lesion_id = item.data(0, _ID_ROLE)
+        if kind != "lesion":
+            return None
+        menu = QMenu(self)
+        menu.addAction(
+            "Same lesion as…", lambda: self.same_lesion_requested.emit(lesion_id)
+        )
+        menu.addAction(
+            "Unlink from earlier lesion", lambda: self.unlink_requested.emit(lesion_id)
+        )
+        return menu
+
+    def _on_context_menu(self, position: QPoint) -> None:
+        item = self.tree.itemAt(position)
+        menu = None if item is None else self.lesion_menu(item)
+        if item is None or menu is None:
+            return
+        self.tree.setCurrentItem(item)  # the lesion it acts on becomes the active one
+        menu.exec(self.tree.viewport().mapToGlobal(position))
+        menu.deleteLater()
 
     def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
         kind, item_id = item.data(0, _ID_ROLE)
