@@ -143,6 +143,12 @@ def test_import_by_reference_lists_and_searches_the_studies(
     )
     assert matching(choice="today") == where(lambda s: False) == set()
 
+    # Typing searches too, a moment after the last key.
+    matching()
+    qtbot.keyClicks(dialog.modality, "MR")
+    mr_studies = where(lambda s: "MR" in s["modalities"])
+    qtbot.waitUntil(lambda: set(_shown(dialog)) == mr_studies, timeout=5_000)
+
 
 def test_import_by_copy_then_remove_deletes_only_copies(
     qtbot: QtBot, tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["DatabaseDialog", "folders_to_open", "show_database_dialog"]
 
 _ANY_DATE = "any date"
+_TYPING_MS = 300
 _RANGE = "range"
 _UID = Qt.ItemDataRole.UserRole
 _COLUMNS = (
@@ -170,6 +171,11 @@ class DatabaseDialog(QDialog):
         self.search_button = QPushButton("Search")
         self.search_button.setDefault(True)
         self.search_button.clicked.connect(self.search)
+        # The list follows the typing (Horos's search field), a moment after it.
+        self._typed = QTimer(self)
+        self._typed.setSingleShot(True)
+        self._typed.setInterval(_TYPING_MS)
+        self._typed.timeout.connect(self.search)
         for field in (
             self.patient_name,
             self.patient_id,
@@ -178,6 +184,7 @@ class DatabaseDialog(QDialog):
             self.description,
         ):
             field.returnPressed.connect(self.search)
+            field.textEdited.connect(lambda _: self._typed.start())
         self.date_choice.activated.connect(lambda _: self.search())
         names = QHBoxLayout()
         names.addWidget(self.patient_name, 2)
@@ -234,6 +241,7 @@ class DatabaseDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -293,6 +301,7 @@ class DatabaseDialog(QDialog):
 
     def search(self) -> None:
         """List the studies matching the fields (every field that is filled)."""
+        self._typed.stop()
         if self.database is None:
             return
         first, last = self.date_filter()
@@ -342,7 +351,7 @@ class DatabaseDialog(QDialog):
         if self.database is None or item.parent() is not None or item.childCount():
             return
         for series in self.database.series(str(item.data(0, _UID))):
-            number = "" if series.number is None else f"#{series.number} "
+            number = "" if series.number is None else f"Se {series.number}  "
             child = _SortableItem(
                 [
                     "",
