@@ -13,6 +13,7 @@ The database is the Qt-free :class:`~imaging_viewer.core.pacs.database.StudyData
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -305,14 +306,18 @@ class DatabaseDialog(QDialog):
         if self.database is None:
             return
         first, last = self.date_filter()
-        self.studies = self.database.studies(
-            patient_name=self.patient_name.text().strip(),
-            patient_id=self.patient_id.text().strip(),
-            date_from=first,
-            date_to=last,
-            modality=self.modality.text().strip(),
-            description=self.description.text().strip(),
-        )
+        try:
+            self.studies = self.database.studies(
+                patient_name=self.patient_name.text().strip(),
+                patient_id=self.patient_id.text().strip(),
+                date_from=first,
+                date_to=last,
+                modality=self.modality.text().strip(),
+                description=self.description.text().strip(),
+            )
+        except sqlite3.Error as error:  # locked by another writer, or gone
+            self.status.setText(f"the database cannot be read now: {error}")
+            return
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         for study in self.studies:
@@ -429,7 +434,11 @@ class DatabaseDialog(QDialog):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return 0
-        removed = sum(self.database.remove(uid) for uid in uids)
+        try:
+            removed = sum(self.database.remove(uid) for uid in uids)
+        except sqlite3.Error as error:  # locked, read-only, gone: said
+            self.status.setText(f"nothing removed: {error}")
+            return 0
         self.search()
         self.status.setText(
             f"removed {removed} instance(s): {copied} copied file(s) deleted, "
