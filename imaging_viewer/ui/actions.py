@@ -180,6 +180,13 @@ def _show_pacs_dialog(window: MainWindow) -> None:
     show_pacs_dialog(window)
 
 
+def _show_database_dialog(window: MainWindow) -> None:
+    # The database loads only when its window is first asked for.
+    from imaging_viewer.ui.dialogs.database_dialog import show_database_dialog
+
+    show_database_dialog(window)
+
+
 def _set_layout(name: str) -> Callable[[MainWindow], None]:
     return lambda window: window.set_layout(name)
 
@@ -463,6 +470,16 @@ ACTIONS: tuple[Action, ...] = (
         section="open",
         shortcuts=("Ctrl+Shift+Q",),
         tip="Find studies on a PACS (DIMSE or DICOMweb), retrieve and open them",
+    ),
+    Action(
+        "local_database",
+        "&Local database…",
+        run=lambda w: _show_database_dialog(w),
+        menus=("file",),
+        section="open",
+        shortcuts=("Ctrl+Shift+L",),
+        tip="Browse, search and open the studies indexed on this computer; "
+        "import, remove, re-index",
     ),
     # View
     *_layouts(),
