@@ -201,7 +201,10 @@ def _mpr_layout_is(name: str) -> Callable[[MainWindow], bool]:
 def _mpr_layouts() -> list[Action]:
     names = {
         "1x3": ("MPR side by side", "axial, coronal and sagittal side by side"),
-        "2x2": ("MPR 2×2", "MPR 2×2: the three planes and the acquired slices"),
+        "2x2": (
+            "MPR 2×2",
+            "MPR 2×2: three planes and a free view (right-click it: oblique...)",
+        ),
         "1+2": ("MPR 1 large + 2 small", "MPR: one large view and two small"),
     }
     return [

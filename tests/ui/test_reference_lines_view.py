@@ -4,7 +4,7 @@ A tilted Philips CT beside its sagittal localizer (one Frame of Reference):
 the axial slice shows on the localizer as a red line where pydicom's geometry
 puts it. A Philips head CT in MPR 2×2 (the fourth view the acquired slices),
 one large + two small, double-click to maximize, the crosshair's gap, the
-oblique angle in the corner.
+oblique angle in the corner; the fourth view of 2×2 turned oblique.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pydicom
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QAction
 
 from imaging_viewer.core.reference_lines import reference_lines
 from imaging_viewer.ui.main_window import MainWindow
@@ -243,3 +244,43 @@ def test_a_turned_plane_says_its_angle(head_ct: MainWindow) -> None:
     sagittal.plane_rotation = tuple(float(v) for v in turned.ravel())
     text = head_ct.viewport_widgets[2]._corner_text()
     assert "Oblique 12.5°" in text["bottom_left"]
+
+
+def test_the_fourth_view_is_free(head_ct: MainWindow) -> None:
+    from imaging_viewer.ui.image_context_menu import build_image_menu
+
+    window = head_ct
+    widgets = window.viewport_widgets
+    free = widgets[3]
+
+    def show_entries(widget: SliceViewportWidget) -> dict[str, QAction]:
+        menu = build_image_menu(window, window.actions_built, widget, QPointF(5, 5))
+        entries = {a.objectName(): a for a in menu.findChildren(QAction)}
+        return {name: a for name, a in entries.items() if name.startswith("free_")}
+
+    # Only the fourth view has "Show"; it starts on the acquired slices.
+    assert show_entries(widgets[0]) == {}
+    entries = show_entries(free)
+    assert sorted(entries) == [
+        f"free_view_{kind}"
+        for kind in sorted(("acquired", "oblique", "axial", "coronal", "sagittal"))
+    ]
+    assert entries["free_view_acquired"].isChecked()
+    entries["free_view_oblique"].trigger()
+    state = window.state.viewports[3]
+    assert state.is_mpr
+    assert state.plane_rotation is not None
+    assert "Oblique 30.0°" in free._corner_text()["bottom_left"]
+    assert show_entries(free)["free_view_oblique"].isChecked()
+    # Its plane crosses the others as a blue crosshair line (turned by dragging
+    # it), and they cross it; the acquired slices' lines are gone from it.
+    assert VIEWPORT_COLOURS[3] in [c for _, c, _, _ in widgets[0]._crosshair_lines()]
+    assert len(free._crosshair_lines()) == 3
+    assert list(free._reference_lines.lines()) == []
+    image = _grab(free)
+    assert not image.isNull()
+    show_entries(free)["free_view_sagittal"].trigger()
+    assert state.orientation == "sagittal"
+    assert state.plane_rotation is None
+    show_entries(free)["free_view_acquired"].trigger()
+    assert not state.is_mpr
