@@ -97,6 +97,8 @@ TOOLBAR_MENUS: dict[str, tuple[str, str, str]] = {
 (the group it ends, button text, icon). Rarely used entries keep the tool bar
 short enough to show whole at 1366 px. The window fills an empty one (the W/L
 presets of the image's modality)."""
+MENUS_SHOWING_CURRENT: tuple[str, ...] = ("layout_menu",)
+"""Drop-downs whose button shows the icon of their checked entry (the layout)."""
 MEASUREMENT_TOOLS: frozenset[str] = frozenset(
     {"ruler", "angle", "cobb", "ellipse", "polygon", "bidirectional", "calibrate"}
 )
@@ -214,6 +216,8 @@ def _mpr_layouts() -> list[Action]:
             run=_set_mpr_layout(name),
             menus=("view",),
             section="mpr",
+            toolbar="layout_menu",
+            icon=f"layout-mpr-{name.replace('+', 'plus')}",
             checkable=True,
             checked=_mpr_layout_is(name),
             help=help_text,
@@ -962,6 +966,8 @@ class BuiltActions:
         default_factory=dict
     )
     """Where each dock's toggle goes: (menu, the entry it goes before)."""
+    icons_applied: bool = False
+    """True once :func:`apply_icons` ran (after the first paint)."""
 
 
 def build_actions(
@@ -1028,8 +1034,10 @@ def _add_group(
         button.setText(text)
         menu = built.submenus[f"toolbar_{menu_group}"] = QMenu(text, window)
         keys: list[str] = []
+        sections: dict[str, str] = {}
         for spec in ACTIONS:
             if spec.toolbar == menu_group:
+                _separate(menu, sections, menu_group, spec.section)
                 menu.addAction(built.actions[spec.id])
                 keys += spec.shortcuts[:1]
         button.setToolTip(f"{text} ({', '.join(keys)})" if keys else text)
@@ -1105,6 +1113,28 @@ def refresh_checks(window: MainWindow, built: BuiltActions) -> None:
             checked = bool(spec.checked(window))
             if action.isChecked() != checked:
                 action.setChecked(checked)
+    if built.icons_applied:
+        _show_current_icons(built)
+
+
+def _show_current_icons(built: BuiltActions) -> None:
+    """The drop-downs of :data:`MENUS_SHOWING_CURRENT` wear their checked
+    entry's icon (the layout shown), else their own."""
+    from imaging_viewer.ui.icons import icon
+
+    for group in MENUS_SHOWING_CURRENT:
+        button = built.actions.get(f"toolbar_{group}")
+        if button is None:
+            continue
+        name = TOOLBAR_MENUS[group][2]
+        for spec in ACTIONS:
+            action = built.actions.get(spec.id)
+            if spec.toolbar == group and action is not None and action.isChecked():
+                name = spec.icon or name
+                break
+        if button.property("icon_name") != name:
+            button.setProperty("icon_name", name)
+            button.setIcon(icon(name))
 
 
 def bind_dock_toggles(
@@ -1147,6 +1177,8 @@ def apply_icons(built: BuiltActions) -> None:
         image = icon(name)
         if not image.isNull():
             action.setIcon(image)
+    built.icons_applied = True
+    _show_current_icons(built)
 
 
 # ---------------------------------------------------------------- keys and Help

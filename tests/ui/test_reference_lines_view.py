@@ -284,3 +284,41 @@ def test_the_fourth_view_is_free(head_ct: MainWindow) -> None:
     assert state.plane_rotation is None
     show_entries(free)["free_view_acquired"].trigger()
     assert not state.is_mpr
+
+
+def test_the_layout_button_lists_the_mpr_layouts_and_shows_the_current(
+    head_ct: MainWindow,
+) -> None:
+    from imaging_viewer.ui.icons import icon
+
+    built = head_ct.actions_built
+    button = built.actions["toolbar_layout_menu"]
+    entries = built.submenus["toolbar_layout_menu"].actions()
+    names = [
+        "layout_1x1",
+        "layout_1x2",
+        "layout_2x1",
+        "layout_2x2",
+        "mpr_layout_1x3",
+        "mpr_layout_2x2",
+        "mpr_layout_1+2",
+    ]
+    listed = [a for a in entries if not a.isSeparator()]
+    assert listed == [built.actions[name] for name in names]
+    # A separator between the grids and the MPR arrangements.
+    assert entries[4].isSeparator()
+    assert all(not action.icon().isNull() for action in listed)
+
+    def shown() -> int:
+        return button.icon().cacheKey()
+
+    assert button.property("icon_name") == "layout-mpr-2x2"
+    assert shown() == icon("layout-mpr-2x2").cacheKey()
+    built.actions["mpr_layout_1+2"].trigger()
+    assert button.property("icon_name") == "layout-mpr-1plus2"
+    built.actions["mpr"].trigger()  # leave MPR: one viewport
+    assert head_ct.state.layout == "1x1"
+    assert button.property("icon_name") == "layout-1x1"
+    assert shown() == icon("layout-1x1").cacheKey()
+    built.actions["layout_1x2"].trigger()
+    assert button.property("icon_name") == "layout-1x2"
