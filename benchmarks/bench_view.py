@@ -1416,19 +1416,19 @@ def _print_reflines(
         "\n  lines on and off alternated in rounds; on/off: the ratio of medians"
     )
     print(
-        f"  {'case':38s} {'interaction':11s} {'lines on':>15s} {'lines off':>15s}"
+        f"  {'case':50s} {'interaction':11s} {'lines on':>15s} {'lines off':>15s}"
         f" {'on/off':>6s} {'paints':>6s} {'others':>6s}"
     )
     labels = dict(REFLINE_CASES)
     for name, case in reflines["cases"].items():
-        label = f"{labels.get(name, name)} ({case['reference_lines_drawn']} lines)"
+        label = f"{labels.get(name, name)} (lines: {case['reference_lines_drawn']})"
         # Lines: the reference lines drawn in all its views (crosshairs apart).
         for interaction in ("scroll", "window"):
             row = case["rows"][interaction]
             on, off = row["on"], row["off"]
             ratio = on["median"] / off["median"] if off["median"] else math.nan
             print(
-                f"  {label:38s} {interaction:11s} {on['median']:6.2f} /"
+                f"  {label:50s} {interaction:11s} {on['median']:6.2f} /"
                 f" {on['p95']:6.2f} {off['median']:6.2f} / {off['p95']:6.2f}"
                 f" {ratio:6.2f} {on['paints_per_frame']:6.2f} {row['others']:6.2f}"
             )
