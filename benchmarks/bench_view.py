@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -496,6 +497,163 @@ def child_frames(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+REFLINE_CASES = (
+    ("mpr2x2", "MPR 2×2: three planes + acquired slices"),
+    ("stack_coronal", "CT stack beside its coronal reformat"),
+)
+"""Reference line cases: several viewports of one frame of reference, each of
+which draws the others' slices (issue 15 item 7)."""
+TARGET_REFLINES_RATIO = 1.10
+"""Reference lines on may cost at most 10 % of a frame with them off."""
+
+
+def child_reflines(args: argparse.Namespace) -> dict[str, Any]:
+    """Frames of several viewports (1000×1000 px in all) with reference lines
+    on and off, alternated in rounds so that both see the same machine."""
+    import math
+
+    import numpy as np
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QGridLayout, QWidget
+
+    from imaging_viewer.core.annotations.model import AnnotationSet
+    from imaging_viewer.core.dicom.load import load_volume
+    from imaging_viewer.core.dicom.scan import scan_folder
+    from imaging_viewer.core.viewer_state import ViewerState
+    from imaging_viewer.core.volume import Window
+    from imaging_viewer.ui.mpr_layouts import VIEWPORT_COLOURS
+    from imaging_viewer.ui.slice_viewport import SliceViewportWidget
+
+    app = _qt_app()
+    counter = _paint_counter()
+    series = scan_folder(Path(args.ct)).series[0]
+    volume = load_volume(series)
+    results: dict[str, Any] = {
+        "platform": app.platformName(),
+        "seconds": args.seconds,
+        "cases": {},
+    }
+
+    def siblings(viewer: Any, index: int) -> list[tuple[Any, Any]]:
+        # As the window's MprLayouts.siblings: the crosshair's lines.
+        state = viewer.viewports[index]
+        shown = viewer.viewports[: viewer.visible_count]
+        return [
+            (other, VIEWPORT_COLOURS[n])
+            for n, other in enumerate(shown)
+            if n != index and other.is_mpr and other.volume is state.volume
+        ]
+
+    def build(case: str) -> tuple[Any, list[Any], Any]:
+        viewer = ViewerState(mpr_layout="2x2")
+        viewer.viewports[0].show(series, volume)
+        if case == "mpr2x2":
+            assert viewer.enter_mpr(0)
+        else:
+            viewer.layout = "1x2"
+            coronal = viewer.viewports[1]
+            coronal.show(series, volume)
+            k, j, i = volume.shape_kji[:3]
+            centre = volume.ijk_to_lps @ np.array([(i - 1) / 2, (j - 1) / 2, k / 2, 1])
+            coronal.cursor_lps = (float(centre[0]), float(centre[1]), float(centre[2]))
+            coronal.orientation = "coronal"
+            coronal.sync_index_to_cursor()
+        container = QWidget()
+        grid = QGridLayout(container)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        widgets = []
+        for index, cell in enumerate(viewer.cells):
+            state = viewer.viewports[index]
+            widget = SliceViewportWidget(state, viewer=viewer)
+            widget.set_annotations(AnnotationSet())
+            widget.colour = VIEWPORT_COLOURS[index]
+            widget.siblings = lambda index=index: siblings(viewer, index)
+            grid.addWidget(widget, *cell)
+            widgets.append(widget)
+        container.resize(VIEWPORT_PX, VIEWPORT_PX)
+        container.show()
+        QTest.qWaitForWindowExposed(container)
+        for _ in range(20):
+            app.processEvents()
+            time.sleep(0.01)
+        return viewer, widgets, container
+
+    def measure(case: str) -> dict[str, Any]:
+        viewer, widgets, container = build(case)
+        source = viewer.viewports[0]
+        n_slices = source.n_slices
+        window0 = source.editable_window() or Window(40.0, 400.0)
+
+        def slice_at(n: int) -> int:
+            period = max(1, 2 * (n_slices - 1))
+            k = n % period
+            return k if k < n_slices else period - k
+
+        def window_at(n: int, w: Window = window0) -> Window:
+            return Window(
+                w.center + 0.3 * w.width * math.sin(n / 17.0) + n * 1e-6,
+                max(1.0, w.width * (1.0 + 0.5 * math.sin(n / 29.0))),
+                "manual",
+            )
+
+        steps = {
+            "scroll": lambda n: source.set_slice(slice_at(n)),
+            "window": lambda n: source.set_window(window_at(n)),
+        }
+        rows: dict[str, Any] = {}
+        rounds = 4
+        for interaction, step in steps.items():
+            for widget in widgets:
+                widget.image_item.smooth = interaction == "scroll"
+            times: dict[bool, list[float]] = {True: [], False: []}
+            paints: dict[bool, int] = {True: 0, False: 0}
+            frames: dict[bool, int] = {True: 0, False: 0}
+            with _OthersMeter() as meter:
+                n = 0
+                for _ in range(rounds):
+                    for lines in (True, False):
+                        viewer.show_reference_lines = lines
+                        for _ in range(10):  # warm-up, untimed
+                            step(n)
+                            app.processEvents()
+                            n += 1
+                        paints0 = counter["paints"]
+                        start = _now()
+                        while _now() - start < args.seconds / (2 * rounds):
+                            t0 = _now()
+                            step(n)
+                            app.processEvents()  # paints what changed, as input does
+                            times[lines].append((_now() - t0) * 1000)
+                            n += 1
+                            frames[lines] += 1
+                        paints[lines] += counter["paints"] - paints0
+            rows[interaction] = {
+                "on" if lines else "off": {
+                    **_stats(times[lines]),
+                    "paints_per_frame": paints[lines] / max(frames[lines], 1),
+                }
+                for lines in (True, False)
+            }
+            rows[interaction]["others"] = meter.others
+            source.set_slice(n_slices // 2)
+            source.reset_window()
+        viewer.show_reference_lines = True
+        drawn = sum(len(list(w._reference_lines.lines())) for w in widgets)
+        container.close()
+        container.deleteLater()
+        app.processEvents()
+        return {
+            "viewports": len(widgets),
+            "reference_lines_drawn": drawn,
+            "rows": rows,
+        }
+
+    for case, _label in REFLINE_CASES:
+        results["cases"][case] = measure(case)
+    return results
+
+
 class _Marks:
     """perf_counter times of named events (the first occurrence of each)."""
 
@@ -829,6 +987,8 @@ def run_child(args: argparse.Namespace) -> None:
         result = child_switch(args)
     elif kind == "floor":
         result = child_floor(args)
+    elif kind == "reflines":
+        result = child_reflines(args)
     else:
         raise SystemExit(f"unknown child {kind}")
     Path(os.environ[RESULT_ENV]).write_text(json.dumps(result))
@@ -972,6 +1132,23 @@ def run_platform(args: argparse.Namespace) -> None:
             timeout=600,
         )
         result["frames"] = frames or {"error": error}
+    if "reflines" in args.parts:
+        bench_load.warm_page_cache(Path(args.ct))
+        quiet()
+        _, reflines, error = _launch(
+            [
+                *me,
+                "--child",
+                "reflines",
+                "--ct",
+                args.ct,
+                "--seconds",
+                str(args.seconds),
+            ],
+            env,
+            timeout=600,
+        )
+        result["reflines"] = reflines or {"error": error}
     if "startup" in args.parts:
         _compile_package()
         floors = []
@@ -1197,6 +1374,7 @@ def print_platform(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]
         direct = sorted(imports["direct"].items(), key=lambda kv: -kv[1])[:8]
         print("  its direct imports, with everything they pull in (ms):")
         print("    " + ", ".join(f"{k} {v:.0f}" for k, v in direct))
+    targets += _print_reflines(platform, result.get("reflines"))
     switch = result.get("switch")
     if switch and "error" in switch:
         print(f"switch: FAILED\n{switch['error']}")
@@ -1222,6 +1400,50 @@ def print_platform(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]
     return targets
 
 
+def _print_reflines(
+    platform: str, reflines: dict[str, Any] | None
+) -> list[tuple[str, bool | None, str]]:
+    """The reference line cases: frames with the lines on and off, their ratio."""
+    targets: list[tuple[str, bool | None, str]] = []
+    if not reflines:
+        return targets
+    if "error" in reflines:
+        print(f"reflines: FAILED\n{reflines['error']}")
+        return targets
+    print(
+        f"\nreference lines: viewports filling {VIEWPORT_PX}×{VIEWPORT_PX} px, the"
+        " edit and processEvents() (what changed is painted), ms median / p95;"
+        "\n  lines on and off alternated in rounds; on/off: the ratio of medians"
+    )
+    print(
+        f"  {'case':50s} {'interaction':11s} {'lines on':>15s} {'lines off':>15s}"
+        f" {'on/off':>6s} {'paints':>6s} {'others':>6s}"
+    )
+    labels = dict(REFLINE_CASES)
+    for name, case in reflines["cases"].items():
+        label = f"{labels.get(name, name)} (lines: {case['reference_lines_drawn']})"
+        # Lines: the reference lines drawn in all its views (crosshairs apart).
+        for interaction in ("scroll", "window"):
+            row = case["rows"][interaction]
+            on, off = row["on"], row["off"]
+            ratio = on["median"] / off["median"] if off["median"] else math.nan
+            print(
+                f"  {label:50s} {interaction:11s} {on['median']:6.2f} /"
+                f" {on['p95']:6.2f} {off['median']:6.2f} / {off['p95']:6.2f}"
+                f" {ratio:6.2f} {on['paints_per_frame']:6.2f} {row['others']:6.2f}"
+            )
+            label = ""
+            targets.append(
+                (
+                    f"{platform}: {name} {interaction} with reference lines ≤"
+                    f" {TARGET_REFLINES_RATIO:g}× without",
+                    ratio <= TARGET_REFLINES_RATIO,
+                    f"{ratio:.2f}× ({on['median']:.2f} vs {off['median']:.2f} ms)",
+                )
+            )
+    return targets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -1233,8 +1455,8 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         nargs="+",
-        default=["frames", "startup", "switch"],
-        choices=["frames", "startup", "switch"],
+        default=["frames", "reflines", "startup", "switch"],
+        choices=["frames", "reflines", "startup", "switch"],
     )
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--startup-repeat", type=int, default=5)

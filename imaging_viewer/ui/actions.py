@@ -97,6 +97,8 @@ TOOLBAR_MENUS: dict[str, tuple[str, str, str]] = {
 (the group it ends, button text, icon). Rarely used entries keep the tool bar
 short enough to show whole at 1366 px. The window fills an empty one (the W/L
 presets of the image's modality)."""
+MENUS_SHOWING_CURRENT: tuple[str, ...] = ("layout_menu",)
+"""Drop-downs whose button shows the icon of their checked entry (the layout)."""
 MEASUREMENT_TOOLS: frozenset[str] = frozenset(
     {"ruler", "angle", "cobb", "ellipse", "polygon", "bidirectional", "calibrate"}
 )
@@ -208,7 +210,10 @@ def _mpr_layout_is(name: str) -> Callable[[MainWindow], bool]:
 def _mpr_layouts() -> list[Action]:
     names = {
         "1x3": ("MPR side by side", "axial, coronal and sagittal side by side"),
-        "2x2": ("MPR 2×2", "MPR 2×2: the three planes and the acquired slices"),
+        "2x2": (
+            "MPR 2×2",
+            "MPR 2×2: three planes and a free view (right-click it: oblique...)",
+        ),
         "1+2": ("MPR 1 large + 2 small", "MPR: one large view and two small"),
     }
     return [
@@ -218,6 +223,8 @@ def _mpr_layouts() -> list[Action]:
             run=_set_mpr_layout(name),
             menus=("view",),
             section="mpr",
+            toolbar="layout_menu",
+            icon=f"layout-mpr-{name.replace('+', 'plus')}",
             checkable=True,
             checked=_mpr_layout_is(name),
             help=help_text,
@@ -976,6 +983,8 @@ class BuiltActions:
         default_factory=dict
     )
     """Where each dock's toggle goes: (menu, the entry it goes before)."""
+    icons_applied: bool = False
+    """True once :func:`apply_icons` ran (after the first paint)."""
 
 
 def build_actions(
@@ -1042,8 +1051,10 @@ def _add_group(
         button.setText(text)
         menu = built.submenus[f"toolbar_{menu_group}"] = QMenu(text, window)
         keys: list[str] = []
+        sections: dict[str, str] = {}
         for spec in ACTIONS:
             if spec.toolbar == menu_group:
+                _separate(menu, sections, menu_group, spec.section)
                 menu.addAction(built.actions[spec.id])
                 keys += spec.shortcuts[:1]
         button.setToolTip(f"{text} ({', '.join(keys)})" if keys else text)
@@ -1119,6 +1130,28 @@ def refresh_checks(window: MainWindow, built: BuiltActions) -> None:
             checked = bool(spec.checked(window))
             if action.isChecked() != checked:
                 action.setChecked(checked)
+    if built.icons_applied:
+        _show_current_icons(built)
+
+
+def _show_current_icons(built: BuiltActions) -> None:
+    """The drop-downs of :data:`MENUS_SHOWING_CURRENT` wear their checked
+    entry's icon (the layout shown), else their own."""
+    from imaging_viewer.ui.icons import icon
+
+    for group in MENUS_SHOWING_CURRENT:
+        button = built.actions.get(f"toolbar_{group}")
+        if button is None:
+            continue
+        name = TOOLBAR_MENUS[group][2]
+        for spec in ACTIONS:
+            action = built.actions.get(spec.id)
+            if spec.toolbar == group and action is not None and action.isChecked():
+                name = spec.icon or name
+                break
+        if button.property("icon_name") != name:
+            button.setProperty("icon_name", name)
+            button.setIcon(icon(name))
 
 
 def bind_dock_toggles(
@@ -1161,6 +1194,8 @@ def apply_icons(built: BuiltActions) -> None:
         image = icon(name)
         if not image.isNull():
             action.setIcon(image)
+    built.icons_applied = True
+    _show_current_icons(built)
 
 
 # ---------------------------------------------------------------- keys and Help

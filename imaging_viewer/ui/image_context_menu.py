@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMenu
 
 from imaging_viewer.ui.actions import ACTIONS
+from imaging_viewer.ui.free_view_menu import add_free_view_menu
 from imaging_viewer.ui.icons import icon
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def build_image_menu(
             tools.addAction(built.actions[spec.id])
     menu.addMenu(built.submenus["mouse_buttons"])
     menu.addMenu(built.submenus["toolbar_presets"])
+    add_free_view_menu(menu, window, widget)  # MPR 2×2's fourth view: its plane
     menu.addSeparator()
     reset = menu.addAction(icon("zoom-fit"), "Reset view")
     reset.setObjectName("reset_view")

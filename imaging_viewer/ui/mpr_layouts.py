@@ -108,14 +108,17 @@ class MprLayouts:
             self.toggle(True)
 
     def siblings(self, index: int) -> list[tuple[Any, QColor]]:
-        """The other MPR views of viewport ``index``'s volume, with their colours."""
+        """The other shown MPR views of viewport ``index``'s volume, with their
+        colours."""
         viewports = self.window.state.viewports
         state = viewports[index]
         if not state.is_mpr:
             return []
+        # The free view of 2×2 too, when it shows a plane (in its own colour).
+        shown = viewports[: self.window.state.visible_count]
         return [
-            (other, MPR_COLOURS[n])
-            for n, other in enumerate(viewports[:3])
+            (other, VIEWPORT_COLOURS[n])
+            for n, other in enumerate(shown[: len(VIEWPORT_COLOURS)])
             if n != index and other.is_mpr and other.volume is state.volume
         ]
 

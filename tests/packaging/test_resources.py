@@ -68,6 +68,9 @@ TOOLBAR_ICON_NAMES = [
     "key-image",
     "magnifier",
     "calibrate",
+    "layout-mpr-1x3",
+    "layout-mpr-2x2",
+    "layout-mpr-1plus2",
 ]
 
 

@@ -4,7 +4,7 @@ A tilted Philips CT beside its sagittal localizer (one Frame of Reference):
 the axial slice shows on the localizer as a red line where pydicom's geometry
 puts it. A Philips head CT in MPR 2×2 (the fourth view the acquired slices),
 one large + two small, double-click to maximize, the crosshair's gap, the
-oblique angle in the corner.
+oblique angle in the corner; the fourth view of 2×2 turned oblique.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pydicom
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QAction
 
 from imaging_viewer.core.reference_lines import reference_lines
 from imaging_viewer.ui.main_window import MainWindow
@@ -243,3 +244,81 @@ def test_a_turned_plane_says_its_angle(head_ct: MainWindow) -> None:
     sagittal.plane_rotation = tuple(float(v) for v in turned.ravel())
     text = head_ct.viewport_widgets[2]._corner_text()
     assert "Oblique 12.5°" in text["bottom_left"]
+
+
+def test_the_fourth_view_is_free(head_ct: MainWindow) -> None:
+    from imaging_viewer.ui.image_context_menu import build_image_menu
+
+    window = head_ct
+    widgets = window.viewport_widgets
+    free = widgets[3]
+
+    def show_entries(widget: SliceViewportWidget) -> dict[str, QAction]:
+        menu = build_image_menu(window, window.actions_built, widget, QPointF(5, 5))
+        entries = {a.objectName(): a for a in menu.findChildren(QAction)}
+        return {name: a for name, a in entries.items() if name.startswith("free_")}
+
+    # Only the fourth view has "Show"; it starts on the acquired slices.
+    assert show_entries(widgets[0]) == {}
+    entries = show_entries(free)
+    assert sorted(entries) == [
+        f"free_view_{kind}"
+        for kind in sorted(("acquired", "oblique", "axial", "coronal", "sagittal"))
+    ]
+    assert entries["free_view_acquired"].isChecked()
+    entries["free_view_oblique"].trigger()
+    state = window.state.viewports[3]
+    assert state.is_mpr
+    assert state.plane_rotation is not None
+    assert "Oblique 30.0°" in free._corner_text()["bottom_left"]
+    assert show_entries(free)["free_view_oblique"].isChecked()
+    # Its plane crosses the others as a blue crosshair line (turned by dragging
+    # it), and they cross it; the acquired slices' lines are gone from it.
+    assert VIEWPORT_COLOURS[3] in [c for _, c, _, _ in widgets[0]._crosshair_lines()]
+    assert len(free._crosshair_lines()) == 3
+    assert list(free._reference_lines.lines()) == []
+    image = _grab(free)
+    assert not image.isNull()
+    show_entries(free)["free_view_sagittal"].trigger()
+    assert state.orientation == "sagittal"
+    assert state.plane_rotation is None
+    show_entries(free)["free_view_acquired"].trigger()
+    assert not state.is_mpr
+
+
+def test_the_layout_button_lists_the_mpr_layouts_and_shows_the_current(
+    head_ct: MainWindow,
+) -> None:
+    from imaging_viewer.ui.icons import icon
+
+    built = head_ct.actions_built
+    button = built.actions["toolbar_layout_menu"]
+    entries = built.submenus["toolbar_layout_menu"].actions()
+    names = [
+        "layout_1x1",
+        "layout_1x2",
+        "layout_2x1",
+        "layout_2x2",
+        "mpr_layout_1x3",
+        "mpr_layout_2x2",
+        "mpr_layout_1+2",
+    ]
+    listed = [a for a in entries if not a.isSeparator()]
+    assert listed == [built.actions[name] for name in names]
+    # A separator between the grids and the MPR arrangements.
+    assert entries[4].isSeparator()
+    assert all(not action.icon().isNull() for action in listed)
+
+    def shown() -> int:
+        return button.icon().cacheKey()
+
+    assert button.property("icon_name") == "layout-mpr-2x2"
+    assert shown() == icon("layout-mpr-2x2").cacheKey()
+    built.actions["mpr_layout_1+2"].trigger()
+    assert button.property("icon_name") == "layout-mpr-1plus2"
+    built.actions["mpr"].trigger()  # leave MPR: one viewport
+    assert head_ct.state.layout == "1x1"
+    assert button.property("icon_name") == "layout-1x1"
+    assert shown() == icon("layout-1x1").cacheKey()
+    built.actions["layout_1x2"].trigger()
+    assert button.property("icon_name") == "layout-1x2"
