@@ -156,10 +156,25 @@ class WindowPlacement:
         if isinstance(geometry, QByteArray):
             self._window.restoreGeometry(geometry)
         else:
-            self._window.resize(*_DEFAULT_SIZE)
+            self._fit_default_size()
         layout = stored.value("layout") if stored is not None else None
         if isinstance(layout, str) and layout in LAYOUTS:
             self._state.layout = layout
+
+    def _fit_default_size(self) -> None:
+        """The default size, made smaller on a smaller screen (a 1366×768
+        laptop): the whole window, docks and tool bars, stays on screen."""
+        width, height = _DEFAULT_SIZE
+        screen = self._window.screen()
+        if screen is None:
+            self._window.resize(width, height)
+            return
+        available = screen.availableGeometry()
+        # Room for a window manager's frame and title bar.
+        width = min(width, available.width())
+        height = min(height, available.height() - 30)
+        self._window.resize(width, max(height, 480))
+        self._window.move(available.topLeft())
 
     def restore_docks(self) -> None:
         """Dock and tool-bar positions (once the docks exist)."""

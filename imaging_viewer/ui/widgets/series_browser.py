@@ -615,7 +615,8 @@ class SeriesBrowserWidget(QWidget):
         number = (
             f"No. {series.series_number}" if series.series_number is not None else ""
         )
-        details = [series.modality, number, f"{count} images"]
+        noun = "image" if count == "1" else "images"
+        details = [series.modality, number, f"{count} {noun}"]
         items[0].setData(" · ".join(d for d in details if d), DETAILS_ROLE)
         for item in items:
             item.setData(series.id, SERIES_ID_ROLE)
