@@ -177,7 +177,8 @@ def go_to_key_image(window: Any, mark: KeyImageMark) -> bool:
 
 
 def paint_key_image_badge(painter: QPainter, widget: SliceViewportWidget) -> None:
-    """A "KEY" badge at the top of a viewport whose image is marked as key."""
+    """A "KEY" badge at the top centre, under the orientation letter, of a
+    viewport whose image is marked as key."""
     annotations = getattr(widget, "annotations", None)
     if annotations is None or not annotations.key_images:
         return
@@ -190,7 +191,9 @@ def paint_key_image_badge(painter: QPainter, widget: SliceViewportWidget) -> Non
     metrics = painter.fontMetrics()
     width = metrics.horizontalAdvance(BADGE_TEXT) + 12
     height = metrics.height() + 4
-    box = QRectF((widget.viewport().width() - width) / 2, 4, width, height)
+    # Below the top orientation letter, which sits at the top centre.
+    top = 10 + metrics.height() + 4
+    box = QRectF((widget.viewport().width() - width) / 2, top, width, height)
     painter.setPen(QPen(QColor(255, 210, 0), 1.5))
     painter.setBrush(QColor(0, 0, 0, 170))
     painter.drawRoundedRect(box, 3, 3)
