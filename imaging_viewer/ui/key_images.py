@@ -182,6 +182,8 @@ def paint_key_image_badge(painter: QPainter, widget: SliceViewportWidget) -> Non
     annotations = getattr(widget, "annotations", None)
     if annotations is None or not annotations.key_images:
         return
+    if not _parallel_to_acquired(widget.state):
+        return  # a coronal reformat of axial slices is not the key image
     mark = shown_image_mark(widget.state)
     if mark is None or not annotations.is_key_image(*mark.key):
         return
@@ -206,3 +208,19 @@ def _sop_instance_uid(path: str) -> str:
     from imaging_viewer.core.dicom.acquired_images import sop_instance_uid_of
 
     return sop_instance_uid_of(path)
+
+
+def _parallel_to_acquired(state: ViewportState) -> bool:
+    """True when the view shows the acquired slices' plane (acquired pixels, or
+    an MPR plane parallel to them)."""
+    if not state.is_mpr:
+        return True
+    volume, shown = state.volume, state.pixel_to_lps()
+    if volume is None or shown is None:
+        return False
+    acquired_normal = volume.ijk_to_lps[:3, 2]
+    view_normal = shown[:3, 2]
+    norms = float(np.linalg.norm(acquired_normal) * np.linalg.norm(view_normal))
+    if norms == 0.0:
+        return False
+    return abs(float(acquired_normal @ view_normal)) / norms > 0.999

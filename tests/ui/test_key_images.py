@@ -100,3 +100,23 @@ def test_k_marks_the_shown_image_and_the_panel_goes_back_to_it(
     assert window.state.annotations.key_images == ()
     assert panel.list.count() == 0
     assert not window.actions_built.actions["key_image"].isChecked()
+
+
+def test_the_key_badge_shows_on_planes_parallel_to_the_key_image_only(
+    window: MainWindow, qtbot: QtBot, corpus: Path
+) -> None:
+    """In MPR, the axial plane through a key image carries the badge; the
+    coronal and sagittal reformats do not (they are not that image)."""
+    from imaging_viewer.ui.key_images import _parallel_to_acquired
+
+    window.open_path(corpus / "dcm_qa_ct" / "In" / "Philips" / "S21570" / "S2010")
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    QTest.keyClick(window.active_widget, Qt.Key.Key_K)
+    assert window.state.annotations.key_images
+    window.toggle_mpr(True)
+    qtbot.waitUntil(lambda: window.state.layout == "mpr", timeout=10_000)
+    by_orientation = {
+        viewport.orientation: _parallel_to_acquired(viewport)
+        for viewport in window.state.viewports[:3]
+    }
+    assert by_orientation == {"axial": True, "coronal": False, "sagittal": False}
