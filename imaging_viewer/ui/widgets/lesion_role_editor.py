@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout
 
 from imaging_viewer.core.followup.organs import (
     RECIST_ORGANS,
@@ -35,10 +30,11 @@ ROLE_NAMES: Final = {
 """RECIST 1.1 roles (sections 4.2, 4.3.3) and how the combo names them."""
 
 
-class LesionRoleEditor(QWidget):
-    """Edits the follow-up fields of the lesion :meth:`show_lesion` gives."""
+class LesionRoleEditor(QObject):
+    """Edits the follow-up fields of the lesion :meth:`show_lesion` gives; its
+    rows go into the panel's form (:meth:`add_rows`), aligned with the others."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._annotations: AnnotationSet | None = None
         self._lesion_id: str | None = None
@@ -70,15 +66,16 @@ class LesionRoleEditor(QWidget):
         self.soft_tissue.toggled.connect(
             lambda on: self._update(soft_tissue_component=on)
         )
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
+        self.show_lesion(None, None)
+
+    def add_rows(self, form: QFormLayout) -> None:
+        """Put the editors at the end of ``form``."""
         role_row = QHBoxLayout()
         role_row.addWidget(self.role, 1)
         role_row.addWidget(self.nodal)
         form.addRow("Role", role_row)
         form.addRow("Organ", self.organ)
         form.addRow("", self.soft_tissue)
-        self.show_lesion(None, None)
 
     def show_lesion(
         self, annotations: AnnotationSet | None, lesion: Lesion | None

@@ -119,9 +119,9 @@ class LesionsPanelWidget(QWidget):
         self.site_picker = SitePickerWidget()  # coded site beside the free text
         self.site_picker.site_chosen.connect(self._on_site_chosen)
         form.insertRow(2, "Coded site", self.site_picker)
+        self.role_editor = LesionRoleEditor(self)  # RECIST role, nodal, organ
+        self.role_editor.add_rows(form)
         layout.addLayout(form)
-        self.role_editor = LesionRoleEditor()  # RECIST role, nodal, organ
-        layout.addWidget(self.role_editor)
         self._active_lesion: str | None = None
         annotations.changed.connect(self._on_changed)
         self.refresh()
