@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.exchange.burned_in_text import TextBox
+    from imaging_viewer.core.teaching.before_after import StudyTimepoint
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.teaching.key_images import KeyImageRef
@@ -225,6 +226,20 @@ def _scan_for_leaks(folder: Path, values: Mapping[str, str]) -> None:
                 )
 
 
+def _this_timepoint(
+    scan_result: ScanResult,
+    refs: Sequence[KeyImageRef],
+    annotation_set: AnnotationSet,
+    label: str,
+) -> StudyTimepoint:
+    """The case's own study as a time point of the before/after pairs."""
+    from imaging_viewer.core.teaching.before_after import StudyTimepoint
+
+    study = refs[0].series.study_uid
+    series = [info for info in scan_result.series if info.study_uid == study]
+    return StudyTimepoint(series, annotation_set, refs[0].series.study_date, label)
+
+
 def export_teaching_case(
     scan_result: ScanResult,
     annotation_set: AnnotationSet,
@@ -245,6 +260,8 @@ def export_teaching_case(
     lesion_ids: Collection[str] | None = None,
     key_image_marks: Sequence[KeyImageMark] | None = None,
     displayed_series_uid: str = "",
+    other_timepoints: Sequence[StudyTimepoint] = (),
+    timepoint_label: str = "",
 ) -> TeachingExport:
     """Write a teaching case folder for the lesions of ``annotation_set``.
 
@@ -309,6 +326,13 @@ def export_teaching_case(
         Series Instance UID of the series shown: annotations that name no
         image (older files) go to its nearest acquired image first, and the SR,
         presentation state and ``annotations.json`` name that image.
+    other_timepoints : sequence of StudyTimepoint
+        The patient's other studies (series and lesions): with them, each
+        lesion tracked across studies (same Tracking UID) gets a before/after
+        pair in ``before_after/``, de-identified with the same context
+        (:mod:`~imaging_viewer.core.teaching.before_after_export`).
+    timepoint_label : str
+        The time point label of this study (e.g. ``follow-up 1``) for the pairs.
 
     Returns
     -------
@@ -366,6 +390,8 @@ def export_teaching_case(
             warnings,
             progress,
             redactions or {},
+            _this_timepoint(scan_result, refs, annotation_set, timepoint_label),
+            other_timepoints,
         )
         if folder.exists():
             folder.rmdir()
@@ -390,6 +416,8 @@ def _export(
     warnings: list[str],
     progress: Callable[[int, int], None] | None,
     redactions: Mapping[str, Sequence[TextBox]],
+    this_timepoint: StudyTimepoint | None = None,
+    other_timepoints: Sequence[StudyTimepoint] = (),
 ) -> TeachingExport:
     (staging / "images").mkdir()
     (staging / "dicom").mkdir()
@@ -551,6 +579,25 @@ def _export(
                 json.dumps(document, ensure_ascii=False, allow_nan=False),
             )
         )
+    from imaging_viewer.core.teaching.before_after_export import (
+        WrittenPairs,
+        before_after_markdown,
+        write_before_after,
+    )
+
+    written_pairs = WrittenPairs([], [], [], [])
+    if other_timepoints and this_timepoint is not None:
+        written_pairs = write_before_after(
+            staging,
+            [this_timepoint, *other_timepoints],
+            context,
+            burn_in,
+            window=window,
+            preset=preset,
+            warnings=warnings,
+        )
+    files += written_pairs.files
+    warnings += written_pairs.left_out
     if context is not None:
         warnings.extend(context.flagged)
         warnings.extend(dict.fromkeys(context.cleaned))
@@ -585,6 +632,10 @@ def _export(
         images=key_images,
         deidentification=deidentification,
     )
+    if written_pairs.entries or written_pairs.left_out:
+        markdown += before_after_markdown(written_pairs.entries, written_pairs.left_out)
+        sheet["before_after"] = written_pairs.entries
+        sheet["before_after_left_out"] = written_pairs.left_out
     files.append(write_text_atomic(staging / "case.md", markdown))
     files.append(write_text_atomic(staging / "case.json", case_json_text(sheet)))
     if context is not None:
@@ -592,8 +643,9 @@ def _export(
             staging,
             {
                 value: keyword
-                for image in images
-                for value, keyword in image.dicom.identifying_values().items()
+                for exported in [image.dicom for image in images]
+                + written_pairs.exported
+                for value, keyword in exported.identifying_values().items()
             },
         )
     return TeachingExport(
