@@ -206,15 +206,21 @@ def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
     return annotation_set, study_uid
 
 
-def _other_timepoints(
-    paths: list[str] | None, result: ScanResult, study_uid: str
+def _timepoints(
+    paths: list[str] | None, result: ScanResult, study_uid: str, annotation_set: Any
 ) -> list[Any]:
-    """``--prior``: the patient's other studies as time points of the pairs."""
+    """The study and its ``--prior`` studies as time points of the pairs (none
+    without ``--prior``), sized by the response table."""
+    from imaging_viewer.core.followup.teaching_sizes import with_table_sizes
     from imaging_viewer.core.teaching.before_after import StudyTimepoint
 
+    if not paths:
+        return []
+    own = [info for info in result.series if info.study_uid == study_uid]
+
     patient = {info.patient_id for info in result.series if info.study_uid == study_uid}
-    timepoints = []
-    for path in paths or ():
+    timepoints = [StudyTimepoint(own, annotation_set, own[0].study_date)]
+    for path in paths:
         annotation_set, prior_uid = _read_annotations(path, result)
         series = [info for info in result.series if info.study_uid == prior_uid]
         if prior_uid == study_uid:
@@ -225,7 +231,7 @@ def _other_timepoints(
                 "made within one patient"
             )
         timepoints.append(StudyTimepoint(series, annotation_set, series[0].study_date))
-    return timepoints
+    return with_table_sizes(timepoints)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -252,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
     annotation_set, study_uid = _read_annotations(args.annotations, result)
     lesion_ids = _chosen_lesions(annotation_set, args.lesion)
     key_image_marks = _chosen_marks(annotation_set, args.key_images)
-    other_timepoints = _other_timepoints(args.prior, result, study_uid)
+    timepoints = _timepoints(args.prior, result, study_uid, annotation_set)
     case = TeachingCase(
         title=args.title or "",
         history=args.history or "",
@@ -284,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
             study_uid=study_uid,
             lesion_ids=lesion_ids,
             key_image_marks=key_image_marks,
-            other_timepoints=other_timepoints,
+            before_after=timepoints,
         )
     except (TeachingExportError, LookupError) as error:
         raise CommandError(str(error)) from error

@@ -13,14 +13,14 @@ the de-identified DICOM does not.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from imaging_viewer.core.teaching.export import chosen_part
 from imaging_viewer.core.teaching.key_images import select_key_images
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from imaging_viewer.core.annotations.model import AnnotationSet, Lesion
     from imaging_viewer.core.dicom.series import SeriesInfo
@@ -37,6 +37,9 @@ class StudyTimepoint:
     """``YYYYMMDD``; orders the time points (an empty date sorts last)."""
     label: str = ""
     """Time point label, e.g. ``"baseline"``; by default from its position."""
+    sizes_mm: Mapping[str, float | None] = field(default_factory=dict)
+    """Each lesion's size as the response table gives it (RECIST diameter), by
+    Tracking UID (``core.followup.teaching_sizes`` fills it)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PairImage:
     """The study date as the case shows it (shifted), or ``""``."""
     lesion: Lesion
     image: KeyImageRef
+    size_mm: float | None = None
+    """The lesion's size at this time point (``StudyTimepoint.sizes_mm``)."""
 
     @property
     def caption(self) -> str:
@@ -116,7 +121,8 @@ def before_after_pairs(
             labels.setdefault(lesion.tracking_uid, lesion.label)
             image = _key_image(timepoint, lesion)
             if image is not None:
-                pair_image = PairImage(label, date, lesion, image)
+                size = timepoint.sizes_mm.get(lesion.tracking_uid)
+                pair_image = PairImage(label, date, lesion, image, size)
                 seen.setdefault(lesion.tracking_uid, []).append(pair_image)
     counts: dict[str, int] = {}
     for _, timepoint in ordered:

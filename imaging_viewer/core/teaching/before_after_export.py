@@ -14,8 +14,9 @@ gets::
                                             one date shift, UIDs remapped alike
 
 and a row in the case sheet with the lesion's size at both time points and its
-change, as the response table computes them. Every DICOM goes through the same
-checks as the case's key images (PS3.15 Annex E, and the text-in-pixels check
+change (sizes as the response table gives them, filled in by the caller with
+``core.followup.teaching_sizes``). Every DICOM goes through the same checks as
+the case's key images (PS3.15 Annex E, and the text-in-pixels check
 of images at risk, PS3.15 E.3.1).
 """
 
@@ -29,8 +30,6 @@ from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.exchange.annotation_documents import read_image_for_export
 from imaging_viewer.core.exchange.burned_in_text import PixelTextError
 from imaging_viewer.core.exchange.deidentify import BurnedInAnnotationError
-from imaging_viewer.core.followup.recist import percent_change
-from imaging_viewer.core.followup.response_table import TimepointData, build_table
 from imaging_viewer.core.teaching.before_after import before_after_pairs
 from imaging_viewer.core.teaching.burn_in import KeyImageView
 from imaging_viewer.core.teaching.export import chosen_part
@@ -94,28 +93,12 @@ class _Side:
     dicom: ExportedImage
 
 
-def _sizes(
-    timepoints: Sequence[StudyTimepoint], pair: BeforeAfterPair
-) -> tuple[float | None, float | None, float | None]:
-    """The lesion's RECIST size (mm) at both sides and the change in percent,
-    from the response table of the time points."""
-    table = build_table(
-        [TimepointData(t.annotation_set, study_date=t.study_date) for t in timepoints]
-    )
-    row = next((r for r in table.rows if r.tracking_uid == pair.tracking_uid), None)
-    sizes: list[float | None] = []
-    for side in (pair.before, pair.after):
-        size = None
-        if row is not None:
-            for timepoint, cell in zip(table.timepoints, row.cells, strict=True):
-                if cell is not None and side.lesion in timepoint.annotation_set.lesions:
-                    size = cell.size_mm
-        sizes.append(size)
-    before, after = sizes
-    change = None
-    if before is not None and after is not None and before > 0:
-        change = percent_change(after, before)
-    return before, after, change
+def _change_pct(pair: BeforeAfterPair) -> float | None:
+    """The size change from before to after, in percent."""
+    before, after = pair.before.size_mm, pair.after.size_mm
+    if before is None or after is None or before <= 0:
+        return None
+    return (after - before) / before * 100.0
 
 
 def _side(
@@ -202,7 +185,7 @@ def write_before_after(
                 context.remap_uid(pair.tracking_uid) if context else pair.tracking_uid
             ),
         }
-        before_mm, after_mm, change = _sizes(timepoints, pair)
+        change = _change_pct(pair)
         captions = [pair.before.caption, pair.after.caption]
         if isinstance(burn_in, PairBurnIn):
             path = folder / f"{name}.png"
@@ -213,7 +196,7 @@ def write_before_after(
             ("before", "after"),
             sides,
             (pair.before, pair.after),
-            (before_mm, after_mm),
+            (pair.before.size_mm, pair.after.size_mm),
             strict=True,
         ):
             png = folder / f"{name}_{which}.png"

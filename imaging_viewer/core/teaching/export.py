@@ -226,20 +226,6 @@ def _scan_for_leaks(folder: Path, values: Mapping[str, str]) -> None:
                 )
 
 
-def _this_timepoint(
-    scan_result: ScanResult,
-    refs: Sequence[KeyImageRef],
-    annotation_set: AnnotationSet,
-    label: str,
-) -> StudyTimepoint:
-    """The case's own study as a time point of the before/after pairs."""
-    from imaging_viewer.core.teaching.before_after import StudyTimepoint
-
-    study = refs[0].series.study_uid
-    series = [info for info in scan_result.series if info.study_uid == study]
-    return StudyTimepoint(series, annotation_set, refs[0].series.study_date, label)
-
-
 def export_teaching_case(
     scan_result: ScanResult,
     annotation_set: AnnotationSet,
@@ -260,8 +246,7 @@ def export_teaching_case(
     lesion_ids: Collection[str] | None = None,
     key_image_marks: Sequence[KeyImageMark] | None = None,
     displayed_series_uid: str = "",
-    other_timepoints: Sequence[StudyTimepoint] = (),
-    timepoint_label: str = "",
+    before_after: Sequence[StudyTimepoint] = (),
 ) -> TeachingExport:
     """Write a teaching case folder for the lesions of ``annotation_set``.
 
@@ -326,13 +311,11 @@ def export_teaching_case(
         Series Instance UID of the series shown: annotations that name no
         image (older files) go to its nearest acquired image first, and the SR,
         presentation state and ``annotations.json`` name that image.
-    other_timepoints : sequence of StudyTimepoint
-        The patient's other studies (series and lesions): with them, each
-        lesion tracked across studies (same Tracking UID) gets a before/after
-        pair in ``before_after/``, de-identified with the same context
-        (:mod:`~imaging_viewer.core.teaching.before_after_export`).
-    timepoint_label : str
-        The time point label of this study (e.g. ``follow-up 1``) for the pairs.
+    before_after : sequence of StudyTimepoint
+        The patient's studies, this one included (series, lesions, sizes):
+        with two or more, each lesion tracked across them (same Tracking UID)
+        gets a before/after pair in ``before_after/``, de-identified with the
+        same context (:mod:`~imaging_viewer.core.teaching.before_after_export`).
 
     Returns
     -------
@@ -390,8 +373,7 @@ def export_teaching_case(
             warnings,
             progress,
             redactions or {},
-            _this_timepoint(scan_result, refs, annotation_set, timepoint_label),
-            other_timepoints,
+            before_after,
         )
         if folder.exists():
             folder.rmdir()
@@ -416,8 +398,7 @@ def _export(
     warnings: list[str],
     progress: Callable[[int, int], None] | None,
     redactions: Mapping[str, Sequence[TextBox]],
-    this_timepoint: StudyTimepoint | None = None,
-    other_timepoints: Sequence[StudyTimepoint] = (),
+    before_after: Sequence[StudyTimepoint] = (),
 ) -> TeachingExport:
     (staging / "images").mkdir()
     (staging / "dicom").mkdir()
@@ -586,10 +567,10 @@ def _export(
     )
 
     written_pairs = WrittenPairs([], [], [], [])
-    if other_timepoints and this_timepoint is not None:
+    if len(before_after) > 1:
         written_pairs = write_before_after(
             staging,
-            [this_timepoint, *other_timepoints],
+            before_after,
             context,
             burn_in,
             window=window,
