@@ -74,6 +74,14 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "Tracking UID; repeatable; all lesions by default",
     )
     parser.add_argument(
+        "--prior",
+        action="append",
+        metavar="FILE",
+        help="the annotation file of an earlier (or later) study of the patient, "
+        "its images also under PATH; lesions with the same Tracking UID get a "
+        "before/after pair in the case; repeatable",
+    )
+    parser.add_argument(
         "--key-images",
         default="marked",
         metavar="marked|none|N,N",
@@ -198,9 +206,38 @@ def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
     return annotation_set, study_uid
 
 
+def _timepoints(
+    paths: list[str] | None, result: ScanResult, study_uid: str, annotation_set: Any
+) -> list[Any]:
+    """The study and its ``--prior`` studies as time points of the pairs (none
+    without ``--prior``), sized by the response table."""
+    from imaging_viewer.core.followup.teaching_sizes import with_table_sizes
+    from imaging_viewer.core.teaching.before_after import StudyTimepoint
+
+    if not paths:
+        return []
+    own = [info for info in result.series if info.study_uid == study_uid]
+
+    patient = {info.patient_id for info in result.series if info.study_uid == study_uid}
+    timepoints = [StudyTimepoint(own, annotation_set, own[0].study_date)]
+    for path in paths:
+        annotation_set, prior_uid = _read_annotations(path, result)
+        series = [info for info in result.series if info.study_uid == prior_uid]
+        if prior_uid == study_uid:
+            raise CommandError(f"--prior {path}: is the study of --annotations")
+        if {info.patient_id for info in series} != patient:
+            raise CommandError(
+                f"--prior {path}: its study is of another patient; pairs are "
+                "made within one patient"
+            )
+        timepoints.append(StudyTimepoint(series, annotation_set, series[0].study_date))
+    return with_table_sizes(timepoints)
+
+
 def run(args: argparse.Namespace) -> int:
     """``imaging-viewer teach PATH --annotations FILE -o DIR [--lesion LABEL]...
-    [--key-images marked|none|N,N] [--keep-dates] [--date-shift-days N]
+    [--key-images marked|none|N,N] [--prior FILE]... [--keep-dates]
+    [--date-shift-days N]
     [--window C,W | --preset NAME] [--no-deidentify] [--title ...] ...``."""
     from imaging_viewer.core.teaching.case import TeachingCase
 
@@ -221,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
     annotation_set, study_uid = _read_annotations(args.annotations, result)
     lesion_ids = _chosen_lesions(annotation_set, args.lesion)
     key_image_marks = _chosen_marks(annotation_set, args.key_images)
+    timepoints = _timepoints(args.prior, result, study_uid, annotation_set)
     case = TeachingCase(
         title=args.title or "",
         history=args.history or "",
@@ -252,6 +290,7 @@ def run(args: argparse.Namespace) -> int:
             study_uid=study_uid,
             lesion_ids=lesion_ids,
             key_image_marks=key_image_marks,
+            before_after=timepoints,
         )
     except (TeachingExportError, LookupError) as error:
         raise CommandError(str(error)) from error
@@ -270,6 +309,9 @@ def run(args: argparse.Namespace) -> int:
         )
         if path is not None
     ]
+    pairs = sum(1 for path in exported.files if path.name.endswith("_after.dcm"))
+    if args.prior:
+        extras.append(f"{pairs} before/after pair(s)")
     what = "de-identified" if not args.no_deidentify else "NOT de-identified"
     print(
         f"wrote {output}: {len(exported.images)} key image(s), {what}"

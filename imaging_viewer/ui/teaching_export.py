@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 
 from imaging_viewer.core.teaching import export as core_export
@@ -18,6 +18,7 @@ from imaging_viewer.ui.export import render_view_image, save_png
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
     from pathlib import Path
 
     from imaging_viewer.core.annotations.model import AnnotationSet
@@ -62,6 +63,53 @@ class QtKeyImageBurnIn:
             _black_out(image, view)
         save_png(image, path)
         return image.width(), image.height()
+
+    def write_pair_png(
+        self,
+        before: KeyImageView,
+        after: KeyImageView,
+        captions: Sequence[str],
+        path: Path,
+    ) -> tuple[int, int]:
+        """Write two key images, annotated, side by side at one height, each
+        under its caption (time point and date; never patient data)."""
+        images = []
+        for view in (before, after):
+            image = render_view_image(
+                view.viewport,
+                overlays=True,
+                include_patient=view.include_patient,
+                annotations=list(view.annotations),
+            )
+            if view.redacted:
+                _black_out(image, view)
+            images.append(image)
+        height = max(image.height() for image in images)
+        scaled = [image.scaledToHeight(height) for image in images]
+        strip = max(24, height // 16)
+        gap = 8
+        width = sum(image.width() for image in scaled) + gap
+        pair = QImage(width, height + strip, QImage.Format.Format_RGB32)
+        pair.fill(QColor(0, 0, 0))
+        painter = QPainter(pair)
+        try:
+            font = painter.font()
+            font.setPixelSize(max(12, strip * 2 // 3))
+            painter.setFont(font)
+            painter.setPen(QColor(255, 255, 255))
+            left = 0
+            for image, caption in zip(scaled, captions, strict=True):
+                painter.drawImage(left, strip, image)
+                painter.drawText(
+                    QRectF(left, 0, image.width(), strip),
+                    int(Qt.AlignmentFlag.AlignCenter),
+                    caption,
+                )
+                left += image.width() + gap
+        finally:
+            painter.end()
+        save_png(pair, path)
+        return pair.width(), pair.height()
 
 
 def _black_out(image: QImage, view: KeyImageView) -> None:

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.exchange.burned_in_text import TextBox
+    from imaging_viewer.core.teaching.before_after import StudyTimepoint
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
     from imaging_viewer.core.teaching.case import TeachingCase
     from imaging_viewer.core.teaching.key_images import KeyImageRef
@@ -245,6 +246,7 @@ def export_teaching_case(
     lesion_ids: Collection[str] | None = None,
     key_image_marks: Sequence[KeyImageMark] | None = None,
     displayed_series_uid: str = "",
+    before_after: Sequence[StudyTimepoint] = (),
 ) -> TeachingExport:
     """Write a teaching case folder for the lesions of ``annotation_set``.
 
@@ -309,6 +311,11 @@ def export_teaching_case(
         Series Instance UID of the series shown: annotations that name no
         image (older files) go to its nearest acquired image first, and the SR,
         presentation state and ``annotations.json`` name that image.
+    before_after : sequence of StudyTimepoint
+        The patient's studies, this one included (series, lesions, sizes):
+        with two or more, each lesion tracked across them (same Tracking UID)
+        gets a before/after pair in ``before_after/``, de-identified with the
+        same context (:mod:`~imaging_viewer.core.teaching.before_after_export`).
 
     Returns
     -------
@@ -366,6 +373,7 @@ def export_teaching_case(
             warnings,
             progress,
             redactions or {},
+            before_after,
         )
         if folder.exists():
             folder.rmdir()
@@ -390,6 +398,7 @@ def _export(
     warnings: list[str],
     progress: Callable[[int, int], None] | None,
     redactions: Mapping[str, Sequence[TextBox]],
+    before_after: Sequence[StudyTimepoint] = (),
 ) -> TeachingExport:
     (staging / "images").mkdir()
     (staging / "dicom").mkdir()
@@ -551,6 +560,25 @@ def _export(
                 json.dumps(document, ensure_ascii=False, allow_nan=False),
             )
         )
+    from imaging_viewer.core.teaching.before_after_export import (
+        WrittenPairs,
+        before_after_markdown,
+        write_before_after,
+    )
+
+    written_pairs = WrittenPairs([], [], [], [])
+    if len(before_after) > 1:
+        written_pairs = write_before_after(
+            staging,
+            before_after,
+            context,
+            burn_in,
+            window=window,
+            preset=preset,
+            warnings=warnings,
+        )
+    files += written_pairs.files
+    warnings += written_pairs.left_out
     if context is not None:
         warnings.extend(context.flagged)
         warnings.extend(dict.fromkeys(context.cleaned))
@@ -585,6 +613,10 @@ def _export(
         images=key_images,
         deidentification=deidentification,
     )
+    if written_pairs.entries or written_pairs.left_out:
+        markdown += before_after_markdown(written_pairs.entries, written_pairs.left_out)
+        sheet["before_after"] = written_pairs.entries
+        sheet["before_after_left_out"] = written_pairs.left_out
     files.append(write_text_atomic(staging / "case.md", markdown))
     files.append(write_text_atomic(staging / "case.json", case_json_text(sheet)))
     if context is not None:
@@ -592,8 +624,9 @@ def _export(
             staging,
             {
                 value: keyword
-                for image in images
-                for value, keyword in image.dicom.identifying_values().items()
+                for exported in [image.dicom for image in images]
+                + written_pairs.exported
+                for value, keyword in exported.identifying_values().items()
             },
         )
     return TeachingExport(

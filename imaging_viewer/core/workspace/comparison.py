@@ -40,6 +40,13 @@ if TYPE_CHECKING:
     from imaging_viewer.core.workspace.viewport_loading import ViewportLoader
 
 
+RADIOGRAPHS_NOT_LINKED = (
+    "Radiographs have no 3D geometry: not linked by position or registration, "
+    "only by their lesion links (Same lesion as…)"
+)
+"""What the comparison says for a projection image (PS3.3 C.8.11.1: no Image
+Position (Patient), no frame of reference to map)."""
+
 Frames = tuple[str, str]
 """(prior frame of reference, current frame of reference)."""
 
@@ -165,10 +172,13 @@ class Comparison:
     def _register(self, fixed: Volume, moving: Volume) -> bool:
         """Start registering a pair unless it needs none; True if started."""
         frames = (moving.frame_of_reference_uid, fixed.frame_of_reference_uid)
+        if fixed.is_projection or moving.is_projection:
+            if frames not in self._registered:  # said once per pair
+                self._registered.add(frames)
+                self.message.emit(RADIOGRAPHS_NOT_LINKED)
+            return False  # no 3D geometry: linked by the user's lesion links only
         if not all(frames) or frames[0] == frames[1] or frames in self._registered:
             return False
-        if fixed.is_projection or moving.is_projection:
-            return False  # no 3D geometry: linked by the user's lesion links only
         self._registered.add(frames)
         self.message.emit("Registering the prior study onto the current one…")
         self._running = True

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from imaging_viewer.ui.annotation_overlay import calibration_of, measurement_text
+from imaging_viewer.ui.widgets.lesion_role_editor import LesionRoleEditor
 from imaging_viewer.ui.widgets.site_picker import SitePickerWidget
 from imaging_viewer.ui.widgets.wrapping_delegate import WrappingDelegate
 
@@ -34,7 +35,8 @@ _NAME_COLUMN_WIDTH = 110
 
 class LesionsPanelWidget(QWidget):
     """Lists lesions with their annotations and measurements; edits a lesion's
-    label, site, finding, diagnosis and note; picks the active lesion.
+    label, site, finding, diagnosis, note and RECIST role, nodal flag and organ;
+    picks the active lesion.
 
     Double-clicking an annotation emits :attr:`annotation_activated` so the
     viewer can jump to it.
@@ -117,6 +119,8 @@ class LesionsPanelWidget(QWidget):
         self.site_picker = SitePickerWidget()  # coded site beside the free text
         self.site_picker.site_chosen.connect(self._on_site_chosen)
         form.insertRow(2, "Coded site", self.site_picker)
+        self.role_editor = LesionRoleEditor(self)  # RECIST role, nodal, organ
+        self.role_editor.add_rows(form)
         layout.addLayout(form)
         self._active_lesion: str | None = None
         annotations.changed.connect(self._on_changed)
@@ -238,14 +242,20 @@ class LesionsPanelWidget(QWidget):
             editor.blockSignals(False)
         self.site_picker.setEnabled(lesion is not None)
         self.same_lesion_button.setEnabled(lesion is not None)
+        self.role_editor.show_lesion(self.annotations, lesion)
         if lesion is not None:
             self.site_picker.show_site(lesion.site_code, lesion.laterality)
 
     def _on_site_chosen(self, code: str, meaning: str, laterality: str) -> None:
         lesion_id = self._active_lesion
         if lesion_id and self.annotations.has_lesion(lesion_id):
-            self.annotations.update_lesion(
-                lesion_id, site_code=code, site_meaning=meaning, laterality=laterality
+            lesion = self.annotations.lesion(lesion_id)
+            self.annotations.update_lesion(  # one undo step, organ prefilled
+                lesion_id,
+                site_code=code,
+                site_meaning=meaning,
+                laterality=laterality,
+                **LesionRoleEditor.site_changes(lesion, code, meaning),
             )
 
     def _on_field_edited(self, name: str) -> None:
