@@ -102,6 +102,22 @@ class StudyOpening:
         self._window.make_viewports()
         self._start_scan(path)
 
+    def add_files(self, files: list[Path], name: str) -> None:
+        """Scan exactly ``files`` (a study or series of the local database) and
+        add their series as :meth:`add_study` does; with nothing open they are
+        opened instead (main series first, ``name`` in the title)."""
+        window = self._window
+        replace = not window.workspace.studies
+        if replace:
+            window.cancel_loading()
+            self._pending_selector = None
+            window.loader.first_look = None
+        else:
+            window.workspace.cancel_scan()
+        self._replace_on_open = replace
+        window.make_viewports()
+        window.workspace.open_files(files, name, replace=replace)
+
     def open_path(
         self, path: Path, series_selector: str | None, prefetched: Prefetch | None
     ) -> None:
@@ -195,7 +211,8 @@ class StudyOpening:
         window.series_browser.set_scan_result(everything)
         window.series_browser.set_timepoints(window.workspace.timepoint_labels())
         window.problems_panel.set_scan_result(everything)
-        window.recent_studies.add(Path(result.root))
+        if Path(result.root).exists():  # not a study named from the database
+            window.recent_studies.add(Path(result.root))
         if not replaced:
             window.fill_empty_viewports()
             window.statusBar().showMessage(

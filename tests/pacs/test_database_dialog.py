@@ -62,7 +62,10 @@ def _studies(folder: Path) -> dict[str, dict[str, Any]]:
 
 def _dialog(qtbot: QtBot, tmp_path: Path) -> tuple[DatabaseDialog, list[list[Path]]]:
     opened: list[list[Path]] = []
-    dialog = DatabaseDialog(opened.append, database_path=tmp_path / "studies.sqlite")
+    dialog = DatabaseDialog(
+        lambda files, _name: opened.append(files),
+        database_path=tmp_path / "studies.sqlite",
+    )
     qtbot.addWidget(dialog)
     return dialog, opened
 
@@ -329,3 +332,79 @@ def test_open_from_the_window_adds_the_study_beside_the_open_one(
     assert viewport.series is not None
     assert viewport.series.uid == series_uid
     assert viewport.volume is not None
+
+
+def _series_uids_of(window: MainWindow) -> set[str]:
+    """The Series Instance UIDs the series browser lists."""
+    workspace = window.workspace
+    listed = [workspace.series(i) for i in window.series_browser.series_ids()]
+    return {s.uid for s in listed if s is not None}
+
+
+def _flat_copy(folder: Path, into: Path) -> Path:
+    """``folder``'s image files side by side in one folder (links)."""
+    into.mkdir()
+    for index, path in enumerate(sorted(p for p in folder.rglob("I*"))):
+        (into / f"{index:03d}_{path.name}").symlink_to(path)
+    return into
+
+
+def _item(dialog: DatabaseDialog, study_uid: str, series_uid: str = "") -> Any:
+    tree = dialog.tree
+    (study,) = [
+        tree.topLevelItem(i)
+        for i in range(tree.topLevelItemCount())
+        if tree.topLevelItem(i).data(0, 256) == study_uid
+    ]
+    if not series_uid:
+        return study
+    study.setExpanded(True)
+    (series,) = [
+        study.child(i)
+        for i in range(study.childCount())
+        if study.child(i).data(0, 256) == series_uid
+    ]
+    return series
+
+
+@pytest.mark.qt_log_ignore("does not support raise", "propagateSizeHints")
+@pytest.mark.parametrize("flat", [False, True], ids=["corpus", "one-folder"])
+def test_open_one_study_or_series_of_a_shared_folder_opens_only_it(
+    flat: bool,
+    qtbot: QtBot,
+    tmp_path: Path,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    philips = corpus / "dcm_qa_ct" / "In" / "Philips"
+    folder = _flat_copy(philips, tmp_path / "mixed") if flat else philips
+    expected = _studies(folder)
+    assert len(expected) == 2  # two studies share the folder(s)
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    dialog = show_database_dialog(window)
+    _import(qtbot, dialog, folder, copy=False)
+
+    # One study, with nothing open: only its series are listed.
+    study_uid = max(expected, key=lambda uid: len(expected[uid]["series"]))
+    dialog.tree.itemDoubleClicked.emit(_item(dialog, study_uid), 0)
+    qtbot.waitUntil(lambda: study_uid in window.workspace.studies, timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    assert list(window.workspace.studies) == [study_uid]
+    assert _series_uids_of(window) == expected[study_uid]["series"]
+    assert expected[study_uid]["name"] in window.windowTitle()  # names the study
+
+    # Then one series of the other study, beside it: that series only.
+    (other,) = set(expected) - {study_uid}
+    series_uid = sorted(expected[other]["series"])[0]
+    dialog.tree.clearSelection()
+    _item(dialog, other, series_uid).setSelected(True)
+    dialog.open_selected()
+    qtbot.waitUntil(lambda: other in window.workspace.studies, timeout=60_000)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    assert list(window.workspace.studies) == [study_uid, other]
+    assert _series_uids_of(window) == expected[study_uid]["series"] | {series_uid}
+    assert "opening" in dialog.status.text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -417,10 +417,50 @@ def scan_folder(
     """
     root = Path(path)
     warnings: list[str] = []
-    skipped: list[SkippedFile] = []
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such file or folder")
     paths = _collect_paths(root, warnings, cancel)
+    return _scan_paths(str(root), paths, warnings, progress, cancel)
+
+
+def scan_files(
+    paths: Iterable[str | os.PathLike[str]],
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+    *,
+    root: str | None = None,
+) -> ScanResult:
+    """The image series of exactly the files ``paths`` (a study or series chosen
+    in the local database), nothing else of their folders.
+
+    Reads headers as :func:`scan_folder` does (fast reader, pydicom in worker
+    processes for many files, ``progress`` and ``cancel`` alike); a file listed
+    twice is read once, a file gone is skipped with the reason. ``root`` names
+    what was opened in the result (default: the files' common folder).
+    """
+    files = list(dict.fromkeys(os.fspath(p) for p in paths))
+    if root is None:
+        root = _common_folder(files)
+    return _scan_paths(root, files, [], progress, cancel)
+
+
+def _common_folder(files: list[str]) -> str:
+    """The folder all ``files`` are under ("" when none, or no common one)."""
+    try:
+        return os.path.commonpath([os.path.dirname(f) or "." for f in files])
+    except ValueError:  # none, or relative and absolute (or other drives) mixed
+        return ""
+
+
+def _scan_paths(
+    root: str,
+    paths: list[str],
+    warnings: list[str],
+    progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+) -> ScanResult:
+    """Read the headers of ``paths`` and group them into series (PS3.3 C.7.6.2)."""
+    skipped: list[SkippedFile] = []
     results = _read_headers(paths, progress, cancel)
     total = len(paths)
     headers: list[InstanceHeader] = []
@@ -452,7 +492,7 @@ def scan_folder(
                     header.path, "duplicate slice position: another image was kept"
                 )
             )
-    return ScanResult(str(root), series, skipped, warnings, total)
+    return ScanResult(root, series, skipped, warnings, total)
 
 
 def _read_headers(

@@ -152,7 +152,6 @@ class Workspace:
         """Everything opened, as one scan result (series in opening order)."""
         self._series: dict[str, SeriesInfo] = {}
         self._scan: TaskHandle | None = None
-        self._scan_path: Path | None = None
         self._loads: dict[str, _Load] = {}
         self.no_loads = threading.Event()
         """Set while no series load runs (thumbnails wait for it)."""
@@ -171,11 +170,49 @@ class Workspace:
         ``opened`` follows, or ``failed``."""
         from imaging_viewer.core.dicom.scan import scan_folder
 
-        self.cancel_scan()
         where = Path(path)
-        label = f"Scanning {where.name or where}…"
+        self._start_scan(
+            where.name or str(where),
+            str(where),
+            lambda progress, cancel: scan_folder(where, progress, cancel),
+            replace=replace,
+        )
+
+    def open_files(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        name: str,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Scan exactly the files ``paths`` (a study or series of the local
+        database, whose folders may hold other studies) and add their series,
+        or put them in place of everything open (``replace``); the scan
+        result's root is ``name``. :attr:`events` ``opened`` follows, or
+        ``failed``; a study of another patient is asked about as by :meth:`open`.
+        """
+        from imaging_viewer.core.dicom.scan import scan_files
+
+        files = [Path(p) for p in paths]
+        self._start_scan(
+            name,
+            name,
+            lambda progress, cancel: scan_files(files, progress, cancel, root=name),
+            replace=replace,
+        )
+
+    def _start_scan(
+        self,
+        name: str,
+        where: str,
+        scan: Callable[[Any, Any], ScanResult],
+        *,
+        replace: bool,
+    ) -> None:
+        """Run ``scan`` in place of the scan under way, then add what it found."""
+        self.cancel_scan()
+        label = f"Scanning {name}…"
         self.events.progress.emit(label, 0, 0)
-        self._scan_path = where
 
         def done(result: ScanResult) -> None:
             self._scan = None
@@ -188,7 +225,7 @@ class Workspace:
             self._emit_idle_if_idle()
 
         self._scan = self._run(
-            lambda progress, cancel: scan_folder(where, progress, cancel),
+            scan,
             on_done=done,
             on_failed=failed,
             on_progress=lambda n, total: self.events.progress.emit(label, n, total),

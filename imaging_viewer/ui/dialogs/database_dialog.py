@@ -1,7 +1,8 @@
 """The Local database window (issue 14 item 1), as Horos's and Weasis's: browse
 and search the studies indexed on this computer (patient name with ``*``/``?``
 wildcards, ID, date presets or a range, modality, description), open a study
-or series beside those open, remove entries (copied files deleted, referenced
+or series beside those open (exactly its files, not the rest of their
+folders), remove entries (copied files deleted, referenced
 files left), re-index, and import folders or files by copy or by reference.
 Imports and re-indexing run in the background with throttled progress and a
 Cancel; files that could not be indexed are listed. A damaged database, or one
@@ -100,6 +101,17 @@ def _files_under(folder: Path, limit: int) -> int:
     return count
 
 
+def _name_of(item: QTreeWidgetItem) -> str:
+    """A study's patient, date and description, and a series' number and
+    description after them: what the window calls what it opens."""
+    study = item.parent() or item
+    words = [study.text(0), study.text(2), study.text(4)]
+    if item is not study:
+        words.append(item.text(4) or item.text(3))
+    # The name stands where a folder's name does (a title, the problems list).
+    return " · ".join(w for w in words if w).replace("/", "-") or "study"
+
+
 def folders_to_open(paths: Iterable[Path]) -> list[Path]:
     """The folders to scan to open exactly ``paths``, fewest first: their common
     folder when it holds nothing else, else each file's folder."""
@@ -113,12 +125,12 @@ def folders_to_open(paths: Iterable[Path]) -> list[Path]:
 
 
 class DatabaseDialog(QDialog):
-    """The Local database window; ``open_folders(folders)`` adds the folders'
-    studies beside those open (File → Add study…'s path)."""
+    """The Local database window; ``open_files(files, name)`` adds the series of
+    exactly ``files`` (a study or series, named ``name``) beside those open."""
 
     def __init__(
         self,
-        open_folders: Callable[[list[Path]], None],
+        open_files: Callable[[list[Path], str], None],
         parent: QWidget | None = None,
         *,
         database_path: Path | None = None,
@@ -126,7 +138,7 @@ class DatabaseDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Local database")
         self.resize(1000, 620)
-        self._open_folders = open_folders
+        self._open_files = open_files
         self.database_path = database_path or default_database_path()
         self.database: StudyDatabase | None = None
         self._task: BackgroundTask | None = None
@@ -372,15 +384,17 @@ class DatabaseDialog(QDialog):
             item.addChild(child)
 
     # ------------------------------------------------------------ open
-    def _selected_uids(self, items: Iterable[QTreeWidgetItem]) -> list[str]:
+    def _chosen(self, items: Iterable[QTreeWidgetItem]) -> list[QTreeWidgetItem]:
         """Studies and series chosen; a series whose study is chosen too goes."""
         chosen = list(items)
         studies = {id(i) for i in chosen if i.parent() is None}
         return [
-            str(i.data(0, _UID))
-            for i in chosen
-            if i.parent() is None or id(i.parent()) not in studies
+            i for i in chosen if i.parent() is None or id(i.parent()) not in studies
         ]
+
+    def _selected_uids(self, items: Iterable[QTreeWidgetItem]) -> list[str]:
+        """The UIDs of :meth:`_chosen`."""
+        return [str(i.data(0, _UID)) for i in self._chosen(items)]
 
     def open_selected(self) -> None:
         """Open the selected studies and series beside those open."""
@@ -390,21 +404,33 @@ class DatabaseDialog(QDialog):
         """Open these studies or series (their files, found in the database)."""
         if self.database is None:
             return
-        uids = self._selected_uids(items)
-        if not uids:
+        chosen = self._chosen(items)
+        if not chosen:
             self.status.setText("select a study or series first")
             return
-        paths = [p for uid in uids for p in self.database.instance_paths(uid)]
-        present = [p for p in paths if p.is_file()]
-        if not present:
+        try:
+            listed = [
+                (item, self.database.instance_paths(str(item.data(0, _UID))))
+                for item in chosen
+            ]
+        except sqlite3.Error as error:  # locked by another writer, or gone
+            self.status.setText(f"the database cannot be read now: {error}")
+            return
+        missing = opened = 0
+        for item, paths in listed:
+            present = [p for p in paths if p.is_file()]
+            missing += len(paths) - len(present)
+            if present:
+                self._open_files(present, _name_of(item))
+                opened += len(present)
+        if not opened:
             self.status.setText(
                 "its files are gone (moved or deleted): Re-index to update"
             )
             return
-        folders = folders_to_open(present)
-        self._open_folders(folders)
-        missing = len(paths) - len(present)
-        said = f"opening {len(present)} file(s) from {len(folders)} folder(s)"
+        said = f"opening {opened} file(s) of {len(chosen)} selected entr" + (
+            "y" if len(chosen) == 1 else "ies"
+        )
         if missing:
             said += f"; {missing} file(s) are gone: Re-index to update"
         self.status.setText(said)
@@ -555,19 +581,17 @@ class DatabaseDialog(QDialog):
 
 
 def show_database_dialog(window: Any) -> DatabaseDialog:
-    """Open (or raise) the window's Local database: studies opened from it are
-    added beside those open, one folder after the other, as dropped folders are
-    (the other-patient question applies)."""
+    """Open (or raise) the window's Local database: studies and series opened
+    from it are added beside those open, exactly their files, one after the
+    other as dropped folders are (the other-patient question applies)."""
     dialog: DatabaseDialog | None = getattr(window, "_database_dialog", None)
     if dialog is None:
-        from PySide6.QtCore import QUrl
+        from imaging_viewer.ui.dropped_studies import dropped_studies
 
-        from imaging_viewer.ui.dropped_studies import add_dropped
+        def open_files(files: list[Path], name: str) -> None:
+            dropped_studies(window).add_files(files, name)
 
-        def open_folders(folders: list[Path]) -> None:
-            add_dropped(window, [QUrl.fromLocalFile(str(f)) for f in folders])
-
-        dialog = DatabaseDialog(open_folders, window)
+        dialog = DatabaseDialog(open_files, window)
         window._database_dialog = dialog
     elif dialog.database is None:
         dialog.open_database()  # moved away since: try again
