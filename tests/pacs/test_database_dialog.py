@@ -99,6 +99,11 @@ def test_import_by_reference_lists_and_searches_the_studies(
     assert set(shown) == set(expected)
     for uid, study in expected.items():
         row = shown[uid]
+        # The name as people read it ("Family, Given"), from pydicom's parse of PN.
+        name = pydicom.valuerep.PersonName(study["name"])
+        parts = (name.family_name, name.given_name, name.middle_name)
+        parts += (name.name_prefix, name.name_suffix)
+        assert row[0] == ", ".join(p for p in parts if p)
         assert row[1] == study["id"]
         assert row[2].replace("-", "") == study["date"]
         assert row[3] == "/".join(sorted(study["modalities"]))

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imaging_viewer.core.overlay_text import format_person_name
 from imaging_viewer.core.pacs.database import (
     DatabaseError,
     ImportResult,
@@ -335,7 +336,7 @@ class DatabaseDialog(QDialog):
         for study in self.studies:
             item = _SortableItem(
                 [
-                    study.patient_name.replace("^", " ").strip(),
+                    format_person_name(study.patient_name),
                     study.patient_id,
                     _date_text(study.date),
                     "/".join(study.modalities),

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imaging_viewer.core.overlay_text import format_person_name
 from imaging_viewer.core.pacs import remote
 from imaging_viewer.core.pacs.database import StudyDatabase, default_database_path
 from imaging_viewer.core.pacs.errors import PacsError
@@ -354,7 +355,7 @@ class PacsDialog(QDialog):
         for study in self.results:
             item = QTreeWidgetItem(
                 [
-                    study.patient_name,
+                    format_person_name(study.patient_name),
                     study.patient_id,
                     study.date,
                     "/".join(study.modalities),
@@ -363,6 +364,7 @@ class PacsDialog(QDialog):
                 ]
             )
             item.setData(0, 256, study.study_uid)
+            item.setToolTip(0, study.patient_name)
             item.setChildIndicatorPolicy(
                 QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator
             )
