@@ -32,30 +32,46 @@ TRACKED = "2.25.606060606"
 SLICE = 10
 
 
-def _ruler_file(dicom: Path, target: Path, length_px: float, label: str) -> float:
+def _ruler_file(
+    dicom: Path,
+    target: Path,
+    length_px: float,
+    label: str,
+    *,
+    tracked: str = TRACKED,
+    also: tuple[tuple[float, str, str], ...] = (),
+    timepoint: str = "",
+) -> float:
     """An annotation file with one tracked lesion: a ruler of ``length_px``
-    pixels along the rows of ``dicom``; returns its length in mm (pydicom)."""
+    pixels along the rows of ``dicom``; returns its length in mm (pydicom).
+    ``also``: more lesions (length in pixels, label, Tracking UID), drawn lower
+    down; ``timepoint``: the file's time point label."""
     ds = pydicom.dcmread(dicom, stop_before_pixels=True)
     origin = np.array(ds.ImagePositionPatient, dtype=float)
     row_dir = np.array(ds.ImageOrientationPatient[:3], dtype=float)
     col_dir = np.array(ds.ImageOrientationPatient[3:], dtype=float)
     row_mm, col_mm = (float(v) for v in ds.PixelSpacing)
-    start = origin + 100 * col_mm * row_dir + 100 * row_mm * col_dir
-    end = start + length_px * col_mm * row_dir
-    lesion = Lesion(label=label, tracking_uid=TRACKED, role="target")
-    ruler = Ruler(
-        lesion_id=lesion.id,
-        referenced_sop_instance_uid=str(ds.SOPInstanceUID),
-        plane_normal_lps=tuple(np.cross(row_dir, col_dir).tolist()),
-        start_lps=tuple(start.tolist()),
-        end_lps=tuple(end.tolist()),
-    )
-    annotations = AnnotationSet(
-        [Lesion(**{**lesion.__dict__, "annotations": (ruler,)})]
-    )
+    lesions = []
+    for n, (pixels, name, uid) in enumerate(((length_px, label, tracked), *also)):
+        start = origin + 100 * col_mm * row_dir + (100 + 60 * n) * row_mm * col_dir
+        end = start + pixels * col_mm * row_dir
+        lesion = Lesion(label=name, tracking_uid=uid, role="target")
+        ruler = Ruler(
+            lesion_id=lesion.id,
+            referenced_sop_instance_uid=str(ds.SOPInstanceUID),
+            plane_normal_lps=tuple(np.cross(row_dir, col_dir).tolist()),
+            start_lps=tuple(start.tolist()),
+            end_lps=tuple(end.tolist()),
+        )
+        lesions.append(Lesion(**{**lesion.__dict__, "annotations": (ruler,)}))
     save_atomic(
         target,
-        to_json(annotations, str(ds.StudyInstanceUID), study_date=str(ds.StudyDate)),
+        to_json(
+            AnnotationSet(lesions),
+            str(ds.StudyInstanceUID),
+            study_date=str(ds.StudyDate),
+            timepoint=timepoint,
+        ),
     )
     return length_px * col_mm
 
@@ -227,3 +243,75 @@ def test_prior_of_the_same_study_is_refused(moved_pair: Any, tmp_path: Path) -> 
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "is the study of --annotations" in result.stderr
+
+
+def test_captions_use_the_files_timepoint_labels(corpus: Path, tmp_path: Path) -> None:
+    """Each annotation file's ``"timepoint"`` (schema 2) captions its side."""
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    earlier, later = _two_timepoints(corpus, studies)
+    _ruler_file(earlier / "ct.dcm", tmp_path / "earlier.json", 50, "L1")
+    _ruler_file(
+        later / "ct.dcm", tmp_path / "later.json", 60, "L1", timepoint="after 3 cycles"
+    )
+    out = tmp_path / "case"
+    teach(
+        studies,
+        "--annotations",
+        tmp_path / "later.json",
+        "--prior",
+        tmp_path / "earlier.json",
+        "-o",
+        out,
+    )
+    (entry,) = json.loads((out / "case.json").read_text(encoding="utf-8"))[
+        "before_after"
+    ]
+    # The later file names its time point; the earlier one is named by date order.
+    assert [entry["before"]["caption"], entry["after"]["caption"]] == [
+        "baseline",
+        "after 3 cycles",
+    ]
+
+
+def test_pairs_only_for_the_chosen_lesions(corpus: Path, tmp_path: Path) -> None:
+    """``--lesion`` narrows the pairs too: two tracked lesions, one chosen."""
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    earlier, later = _two_timepoints(corpus, studies)
+    other = (30.0, "L2 node", "2.25.707070707")
+    _ruler_file(earlier / "ct.dcm", tmp_path / "earlier.json", 50, "L1", also=(other,))
+    _ruler_file(later / "ct.dcm", tmp_path / "later.json", 60, "L1", also=(other,))
+    both = tmp_path / "both"
+    teach(
+        studies,
+        "--annotations",
+        tmp_path / "later.json",
+        "--prior",
+        tmp_path / "earlier.json",
+        "-o",
+        both,
+    )
+    sheet = json.loads((both / "case.json").read_text(encoding="utf-8"))
+    assert len(sheet["before_after"]) == 2
+    one = tmp_path / "one"
+    result = teach(
+        studies,
+        "--annotations",
+        tmp_path / "later.json",
+        "--prior",
+        tmp_path / "earlier.json",
+        "--lesion",
+        "L2 node",
+        "-o",
+        one,
+    )
+    assert "1 before/after pair(s)" in result.stdout
+    (entry,) = json.loads((one / "case.json").read_text(encoding="utf-8"))[
+        "before_after"
+    ]
+    assert entry["lesion"] == "L2 node"
+    assert sorted(p.name for p in (one / "before_after").glob("*.dcm")) == [
+        "pair01_after.dcm",
+        "pair01_before.dcm",
+    ]

@@ -181,13 +181,15 @@ def _chosen_marks(annotation_set: Any, text: str) -> list[Any] | None:
     return [marks[n - 1] for n in dict.fromkeys(numbers)]
 
 
-def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
-    """The annotation file's set and study UID, checked against the scan."""
+def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str, str]:
+    """The annotation file's set, study UID (checked against the scan) and
+    time point label (its ``"timepoint"``, schema 2; ``""`` when none)."""
     from imaging_viewer.core.annotations.serialize import (
         check_schema,
         from_json,
         read_document,
         study_uid_of,
+        timepoint_of,
     )
 
     with options.annotation_file_errors(path, missing="no such annotation file"):
@@ -195,6 +197,7 @@ def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
         check_schema(document)
         study_uid = study_uid_of(document)
         annotation_set = from_json(document)
+        _, label = timepoint_of(document)
     studies = {info.study_uid for info in result.series}
     if study_uid not in studies:
         raise CommandError(
@@ -203,14 +206,19 @@ def _read_annotations(path: str, result: ScanResult) -> tuple[Any, str]:
         )
     if not len(annotation_set) and not annotation_set.key_images:
         raise CommandError(f"{path}: holds no lesions and no key images")
-    return annotation_set, study_uid
+    return annotation_set, study_uid, label
 
 
 def _timepoints(
-    paths: list[str] | None, result: ScanResult, study_uid: str, annotation_set: Any
+    paths: list[str] | None,
+    result: ScanResult,
+    study_uid: str,
+    annotation_set: Any,
+    label: str = "",
 ) -> list[Any]:
     """The study and its ``--prior`` studies as time points of the pairs (none
-    without ``--prior``), sized by the response table."""
+    without ``--prior``), sized by the response table; each labelled as its
+    annotation file says (else by date order)."""
     from imaging_viewer.core.followup.teaching_sizes import with_table_sizes
     from imaging_viewer.core.teaching.before_after import StudyTimepoint
 
@@ -219,9 +227,9 @@ def _timepoints(
     own = [info for info in result.series if info.study_uid == study_uid]
 
     patient = {info.patient_id for info in result.series if info.study_uid == study_uid}
-    timepoints = [StudyTimepoint(own, annotation_set, own[0].study_date)]
+    timepoints = [StudyTimepoint(own, annotation_set, own[0].study_date, label)]
     for path in paths:
-        annotation_set, prior_uid = _read_annotations(path, result)
+        annotation_set, prior_uid, label = _read_annotations(path, result)
         series = [info for info in result.series if info.study_uid == prior_uid]
         if prior_uid == study_uid:
             raise CommandError(f"--prior {path}: is the study of --annotations")
@@ -230,7 +238,9 @@ def _timepoints(
                 f"--prior {path}: its study is of another patient; pairs are "
                 "made within one patient"
             )
-        timepoints.append(StudyTimepoint(series, annotation_set, series[0].study_date))
+        timepoints.append(
+            StudyTimepoint(series, annotation_set, series[0].study_date, label)
+        )
     return with_table_sizes(timepoints)
 
 
@@ -255,10 +265,10 @@ def run(args: argparse.Namespace) -> int:
     result = options.scan_path(args.path)
     if not result.series:
         raise CommandError(f"no DICOM images found under {args.path}")
-    annotation_set, study_uid = _read_annotations(args.annotations, result)
+    annotation_set, study_uid, label = _read_annotations(args.annotations, result)
     lesion_ids = _chosen_lesions(annotation_set, args.lesion)
     key_image_marks = _chosen_marks(annotation_set, args.key_images)
-    timepoints = _timepoints(args.prior, result, study_uid, annotation_set)
+    timepoints = _timepoints(args.prior, result, study_uid, annotation_set, label)
     case = TeachingCase(
         title=args.title or "",
         history=args.history or "",

@@ -20,7 +20,7 @@ from imaging_viewer.core.teaching.export import chosen_part
 from imaging_viewer.core.teaching.key_images import select_key_images
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from imaging_viewer.core.annotations.model import AnnotationSet, Lesion
     from imaging_viewer.core.dicom.series import SeriesInfo
@@ -98,15 +98,29 @@ def _key_image(timepoint: StudyTimepoint, lesion: Lesion) -> KeyImageRef | None:
     return refs[0] if refs else None
 
 
+def tracked_across(timepoints: Sequence[StudyTimepoint]) -> set[str]:
+    """Tracking UIDs (PS3.16 TID 1500, 112040) of the lesions found at two
+    time points or more: those that can have a before/after pair."""
+    counts: dict[str, int] = {}
+    for timepoint in timepoints:
+        for uid in {lesion.tracking_uid for lesion in timepoint.annotation_set.lesions}:
+            counts[uid] = counts.get(uid, 0) + 1
+    return {uid for uid, count in counts.items() if count > 1}
+
+
 def before_after_pairs(
     timepoints: Sequence[StudyTimepoint],
     *,
     keep_dates: bool = False,
     date_shift_days: int = 0,
+    only: Collection[str] | None = None,
 ) -> tuple[list[BeforeAfterPair], list[str]]:
     """The before/after pair of each lesion tracked over two time points or
     more (by Tracking UID), in the order of the earliest study's lesions; and
-    a line for each tracked lesion left out (no key image at two times)."""
+    a line for each tracked lesion left out (no key image at two times).
+
+    ``only``: the Tracking UIDs of the lesions the case was narrowed to (None:
+    every tracked lesion)."""
     ordered = sorted(
         enumerate(timepoints), key=lambda item: (item[1].study_date or "9" * 8, item[0])
     )
@@ -118,6 +132,8 @@ def before_after_pairs(
             timepoint.study_date, keep_dates=keep_dates, date_shift_days=date_shift_days
         )
         for lesion in timepoint.annotation_set.lesions:
+            if only is not None and lesion.tracking_uid not in only:
+                continue
             labels.setdefault(lesion.tracking_uid, lesion.label)
             image = _key_image(timepoint, lesion)
             if image is not None:
@@ -131,7 +147,7 @@ def before_after_pairs(
     pairs: list[BeforeAfterPair] = []
     left_out: list[str] = []
     for uid, count in counts.items():
-        if count < 2:
+        if count < 2 or uid not in labels:
             continue
         images = seen.get(uid, [])
         if len(images) < 2 or images[0].timepoint == images[-1].timepoint:

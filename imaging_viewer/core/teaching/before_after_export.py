@@ -41,7 +41,7 @@ from imaging_viewer.core.teaching.key_images import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from pathlib import Path
 
     from imaging_viewer.core.annotations.model import AnnotationSet
@@ -148,15 +148,17 @@ def write_before_after(
     window: Window | None = None,
     preset: str | None = None,
     warnings: list[str],
+    only: Collection[str] | None = None,
 ) -> WrittenPairs:
     """Write the before/after pair of each tracked lesion of ``timepoints``
     (the case's study and the patient's other studies) under
     ``staging/before_after``; dates as the case shows them (removed, kept or
-    shifted with ``context``, PS3.15 E.3.6)."""
+    shifted with ``context``, PS3.15 E.3.6); only the lesions of the Tracking
+    UIDs ``only`` when the case was narrowed to them."""
     keep = context is None or context.keep_dates
     shift = context.date_shift_days if context is not None else 0
     pairs, left_out = before_after_pairs(
-        timepoints, keep_dates=keep, date_shift_days=shift
+        timepoints, keep_dates=keep, date_shift_days=shift, only=only
     )
     written = WrittenPairs([], [], list(left_out), [])
     if not pairs:

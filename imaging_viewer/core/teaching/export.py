@@ -315,7 +315,8 @@ def export_teaching_case(
         The patient's studies, this one included (series, lesions, sizes):
         with two or more, each lesion tracked across them (same Tracking UID)
         gets a before/after pair in ``before_after/``, de-identified with the
-        same context (:mod:`~imaging_viewer.core.teaching.before_after_export`).
+        same context (:mod:`~imaging_viewer.core.teaching.before_after_export`);
+        with ``lesion_ids``, only the chosen lesions get one.
 
     Returns
     -------
@@ -334,6 +335,13 @@ def export_teaching_case(
     PS3.15 Annex E (Basic Application Level Confidentiality Profile).
     """
     folder = Path(out_dir)
+    paired: set[str] | None = None  # pairs only for the lesions chosen
+    if lesion_ids is not None:
+        paired = {
+            lesion.tracking_uid
+            for lesion in annotation_set.lesions
+            if lesion.id in lesion_ids
+        }
     if lesion_ids is not None or key_image_marks is not None:
         annotation_set = chosen_part(annotation_set, lesion_ids, key_image_marks)
     refs, warnings = select_key_images(
@@ -374,6 +382,7 @@ def export_teaching_case(
             progress,
             redactions or {},
             before_after,
+            paired,
         )
         if folder.exists():
             folder.rmdir()
@@ -399,6 +408,7 @@ def _export(
     progress: Callable[[int, int], None] | None,
     redactions: Mapping[str, Sequence[TextBox]],
     before_after: Sequence[StudyTimepoint] = (),
+    paired: Collection[str] | None = None,
 ) -> TeachingExport:
     (staging / "images").mkdir()
     (staging / "dicom").mkdir()
@@ -576,6 +586,7 @@ def _export(
             window=window,
             preset=preset,
             warnings=warnings,
+            only=paired,
         )
     files += written_pairs.files
     warnings += written_pairs.left_out

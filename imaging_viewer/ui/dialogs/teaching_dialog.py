@@ -48,6 +48,7 @@ class TeachingCaseDialog(QtWidgets.QDialog):
         lesions: Sequence[Lesion] = (),
         key_images: Sequence[KeyImageMark] = (),
         thumbnails: Mapping[tuple[str, int | None], QPixmap] | None = None,
+        tracked_lesions: int = 0,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Teaching case")
@@ -83,6 +84,8 @@ class TeachingCaseDialog(QtWidgets.QDialog):
             ]
         )
         form.addRow("Key images", self.key_image_list)
+        self.before_after = _before_after_check(tracked_lesions)
+        form.addRow(self.before_after)
         self._add_window_and_dates(form)
         self._add_notes_and_buttons(form)
 
@@ -191,6 +194,27 @@ class TeachingCaseDialog(QtWidgets.QDialog):
         return options
 
 
+def _before_after_check(tracked_lesions: int) -> QtWidgets.QCheckBox:
+    """ "Before/after pair per tracked lesion": on when lesions of the study are
+    tracked in other open studies of the patient (same Tracking UID)."""
+    check = QtWidgets.QCheckBox("Before/after pair per tracked lesion")
+    check.setEnabled(tracked_lesions > 0)
+    check.setChecked(tracked_lesions > 0)
+    if tracked_lesions:
+        lesions = "lesion is" if tracked_lesions == 1 else "lesions are"
+        check.setToolTip(
+            f"{tracked_lesions} {lesions} tracked across this patient's open "
+            "studies (same Tracking UID): each chosen one gets its key image at "
+            "the earliest and the latest time point side by side, in before_after/"
+        )
+    else:
+        check.setToolTip(
+            "No lesion of this study is tracked in another open study of the "
+            "patient: open the prior study and link its lesions (Same lesion as…)"
+        )
+    return check
+
+
 def _check_list(items: Sequence[tuple[str, object, QPixmap | None]]) -> QListWidget:
     """A list of checked entries (text, data, thumbnail)."""
     from PySide6.QtCore import QSize, Qt
@@ -256,23 +280,7 @@ class LesionExport:
                 "Mark at least one lesion or key image first (Annotate menu).",
             )
             return
-        dialog = TeachingCaseDialog(
-            self._parent,
-            lesions=annotations.lesions,
-            key_images=annotations.key_images,
-            thumbnails=self.thumbnails(),
-        )
-        from imaging_viewer.ui.teaching_export import first_key_image_preview
-
-        preview = first_key_image_preview(
-            self._workspace,
-            study.uid,
-            annotations,
-            self._state.active.editable_window(),
-            self.displayed_series_uid(),
-        )
-        if preview is not None:
-            dialog.show_preview(preview)
+        dialog = self.teaching_dialog(study)
         if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
         folder = QtWidgets.QFileDialog.getExistingDirectory(
@@ -285,9 +293,52 @@ class LesionExport:
             return
         case = dialog.case()
         out_dir = Path(folder) / (_safe_name(case.title) or "teaching_case")
+        options = self.teaching_options(dialog, study)
+        self.write_teaching_case(study, case, out_dir, redactions, options)
+
+    def teaching_dialog(self, study: Study) -> TeachingCaseDialog:
+        """The dialog for a case of the study's lesions and key images, with
+        the first key image's preview and the before/after choice (on when
+        lesions are tracked across the patient's open studies)."""
+        from imaging_viewer.core.workspace.teaching_timepoints import (
+            tracked_lesion_count,
+        )
+
+        annotations = self._state.annotations
+        dialog = TeachingCaseDialog(
+            self._parent,
+            lesions=annotations.lesions,
+            key_images=annotations.key_images,
+            thumbnails=self.thumbnails(),
+            tracked_lesions=tracked_lesion_count(self._workspace, study.uid),
+        )
+        from imaging_viewer.ui.teaching_export import first_key_image_preview
+
+        preview = first_key_image_preview(
+            self._workspace,
+            study.uid,
+            annotations,
+            self._state.active.editable_window(),
+            self.displayed_series_uid(),
+        )
+        if preview is not None:
+            dialog.show_preview(preview)
+        return dialog
+
+    def teaching_options(
+        self, dialog: TeachingCaseDialog, study: Study
+    ) -> dict[str, Any]:
+        """The core export's options the dialog chose, with the patient's open
+        studies as time points when it asks for before/after pairs."""
         options = dialog.export_options(self._state.active.editable_window())
         options["displayed_series_uid"] = self.displayed_series_uid()
-        self.write_teaching_case(study, case, out_dir, redactions, options)
+        if dialog.before_after.isEnabled() and dialog.before_after.isChecked():
+            from imaging_viewer.core.workspace.teaching_timepoints import (
+                teaching_timepoints,
+            )
+
+            options["before_after"] = teaching_timepoints(self._workspace, study.uid)
+        return options
 
     def write_teaching_case(
         self,
