@@ -877,6 +877,16 @@ ACTIONS: tuple[Action, ...] = (
         section="annotations",
     ),
     Action(
+        "export_timepoint_srs",
+        "Export one SR per time point…",
+        run=lambda w: w.build_docks().report_export.ask(),
+        menus=("file", "annotate"),
+        section="annotations",
+        tip="One DICOM SR per time point of the patient's open studies, linked by "
+        "the lesions' Tracking UIDs (also the Response table's Export SRs…)",
+        help="export one DICOM SR per time point (lesions linked across them)",
+    ),
+    Action(
         "import_dicom",
         "Import DICOM SR or presentation state…",
         run=lambda w: w.annotation_files.import_report(),

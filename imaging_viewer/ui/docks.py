@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.followup.response_table import TimepointData
     from imaging_viewer.core.viewer_state import ViewerState
     from imaging_viewer.core.workspace import Workspace
+    from imaging_viewer.ui.timepoint_report_export import TimepointReportExport
 
 _T = TypeVar("_T")
 
@@ -53,6 +54,24 @@ class DockPart(Generic[_T]):
         if window is None:
             return self
         return getattr(window.build_docks(), self._name)
+
+
+def _timepoint_report_export(
+    docks: WindowDocks, window: QMainWindow, workspace: Workspace
+) -> TimepointReportExport:
+    """Export SRs… of the Response dock (and its action)."""
+    from imaging_viewer.ui.timepoint_report_export import TimepointReportExport
+
+    panel = docks.response_panel
+    export = TimepointReportExport(
+        window,
+        workspace,
+        docks.patient_key,
+        docks.displayed_series_uid,
+        panel.show_export_result,
+    )
+    panel.reports_requested.connect(export.ask)
+    return export
 
 
 class WindowDocks:
@@ -132,6 +151,7 @@ class WindowDocks:
         )
         self.response_dock.hide()
         self.response_dock.visibilityChanged.connect(self._on_response_visibility)
+        self.report_export = _timepoint_report_export(self, window, workspace)
         self.series_browser.timepoint_renamed.connect(self._on_timepoint_renamed)
         workspace.events.opened.connect(self.response_panel.schedule_refresh)
         horizontal, vertical = (
@@ -183,6 +203,16 @@ class WindowDocks:
         if study is None:
             return []
         return self._workspace.timepoints(study.patient_key)
+
+    def patient_key(self) -> tuple[str, str] | None:
+        """The patient being annotated (whose time points the table shows)."""
+        study = self._workspace.annotation_study(self._state)
+        return None if study is None else study.patient_key
+
+    def displayed_series_uid(self) -> str:
+        """Series Instance UID of the active viewport's series ("" when none)."""
+        series = self._state.active.series
+        return series.uid if series is not None else ""
 
     def _on_timepoint_renamed(self, study_uid: str, label: str) -> None:
         """Store a renamed time point on its study (and annotation file)."""

@@ -255,8 +255,12 @@ def structured_documents(
     stats: Mapping[str, RoiStats],
     window: Window | None,
     warnings: list[str],
+    *,
+    timepoint_label: str = "",
 ) -> tuple[Dataset | None, Dataset | None]:
-    """The SR and the GSPS of the annotations, made from the exported images.
+    """The SR and the GSPS of the annotations, made from the exported images;
+    the SR labelled with ``timepoint_label`` (Clinical Trial Time Point ID,
+    PS3.3 C.7.2.3) when given.
 
     The modules are optional: where they are missing, the documents are left
     out; so is a document that cannot be made, with a line in ``warnings``.
@@ -287,6 +291,10 @@ def structured_documents(
             pixel_to_lps=placements or None,
         )
         report = result.dataset
+        if timepoint_label:
+            from imaging_viewer.core.exchange.timepoint_report import label_timepoint
+
+            label_timepoint(report, timepoint_label)
         warnings.extend(f"SR: {line}" for line in result.warnings)
     except ValueError as error:
         warnings.append(f"no SR: {error}")
@@ -474,6 +482,7 @@ def export_annotation_documents(
     out_dir: str | os.PathLike[str],
     *,
     window: Window | None = None,
+    timepoint_label: str = "",
 ) -> AnnotationDocuments:
     """Write the SR and GSPS of ``annotation_set`` beside copies of its images.
 
@@ -491,6 +500,9 @@ def export_annotation_documents(
         The folder to write: new, or empty.
     window : Window, optional
         Window of the presentation state; by default each image's own.
+    timepoint_label : str
+        The study's time point (``baseline``, ``follow-up 1``…), written in
+        the SR as Clinical Trial Time Point ID (PS3.3 C.7.2.3); empty: none.
 
     Returns
     -------
@@ -542,7 +554,12 @@ def export_annotation_documents(
         stats, _ = roi_measurements(annotation_set, pairs)
         exported = [(written[ref.path], volume) for ref, volume in pairs]
         report, state = structured_documents(
-            annotation_set, exported, stats, window, warnings
+            annotation_set,
+            exported,
+            stats,
+            window,
+            warnings,
+            timepoint_label=timepoint_label,
         )
         structured_report, presentation_state = write_structured_documents(
             report, state, staging, None

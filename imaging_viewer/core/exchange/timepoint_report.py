@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
 import pydicom
 import pydicom.errors
 
@@ -24,16 +26,21 @@ from imaging_viewer.core.exchange.structured_report import (
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
+    from numpy.typing import NDArray
     from pydicom.dataset import Dataset
 
     from imaging_viewer.core.annotations.model import AnnotationSet
+    from imaging_viewer.core.exchange.annotation_documents import ReferencedImage
     from imaging_viewer.core.exchange.structured_report import DicomExport
+    from imaging_viewer.core.volume import Volume
 
 _STUDY_DATE: Final = re.compile(r"^\d{8}$")
 _TIME_POINT_ID_LENGTH: Final = 64
 """Clinical Trial Time Point ID is LO: at most 64 characters (PS3.5 6.2)."""
+TIMEPOINT_SR_SERIES_NUMBER: Final = 9901
+"""Series Number of a time point's SR (as File → Export DICOM's SR)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,10 +74,149 @@ def export_timepoint_report(
     export = export_measurement_report(
         annotation_set, source_datasets, series_number=series_number, **options
     )
-    label = timepoint_label.strip()[:_TIME_POINT_ID_LENGTH]
-    if label:
-        export.dataset.ClinicalTrialTimePointID = label
+    label_timepoint(export.dataset, timepoint_label)
     return export
+
+
+def label_timepoint(dataset: Dataset, timepoint_label: str) -> None:
+    """Write ``timepoint_label`` as Clinical Trial Time Point ID (0012,0050),
+    PS3.3 C.7.2.3; an empty label writes nothing."""
+    label = " ".join(timepoint_label.split())[:_TIME_POINT_ID_LENGTH]
+    if label:
+        dataset.ClinicalTrialTimePointID = label
+
+
+@dataclass(frozen=True, eq=False)
+class TimepointReportJob:
+    """What one time point's SR is made of, gathered while nothing changes it.
+
+    ``annotation_set`` is a copy whose annotations name their images
+    (``images``: the acquired images they lie on, of this study only).
+    """
+
+    study_uid: str
+    label: str
+    study_date: str
+    annotation_set: AnnotationSet
+    images: tuple[ReferencedImage, ...]
+
+
+@dataclass(frozen=True)
+class TimepointReportOutcome:
+    """One time point's SR as written (``path``), or why not (``error``)."""
+
+    study_uid: str
+    label: str
+    path: Path | None = None
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def write_timepoint_reports(
+    jobs: Sequence[TimepointReportJob],
+    folder: str | os.PathLike[str],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[TimepointReportOutcome]:
+    """Write one TID 1500 SR per time point into ``folder`` (made if needed),
+    named after the time point and study date; a file already there is kept
+    (the new one gets a number). A study that cannot be written gets an
+    outcome with its error; the others are written all the same.
+
+    The lesions keep their Tracking UIDs (PS3.16 TID 4108), so the reports of
+    one patient link; ROI statistics are computed from the images, as for
+    File → Export DICOM.
+    """
+    target = Path(folder)
+    outcomes: list[TimepointReportOutcome] = []
+    for done, job in enumerate(jobs):
+        if cancel is not None and cancel():
+            break
+        if progress is not None:
+            progress(done, len(jobs))
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            outcomes.append(_write_one(job, target))
+        except Exception as error:  # one study's failure is reported, not raised
+            reason = getattr(error, "strerror", None) or str(error) or repr(error)
+            outcomes.append(
+                TimepointReportOutcome(job.study_uid, job.label, error=reason)
+            )
+    return outcomes
+
+
+def _write_one(job: TimepointReportJob, folder: Path) -> TimepointReportOutcome:
+    from imaging_viewer.core.exchange.annotation_documents import roi_measurements
+    from imaging_viewer.core.exchange.deidentify import write_dataset
+
+    if not job.annotation_set.lesions:
+        raise ValueError("no lesions")
+    if not job.images:
+        raise ValueError("no annotation lies on an image of the study")
+    headers, pairs, placements, warnings = _evidence(job.images)
+    stats, _ = roi_measurements(job.annotation_set, pairs)
+    export = export_timepoint_report(
+        job.annotation_set,
+        headers,
+        timepoint_label=job.label,
+        series_number=TIMEPOINT_SR_SERIES_NUMBER,
+        roi_stats=stats,
+        pixel_to_lps=placements or None,
+    )
+    path = write_dataset(export.dataset, _free_name(folder, job))
+    return TimepointReportOutcome(
+        job.study_uid, job.label, path, warnings=(*warnings, *export.warnings)
+    )
+
+
+def _evidence(
+    images: Sequence[ReferencedImage],
+) -> tuple[
+    dict[str, Dataset],
+    list[tuple[ReferencedImage, Volume]],
+    dict[str, NDArray[np.float64]],
+    list[str],
+]:
+    """Headers of the images by SOP Instance UID, each with its volume (for ROI
+    statistics), the placement of projection images and warnings."""
+    from imaging_viewer.core.dicom.load import load_volume
+
+    headers: dict[str, Dataset] = {}
+    volumes: dict[str, Volume] = {}
+    pairs: list[tuple[ReferencedImage, Volume]] = []
+    placements: dict[str, NDArray[np.float64]] = {}
+    warnings: list[str] = []
+    for ref in images:
+        try:
+            header = pydicom.dcmread(ref.path, stop_before_pixels=True)
+        except (OSError, pydicom.errors.InvalidDicomError) as error:
+            warnings.append(f"{ref.path}: cannot read its DICOM file ({error})")
+            continue
+        uid = str(header.get("SOPInstanceUID", ""))
+        headers[uid] = header
+        if ref.series.id not in volumes:
+            volumes[ref.series.id] = load_volume(ref.series)
+        volume = volumes[ref.series.id]
+        pairs.append((ref, volume))
+        if volume.is_projection:
+            placements[uid] = np.asarray(volume.ijk_to_lps, dtype=np.float64)
+    if not headers:
+        raise ValueError("no image of the study could be read")
+    return headers, pairs, placements, warnings
+
+
+def _free_name(folder: Path, job: TimepointReportJob) -> Path:
+    """``<label>_<date>_sr.dcm`` (letters, digits, - and _), numbered when taken."""
+    label = "".join(c if c.isalnum() or c in "-_" else "_" for c in job.label)
+    stem = "_".join(part for part in (label.strip("_"), job.study_date) if part)
+    stem = (stem or "timepoint")[:80]
+    path = folder / f"{stem}_sr.dcm"
+    number = 2
+    while path.exists():
+        path = folder / f"{stem}_{number}_sr.dcm"
+        number += 1
+    return path
 
 
 def timepoint_of_report(dataset: Dataset, source: str = "") -> TimepointReport:

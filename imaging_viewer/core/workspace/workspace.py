@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         AnnotationDocuments,
     )
     from imaging_viewer.core.exchange.structured_report import DicomImport
+    from imaging_viewer.core.exchange.timepoint_report import TimepointReportOutcome
     from imaging_viewer.core.followup.response_table import TimepointData
     from imaging_viewer.core.teaching.burn_in import KeyImageBurnIn
     from imaging_viewer.core.teaching.case import TeachingCase
@@ -749,8 +750,73 @@ class Workspace:
             images,
             Path(folder),
             window=window,
+            timepoint_label=self._timepoint_label(study_uid),
         )
         return result, [*warnings, *result.warnings]
+
+    def _timepoint_label(self, study_uid: str) -> str:
+        """The study's time point label: the user's, else by date order."""
+        from imaging_viewer.core.followup.comparison import default_timepoint
+
+        self.annotations(study_uid)  # reads an autosaved label back
+        return default_timepoint(list(self.studies.values()), self.studies[study_uid])
+
+    def timepoint_reports_task(
+        self,
+        patient_key: tuple[str, str],
+        folder: str | os.PathLike[str],
+        *,
+        displayed_series_uid: str = "",
+    ) -> Callable[..., list[TimepointReportOutcome]]:
+        """One TID 1500 SR per time point of a patient's open studies, into
+        ``folder``: each study's lesions are copied now (quick, on the caller's
+        thread), the returned ``fn(progress=, cancel=)`` writes them (slow: for
+        a background thread) with :func:`~imaging_viewer.core.exchange.
+        timepoint_report.write_timepoint_reports`, in study-date order, each
+        labelled with its time point. Annotations resolve to the study's own
+        images, never another study's in the same frame of reference."""
+        from imaging_viewer.core.exchange.timepoint_report import (
+            TimepointReportJob,
+            write_timepoint_reports,
+        )
+        from imaging_viewer.core.teaching.key_images import (
+            select_key_images,
+            with_resolved_images,
+        )
+
+        studies = sorted(
+            (s for s in self.studies.values() if s.patient_key == patient_key),
+            key=lambda s: (s.date == "", s.date, s.time),
+        )
+        snapshots = [
+            (
+                study.uid,
+                list(study.series),
+                self._timepoint_label(study.uid),
+                study.date if len(study.date) == 8 and study.date.isdigit() else "",
+                with_resolved_images(self.annotations(study.uid), ()),  # a copy
+            )
+            for study in studies
+        ]
+
+        def write(
+            progress: Callable[[int, int], None] | None = None,
+            cancel: Callable[[], bool] | None = None,
+        ) -> list[TimepointReportOutcome]:
+            jobs = []
+            for uid, series, label, date, lesions in snapshots:
+                images, _ = select_key_images(
+                    series, lesions, displayed_series_uid=displayed_series_uid
+                )
+                resolved = with_resolved_images(lesions, images)
+                jobs.append(
+                    TimepointReportJob(uid, label, date, resolved, tuple(images))
+                )
+            return write_timepoint_reports(
+                jobs, folder, progress=progress, cancel=cancel
+            )
+
+        return write
 
     def flush_autosaves(self) -> None:
         """Write every pending autosave now."""

@@ -5,14 +5,15 @@ studies of the patient, columns their time points in study-date order; each
 cell the lesion's RECIST size (short axis of a node, else longest diameter)
 and its % change against baseline. With RECIST on, a last row gives the sum of
 diameters and the response (RECIST 1.1, Eisenhauer et al. 2009). Exports the
-table as CSV and a PNG plot per lesion.
+table as CSV and a PNG plot per lesion; its Export SRs… button asks whoever
+listens (``reports_requested``) for one DICOM SR per time point.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -59,6 +60,9 @@ class ResponsePanelWidget(QWidget):
     later (:meth:`schedule_refresh`: throttled, and only while shown).
     """
 
+    reports_requested = Signal()
+    """Export SRs… was clicked: one SR per time point is wanted."""
+
     def __init__(
         self,
         source: Callable[[], Sequence[TimepointData]],
@@ -83,15 +87,24 @@ class ResponsePanelWidget(QWidget):
         self.csv_button.clicked.connect(self._ask_csv)
         self.plot_button = QPushButton("Export plots…")
         self.plot_button.clicked.connect(self._ask_plots)
+        self.reports_button = QPushButton("Export SRs…")
+        self.reports_button.setToolTip(
+            "One DICOM SR per time point, its lesions' Tracking UIDs linking them"
+        )
+        self.reports_button.clicked.connect(self.reports_requested)
+        self.export_result = QLabel()
+        self.export_result.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.recist)
         buttons.addStretch(1)
         buttons.addWidget(self.csv_button)
         buttons.addWidget(self.plot_button)
+        buttons.addWidget(self.reports_button)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.grid, 1)
         layout.addWidget(self.warnings)
+        layout.addWidget(self.export_result)
 
     def refresh(self) -> None:
         """Rebuild the table from the current time points."""
@@ -135,6 +148,7 @@ class ResponsePanelWidget(QWidget):
         has_rows = bool(table.rows)
         self.csv_button.setEnabled(has_rows)
         self.plot_button.setEnabled(has_rows)
+        self.reports_button.setEnabled(has_rows)
 
     def schedule_refresh(self, *_: object) -> None:
         """Rebuild the table a moment from now (once for a burst of changes);
@@ -187,6 +201,10 @@ class ResponsePanelWidget(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Export lesion plots")
         if folder:
             self._report(lambda: self.export_plots(folder))
+
+    def show_export_result(self, line: str) -> None:
+        """Show how an export went ("2 reports written to …")."""
+        self.export_result.setText(line)
 
     def _report(self, write: Callable[[], None]) -> None:
         try:
