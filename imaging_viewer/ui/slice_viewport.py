@@ -108,7 +108,11 @@ class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
             self._extent = (rows, columns)
 
     def set_buffer(self, buffer: NDArray[np.uint32]) -> None:
-        """Show ``buffer``; later in-place changes show after :meth:`update`."""
+        """Show ``buffer`` at the view's next paint (the caller updates the view).
+
+        Not marked dirty here: the scene processes dirty items in a queued call,
+        which may come after the view's paint of that frame and paint it again.
+        """
         if self._extent is None:
             self.set_extent(buffer.shape[0], buffer.shape[1])
         if buffer is not self._buffer or self._image is None:
@@ -117,7 +121,6 @@ class SliceImageItem(pg.GraphicsObject):  # type: ignore[misc]
                 buffer, QImage.Format.Format_RGB32
             )
         self._buffer = buffer
-        self.update()
 
     def clear(self) -> None:
         """Show nothing."""

@@ -1,0 +1,97 @@
+"""One scroll step in MPR paints each view at most once (a real Philips head CT).
+
+Qt coalesces ``update()`` calls into one paint per frame; a scene item marked
+dirty separately is processed in a queued call that may come after that paint
+and paint the view a second time. Each view whose picture changed (its image,
+its crosshair line, its reference lines) is painted exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from imaging_viewer.ui.main_window import MainWindow
+from imaging_viewer.ui.slice_viewport import SliceViewportWidget
+from tests.conftest import window_settled
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+
+@pytest.fixture
+def head_ct_window(qtbot: QtBot, corpus: Path, paints: dict[int, int]) -> MainWindow:
+    # After ``paints``: PySide binds a widget's Python paintEvent when first used.
+    window = MainWindow(remember_settings=False)
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    window.open_path(corpus / "dcm_qa_ct/In/Philips/S21610")
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    series = max(window.scan_result.series, key=lambda s: len(s.files))  # type: ignore[union-attr]
+    window.show_series(series.id, 0)
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    return window
+
+
+@pytest.fixture
+def paints(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """paintEvent calls per viewport widget (by id)."""
+    counts: dict[int, int] = {}
+    original = SliceViewportWidget.paintEvent
+
+    def counted(self: SliceViewportWidget, event: Any) -> None:
+        counts[id(self)] = counts.get(id(self), 0) + 1
+        original(self, event)
+
+    monkeypatch.setattr(SliceViewportWidget, "paintEvent", counted)
+    return counts
+
+
+def _idle(qtbot: QtBot, window: MainWindow) -> None:
+    """Let every pending paint and the smooth repaint after scrolling happen."""
+    qtbot.wait(50)
+    for widget in window.viewport_widgets:
+        widget.settle()
+    qtbot.wait(50)
+
+
+@pytest.mark.parametrize("layout", ["2x2", "1x3"])
+@pytest.mark.parametrize("lines", [True, False])
+def test_one_scroll_step_paints_each_mpr_view_once(
+    qtbot: QtBot,
+    head_ct_window: MainWindow,
+    paints: dict[int, int],
+    layout: str,
+    lines: bool,
+) -> None:
+    window = head_ct_window
+    window.mpr.set_layout(layout)
+    window.state.show_reference_lines = lines
+    shown = window.viewport_widgets[: window.state.visible_count]
+    assert [w.state.orientation for w in shown[:3]] == ["axial", "coronal", "sagittal"]
+    fourth_moved = False
+    for _ in range(12):
+        _idle(qtbot, window)
+        fourth = shown[3].state.slice_index if layout == "2x2" else None
+        paints.clear()
+        shown[0].state.scroll(1)  # what the wheel does
+        for widget in shown:  # not yet the smooth repaint once scrolling stops
+            widget._smooth_later.stop()
+        QApplication.processEvents()  # one frame, as after an input event
+        qtbot.wait(30)  # and anything queued behind it
+        counts = [paints.get(id(widget), 0) for widget in shown]
+        # The axial image moved, and the crosshair line on the other two planes.
+        assert counts[:3] == [1, 1, 1], counts
+        if layout == "2x2":
+            # The acquired slices follow the cursor: painted when their slice
+            # changed (or, with reference lines on, the planes' lines moved).
+            assert counts[3] <= 1, counts
+            if shown[3].state.slice_index != fourth:
+                fourth_moved = True
+                assert counts[3] == 1, counts
+    assert fourth_moved or layout != "2x2"
