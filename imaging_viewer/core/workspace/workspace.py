@@ -709,7 +709,7 @@ class Workspace:
         if self.scan_result is None:
             return []
         refs, _ = select_key_images(
-            self.scan_result.series,
+            self._series_of(study_uid),
             self.annotations(study_uid),
             displayed_series_uid=displayed_series_uid,
         )
@@ -740,7 +740,7 @@ class Workspace:
             with_resolved_images,
         )
 
-        series = self.scan_result.series if self.scan_result else []
+        series = self._series_of(study_uid)
         annotations = self.annotations(study_uid)
         images, warnings = select_key_images(
             series, annotations, displayed_series_uid=displayed_series_uid
@@ -753,6 +753,15 @@ class Workspace:
             timepoint_label=self._timepoint_label(study_uid),
         )
         return result, [*warnings, *result.warnings]
+
+    def _series_of(self, study_uid: str) -> list[SeriesInfo]:
+        """The study's own series: its annotations' images are among them, never
+        another open study's, even one sharing its frame of reference (a
+        follow-up scanned in the same frame)."""
+        study = self.studies.get(study_uid)
+        if study is not None and study.series:
+            return list(study.series)
+        return list(self.scan_result.series) if self.scan_result else []
 
     def _timepoint_label(self, study_uid: str) -> str:
         """The study's time point label: the user's, else by date order."""
