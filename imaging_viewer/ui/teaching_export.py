@@ -51,16 +51,10 @@ class QtKeyImageBurnIn:
         """Write the key image as PNG; return its (columns, rows)."""
         if not annotated:
             image = render_view_image(view.viewport, overlays=False)
+            if view.redacted:
+                _black_out(image, view)
         else:
-            # The viewport's painter, with the image as its target.
-            image = render_view_image(
-                view.viewport,
-                overlays=True,
-                include_patient=view.include_patient,
-                annotations=list(view.annotations),
-            )
-        if view.redacted:
-            _black_out(image, view)
+            image = _annotated_image(view)
         save_png(image, path)
         return image.width(), image.height()
 
@@ -73,17 +67,7 @@ class QtKeyImageBurnIn:
     ) -> tuple[int, int]:
         """Write two key images, annotated, side by side at one height, each
         under its caption (time point and date; never patient data)."""
-        images = []
-        for view in (before, after):
-            image = render_view_image(
-                view.viewport,
-                overlays=True,
-                include_patient=view.include_patient,
-                annotations=list(view.annotations),
-            )
-            if view.redacted:
-                _black_out(image, view)
-            images.append(image)
+        images = [_annotated_image(view) for view in (before, after)]
         height = max(image.height() for image in images)
         scaled = [image.scaledToHeight(height) for image in images]
         strip = max(24, height // 16)
@@ -197,3 +181,17 @@ def first_key_image_preview(
     return render_view_image(
         viewport, overlays=True, include_patient=False, annotations=shown
     )
+
+
+def _annotated_image(view: KeyImageView) -> QImage:
+    """The key image as the viewport's painter draws it (overlays and
+    annotations, patient lines only if asked), redacted regions blacked out."""
+    image = render_view_image(
+        view.viewport,
+        overlays=True,
+        include_patient=view.include_patient,
+        annotations=list(view.annotations),
+    )
+    if view.redacted:
+        _black_out(image, view)
+    return image
