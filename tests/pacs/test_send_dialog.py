@@ -174,3 +174,49 @@ def test_cancel_half_way_reports_what_was_sent_and_the_dialog_sends_again(
     _send(qtbot, dialog)
     assert dialog.status.text() == f"{len(files)} sent, 0 failed"
     assert _stored_sop_uids(orthanc) == _uids(files)
+
+
+def test_a_teaching_case_is_sent_from_its_done_message_de_identified(
+    qtbot: QtBot, orthanc: Orthanc, corpus: Path, nodes_file: Path, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from imaging_viewer.ui.dialogs.send_dialog import SendDialog
+    from imaging_viewer.ui.dialogs.teaching_dialog import TeachingCaseDialog
+
+    orthanc.clear()
+    _configure(nodes_file, parse_node(orthanc.dicomweb_url, user=USER, configured={}))
+    window = _window(qtbot, corpus / GE_CT)
+    window.build_docks()
+    window.actions_built.actions["key_image"].trigger()
+    study = window.annotation_study()
+    assert study is not None
+    case = TeachingCaseDialog(key_images=window.state.annotations.key_images)
+    qtbot.addWidget(case)
+    folder = window.lesion_export.write_teaching_case(
+        study, case.case(), tmp_path / "case", {}, case.export_options(None)
+    )
+    assert folder is not None
+    box = next(
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QMessageBox) and w.isVisible()
+    )
+    (button,) = [b for b in box.buttons() if b.text() == "Send to PACS…"]
+    button.click()
+    dialog = window._send_dialog  # type: ignore[attr-defined]
+    assert isinstance(dialog, SendDialog)
+    box.close()
+    _send(qtbot, dialog)
+
+    sent = sorted(folder.rglob("*.dcm"))
+    assert dialog.report is not None
+    assert dialog.status.text() == f"{len(sent)} sent, 0 failed"
+    assert {Path(o.path).suffix for o in dialog.report.outcomes} == {".dcm"}
+    assert _stored_sop_uids(orthanc) == _uids(sent)
+    source = pydicom.dcmread(next((corpus / GE_CT).iterdir()), stop_before_pixels=True)
+    patients = orthanc.rest("/patients?expand")
+    assert isinstance(patients, list)
+    assert str(source.PatientID) not in {
+        str(p["MainDicomTags"].get("PatientID", "")) for p in patients
+    }
