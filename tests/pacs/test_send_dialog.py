@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from imaging_viewer.ui.dialogs.send_dialog import SendDialog
 
 GE_CT = Path("dcm_qa_ct/In/GE")
+UID, RESULT = 0, 2
+"""Columns of the result list."""
 
 
 @pytest.fixture
@@ -87,7 +89,9 @@ def test_a_corpus_series_is_c_stored_with_every_instance(
     assert dialog.report is not None
     assert dialog.status.text() == f"{len(files)} sent, 0 failed"
     assert dialog.results.topLevelItemCount() == len(files)
-    assert {dialog.results.topLevelItem(n).text(0) for n in range(len(files))} == {"OK"}
+    assert {dialog.results.topLevelItem(n).text(RESULT) for n in range(len(files))} == {
+        "OK"
+    }
     assert _stored_sop_uids(orthanc) == _uids(files)
     assert dialog.progress.value() == len(files)
 
@@ -114,7 +118,7 @@ def test_our_sr_and_gsps_are_sent_over_stow_rs(
         Query(level="series", study_uid=study_uid),
     )
     assert sorted(result.modality for result in found) == ["PR", "SR"]
-    sent = {dialog.results.topLevelItem(n).text(1) for n in range(2)}
+    sent = {dialog.results.topLevelItem(n).text(UID) for n in range(2)}
     assert sent == _stored_sop_uids(orthanc)
 
 
@@ -137,9 +141,9 @@ def test_a_node_that_does_not_answer_fails_every_instance_with_the_reason(
     assert "Traceback" not in status
     assert "127.0.0.1" in status
     assert dialog.results.topLevelItemCount() == len(files)
-    reasons = {dialog.results.topLevelItem(n).text(0) for n in range(len(files))}
+    reasons = {dialog.results.topLevelItem(n).text(RESULT) for n in range(len(files))}
     assert reasons == {f"not sent: {dialog.report.stopped}"}
-    uids = {dialog.results.topLevelItem(n).text(1) for n in range(len(files))}
+    uids = {dialog.results.topLevelItem(n).text(UID) for n in range(len(files))}
     assert uids == _uids(files)
     assert dialog.send_button.isEnabled()
 

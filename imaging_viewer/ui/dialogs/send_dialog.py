@@ -99,7 +99,7 @@ class SendDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Send to PACS")
-        self.resize(760, 480)
+        self.resize(820, 500)
         self._choices = list(choices)
         self._configure = configure
         self._ask_secret = ask_secret or _ask_secret
@@ -119,10 +119,8 @@ class SendDialog(QDialog):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         self.results = QTreeWidget()
-        self.results.setHeaderLabels(["Result", "SOP Instance UID", "File"])
+        self.results.setHeaderLabels(["SOP Instance UID", "File", "Result"])
         self.results.setRootIsDecorated(False)
-        self.results.setColumnWidth(0, 180)
-        self.results.setColumnWidth(1, 330)
         layout.addWidget(self.results, 1)
 
     # ------------------------------------------------------------ building
@@ -261,14 +259,16 @@ class SendDialog(QDialog):
         for outcome in report.outcomes:
             item = QTreeWidgetItem(
                 [
-                    "OK" if outcome.ok else outcome.message,
                     outcome.sop_instance_uid,
                     Path(outcome.path).name,
+                    "OK" if outcome.ok else outcome.message,
                 ]
             )
-            item.setToolTip(0, outcome.message)
-            item.setToolTip(2, outcome.path)
+            item.setToolTip(1, outcome.path)
+            item.setToolTip(2, outcome.message)
             self.results.addTopLevelItem(item)
+        for column in (0, 1):
+            self.results.resizeColumnToContents(column)
 
     def closeEvent(self, event: Any) -> None:
         self.cancel()
