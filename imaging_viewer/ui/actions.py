@@ -189,6 +189,13 @@ def _show_database_dialog(window: MainWindow) -> None:
     show_database_dialog(window)
 
 
+def _send_to_pacs(window: MainWindow, chosen: int = 0) -> None:
+    # The send dialog and pynetdicom load only when first asked for.
+    from imaging_viewer.ui.pacs_send import send_from_window
+
+    send_from_window(window, chosen=chosen)
+
+
 def _set_layout(name: str) -> Callable[[MainWindow], None]:
     return lambda window: window.set_layout(name)
 
@@ -487,6 +494,15 @@ ACTIONS: tuple[Action, ...] = (
         shortcuts=("Ctrl+Shift+L",),
         tip="Browse, search and open the studies indexed on this computer; "
         "import, remove, re-index",
+    ),
+    Action(
+        "send_to_pacs",
+        "Send to PACS…",
+        run=lambda w: _send_to_pacs(w),
+        menus=("file",),
+        section="open",
+        tip="C-STORE or STOW-RS the current series or study, or our SR and "
+        "presentation state, to a configured PACS node; a result per instance",
     ),
     # View
     *_layouts(),
@@ -875,6 +891,15 @@ ACTIONS: tuple[Action, ...] = (
         run=lambda w: w.lesion_export.export_dicom(),
         menus=("file", "annotate"),
         section="annotations",
+    ),
+    Action(
+        "send_annotations",
+        "Send annotations to PACS…",
+        run=lambda w: _send_to_pacs(w, chosen=2),
+        menus=("file", "annotate"),
+        section="annotations",
+        tip="Write the study's lesions as DICOM SR and presentation state and "
+        "send them to a PACS node",
     ),
     Action(
         "export_timepoint_srs",

@@ -56,6 +56,18 @@ class DockPart(Generic[_T]):
         return getattr(window.build_docks(), self._name)
 
 
+def _send_to_pacs(window: Any, study_uid: str, series_id: str) -> None:
+    """The series browser's "Send to PACS…": its series, else its study."""
+    from imaging_viewer.ui.pacs_send import STUDY, send_from_window
+
+    send_from_window(
+        window,
+        series_id=series_id,
+        study_uid=study_uid,
+        chosen=0 if series_id else STUDY,
+    )
+
+
 def _timepoint_report_export(
     docks: WindowDocks, window: QMainWindow, workspace: Workspace
 ) -> TimepointReportExport:
@@ -153,6 +165,9 @@ class WindowDocks:
         self.response_dock.visibilityChanged.connect(self._on_response_visibility)
         self.report_export = _timepoint_report_export(self, window, workspace)
         self.series_browser.timepoint_renamed.connect(self._on_timepoint_renamed)
+        self.series_browser.send_requested.connect(
+            functools.partial(_send_to_pacs, window)
+        )
         workspace.events.opened.connect(self.response_panel.schedule_refresh)
         horizontal, vertical = (
             QtCore.Qt.Orientation.Horizontal,

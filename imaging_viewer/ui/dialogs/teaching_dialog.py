@@ -384,6 +384,10 @@ class LesionExport:
         open_button = box.addButton(
             "Open folder", QtWidgets.QMessageBox.ButtonRole.ActionRole
         )
+        send = box.addButton(
+            "Send to PACS…", QtWidgets.QMessageBox.ButtonRole.ActionRole
+        )
+        send.clicked.connect(lambda: _send_teaching_case(self._parent, folder))
         box.addButton(QtWidgets.QMessageBox.StandardButton.Close)
         open_button.clicked.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
@@ -458,6 +462,12 @@ class LesionExport:
         self._status_bar.showMessage(
             f"Wrote {result.structured_report} and {result.presentation_state}", 10000
         )
+
+
+def _send_teaching_case(parent: QtWidgets.QWidget, folder: Path) -> None:
+    from imaging_viewer.ui.pacs_send import send_teaching_case
+
+    send_teaching_case(parent, folder)
 
 
 def _safe_name(title: str) -> str:

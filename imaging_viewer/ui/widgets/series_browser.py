@@ -307,6 +307,8 @@ class SeriesBrowserWidget(QWidget):
     """A series id whose thumbnail was drawn."""
     timepoint_renamed = Signal(str, str)
     """(Study Instance UID, new time point label) edited in place."""
+    send_requested = Signal(str, str)
+    """Study Instance UID (or ""), series id (or ""): "Send to PACS…"."""
 
     THREADS: ClassVar[int] = 2
 
@@ -526,10 +528,14 @@ class SeriesBrowserWidget(QWidget):
     def _on_context_menu(self, position: QPoint) -> None:
         index = self.tree_view.indexAt(position)
         uid = index.siblingAtColumn(0).data(STUDY_UID_ROLE) if index.isValid() else None
-        if not uid:
+        series_id = self._series_id_of(index) if index.isValid() else None
+        if not (uid or series_id):
             return
         menu = QMenu(self)
-        menu.addAction("Rename timepoint…", lambda: self.rename_timepoint(str(uid)))
+        if uid:
+            menu.addAction("Rename timepoint…", lambda: self.rename_timepoint(str(uid)))
+        send = (str(uid or ""), series_id or "")
+        menu.addAction("Send to PACS…", lambda: self.send_requested.emit(*send))
         menu.exec(self.tree_view.viewport().mapToGlobal(position))
 
     def _on_current_row_changed(self, current: QModelIndex, _: QModelIndex) -> None:
