@@ -176,6 +176,8 @@ class ViewportState:
         self.time_index = time_index
         if not keep_position:
             self.reset_window()
+            if self.orientation == "acquired":
+                self.cursor_lps = None  # another volume: no stale cursor mark
 
     def pixels(self) -> NDArray[Any] | None:
         """The shown slice ``[row, column]`` (``[row, column, 3]`` for RGB)."""

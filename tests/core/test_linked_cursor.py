@@ -237,3 +237,13 @@ def test_the_priors_coronal_plane_is_the_current_one_mapped(studies: Any) -> Non
     # Back to the acquired slices: the prior scrolls to the mapped cursor.
     assert show_plane_in(state, 1, "acquired")
     assert other.slice_index == _slice_of(prior, _map(truth, moved_to))
+
+
+def test_another_series_shown_forgets_the_cursor(studies: Any) -> None:
+    prior_series, prior, _, _, _ = studies
+    state = _linked(studies)
+    view = state.viewports[0]
+    view.place_cursor(np.asarray(view.slice_position_lps()))
+    assert cursor_on_slice(view) is not None
+    view.show(prior_series, prior)
+    assert view.cursor_lps is None
