@@ -12,6 +12,7 @@ from psygnal import SignalGroupDescriptor
 
 from imaging_viewer.core.dicom.patient_identity import same_patient
 from imaging_viewer.core.geometry import orientation_label
+from imaging_viewer.core.linked_cursor import linked_cursor, place_mapped_plane
 from imaging_viewer.core.mpr import (
     Slice,
     SlicePlane,
@@ -175,6 +176,8 @@ class ViewportState:
         self.time_index = time_index
         if not keep_position:
             self.reset_window()
+            if self.orientation == "acquired":
+                self.cursor_lps = None  # another volume: no stale cursor mark
 
     def pixels(self) -> NDArray[Any] | None:
         """The shown slice ``[row, column]`` (``[row, column, 3]`` for RGB)."""
@@ -668,7 +671,9 @@ class ViewerState:
         viewports of acquired slices in the same frame of reference go to the
         slice nearest the source's position (PS3.3 C.7.4.1.1.1: positions are
         comparable only within one frame of reference), or across two frames the
-        user registered (:meth:`set_frame_transform`).
+        user registered (:meth:`set_frame_transform`). The 3D cursor maps the
+        same way: acquired views mark the mapped point, reformatted views of
+        another volume show the mapped plane (:mod:`.linked_cursor`).
         """
         with self.unlinked():
             self._sync_linked(source_index)
@@ -710,9 +715,10 @@ class ViewerState:
 
     def _sync_linked(self, source_index: int) -> None:
         source = self.viewports[source_index]
-        if source.is_mpr and source.cursor_lps is not None:
-            self.set_cursor(np.asarray(source.cursor_lps), source_index)
-            position: Vec3 | None = np.asarray(source.cursor_lps, dtype=np.float64)
+        cursor = linked_cursor(source)
+        if cursor is not None:
+            self.set_cursor(cursor, source_index)
+            position: Vec3 | None = cursor
         else:
             position = _slice_centre_lps(source)
             self._bring_mpr_cursor_to(source)
@@ -723,17 +729,28 @@ class ViewerState:
             return
         for index, viewport in enumerate(self.viewports[: self.visible_count]):
             volume = viewport.volume
-            if index == source_index or volume is None or viewport.is_mpr:
+            if index == source_index or volume is None:
                 continue
+            if viewport.is_mpr and volume is source.volume:
+                continue  # shares the source's cursor (set_cursor)
             if volume.is_projection or not _same_patient(source, viewport):
                 continue  # never linked across patients
             transform = self.frame_transform(frame, volume.frame_of_reference_uid)
             if transform is None:
                 continue
             mapped = transform[:3, :3] @ position + transform[:3, 3]
+            if viewport.is_mpr:
+                place_mapped_plane(viewport, source, transform, mapped)
+                continue
             target = nearest_slice(volume, mapped)
             if target is not None and target != viewport.slice_index:
                 viewport.set_slice(target)
+            if cursor is not None:  # its mark (issue 13: the 3D cursor maps)
+                viewport.cursor_lps = (
+                    float(mapped[0]),
+                    float(mapped[1]),
+                    float(mapped[2]),
+                )
 
     def _bring_mpr_cursor_to(self, source: ViewportState) -> None:
         """An acquired view of an MPR volume (the fourth of 2×2) scrolled: the

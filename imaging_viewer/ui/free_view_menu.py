@@ -1,6 +1,8 @@
-"""The "Show" submenu of MPR 2×2's free view (its fourth viewport): the
+"""The "Show" submenu of MPR 2×2's free view (its fourth viewport), and of
+every viewport of a grid layout (the comparison's, issue 13 item 3): the
 acquired slices, an oblique plane, or a straight one
-(:mod:`imaging_viewer.core.mpr_free_view`)."""
+(:mod:`imaging_viewer.core.mpr_free_view`,
+:mod:`imaging_viewer.core.viewport_planes`)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,8 @@ from typing import TYPE_CHECKING, Final
 
 from PySide6.QtGui import QActionGroup
 
-from imaging_viewer.core.mpr_free_view import (
-    FREE_VIEW_INDEX,
-    FREE_VIEW_KINDS,
-    free_view_kind,
-    show_in_free_view,
-)
+from imaging_viewer.core.mpr_free_view import FREE_VIEW_KINDS
+from imaging_viewer.core.viewport_planes import plane_kind, show_plane_in
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMenu
@@ -38,9 +36,12 @@ def add_free_view_menu(
     menu: QMenu, window: MainWindow, widget: SliceViewportWidget
 ) -> QMenu | None:
     """Add "Show" (one checked entry per kind) to the context menu of the free
-    view; nothing on other viewports. Returns the submenu, if added."""
-    current = free_view_kind(window.state)
-    if current is None or widget.state is not window.state.viewports[FREE_VIEW_INDEX]:
+    view, or of any viewport of a grid layout showing a volume; nothing on the
+    other MPR views. Returns the submenu, if added."""
+    viewports = window.state.viewports
+    index = next((n for n, v in enumerate(viewports) if v is widget.state), None)
+    current = None if index is None else plane_kind(window.state, index)
+    if index is None or current is None:
         return None
     submenu = menu.addMenu("Show")
     submenu.setObjectName("free_view_menu")
@@ -51,12 +52,12 @@ def add_free_view_menu(
         action.setCheckable(True)
         action.setChecked(kind == current)
         group.addAction(action)
-        action.triggered.connect(functools.partial(_show, window, kind))
+        action.triggered.connect(functools.partial(_show, window, index, kind))
     return submenu
 
 
-def _show(window: MainWindow, kind: str, *_: object) -> None:
-    show_in_free_view(window.state, kind)
+def _show(window: MainWindow, index: int, kind: str, *_: object) -> None:
+    show_plane_in(window.state, index, kind)
     if kind == "oblique":
         window.statusBar().showMessage(
             "Oblique free view: drag its blue line in another view to turn it", 8000

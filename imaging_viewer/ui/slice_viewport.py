@@ -31,6 +31,7 @@ from imaging_viewer.ui.annotation_overlay import (
 )
 from imaging_viewer.ui.calibration_controls import ask_known_length, calibration_shown
 from imaging_viewer.ui.cine_mode import DEFAULT_CINE_MODE, next_cine_frame
+from imaging_viewer.ui.cursor_mark import paint_cursor_mark
 from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.key_images import paint_key_image_badge
 from imaging_viewer.ui.mouse_bindings import ViewportMouse
@@ -555,6 +556,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         else:
             if self.state.is_mpr and self.show_crosshair:
                 self._draw_crosshair(painter)
+            paint_cursor_mark(painter, self)  # an acquired slice's 3D cursor
             self._reference_lines.paint(painter)
             self._draw_annotations(painter)
             paint_key_image_badge(painter, self)
@@ -874,7 +876,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         mode = self._mode_for(event.button())
         if self.mouse.press(event):
             pass
-        elif mode == "crosshair" and self.state.is_mpr:
+        elif mode == "crosshair":
             self._start_crosshair_drag(event.position())
         elif mode in TOOLS:
             self._start_tool(event)
@@ -916,7 +918,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         elif mode == "zoom":
             self.zoom_by(1.01 ** (-delta.y()))
             self._drag_start = position
-        elif mode == "crosshair" and self.state.is_mpr:
+        elif mode == "crosshair":
             self._drag_crosshair(position)
         elif mode in TOOLS:
             self._feed_tool("move", event)
