@@ -1,6 +1,7 @@
 """The window's ways into :class:`SendDialog`: the open series or study, our SR
 and presentation state of the study's annotations (written as File → Export
-DICOM writes them, into a temporary folder), a de-identified teaching case."""
+DICOM writes them, into a temporary folder), a de-identified teaching case, the
+studies and series selected in the Local database window."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ if TYPE_CHECKING:
     from imaging_viewer.core.workspace.study import Study
     from imaging_viewer.ui.dialogs.send_dialog import SendChoice, SendDialog
 
-__all__ = ["annotation_documents_choice", "send_from_window", "send_teaching_case"]
+__all__ = [
+    "annotation_documents_choice",
+    "send_from_database",
+    "send_from_window",
+    "send_teaching_case",
+]
 
 SERIES, STUDY, ANNOTATIONS = 0, 1, 2
 """The window's choices, in the dialog's order."""
@@ -142,3 +148,25 @@ def send_teaching_case(parent: QWidget, folder: Path) -> SendDialog:
     )
     dialog = SendDialog([choice], parent, configure=_configure(parent))
     return _show(parent, dialog)
+
+
+def send_from_database(
+    database_window: QWidget, entries: list[tuple[str, list[Path]]]
+) -> SendDialog:
+    """Send to PACS… the studies and series chosen in the Local database window:
+    ``entries`` are their names and the files the database lists for them
+    (those still on disk when Send is pressed are sent)."""
+    from imaging_viewer.ui.dialogs.send_dialog import SendChoice, SendDialog
+
+    files = sorted({path for _, paths in entries for path in paths})
+    names = "; ".join(name for name, _ in entries[:3]) + (
+        f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+    )
+    choice = SendChoice(
+        f"Selected in the local database: {names} ({len(files)} files)",
+        lambda: [path for path in files if path.is_file()],
+    )
+    window = database_window.parentWidget()
+    configure = _configure(window) if hasattr(window, "workspace") else None
+    dialog = SendDialog([choice], database_window, configure=configure)
+    return _show(database_window, dialog)

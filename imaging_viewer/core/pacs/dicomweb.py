@@ -311,7 +311,9 @@ def send(
                 [ds for _, ds in items], study_instance_uid=study_uid
             )
         except (requests.RequestException, ValueError) as error:
-            raise _failure(node, error, "store") from error
+            failure = _failure(node, error, "store")
+            failure.outcomes = outcomes  # the studies answered before this one
+            raise failure from error
         stored = {
             str(item.get("ReferencedSOPInstanceUID", ""))
             for item in response.get("ReferencedSOPSequence", [])

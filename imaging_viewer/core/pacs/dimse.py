@@ -614,7 +614,8 @@ def send(
             if not status:
                 raise PacsError(
                     f"{node.describe()} stopped during the send after {done} "
-                    "instance(s): send again to finish"
+                    "instance(s): send again to finish",
+                    outcomes=outcomes,
                 )
             code = status.Status
             ok = code == _SUCCESS or 0xB000 <= code <= 0xBFFF

@@ -1,9 +1,12 @@
 """Sending many files to a node in batches: progress, cancel between batches,
-and one outcome per file even when the node stops answering half-way."""
+and one outcome per file even when the node stops answering half-way (the
+instances it confirmed before stopping count as sent), so that a retry sends
+only what was not confirmed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imaging_viewer.core.pacs import remote
@@ -12,11 +15,10 @@ from imaging_viewer.core.pacs.errors import PacsError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
     from imaging_viewer.core.pacs.nodes import Node
 
-__all__ = ["SEND_BATCH", "SendReport", "send_in_batches"]
+__all__ = ["SEND_BATCH", "SendReport", "after_retry", "send_in_batches"]
 
 SEND_BATCH = 32
 """Files per association (C-STORE) or per request (STOW-RS): small enough for
@@ -42,12 +44,34 @@ class SendReport:
         """Files not sent, refused or not confirmed."""
         return len(self.outcomes) - self.sent
 
+    def not_confirmed(self) -> list[Path]:
+        """The DICOM files the node did not confirm (refused, not answered,
+        not sent): what "Retry failed" sends. Files that are not DICOM (no SOP
+        Instance UID) would fail again and are left out."""
+        return [
+            Path(outcome.path)
+            for outcome in self.outcomes
+            if not outcome.ok and outcome.sop_instance_uid
+        ]
+
     def summary(self) -> str:
         """``28 sent, 0 failed``, and why it stopped when it did."""
         text = f"{self.sent} sent, {self.failed} failed"
         if self.cancelled:
             return f"{text} (cancelled)"
         return f"{text}: {self.stopped}" if self.stopped else text
+
+
+def after_retry(previous: SendReport, retry: SendReport) -> SendReport:
+    """``previous`` with each file the retry tried replaced by its new outcome
+    (same order); the retry says whether, and why, it stopped."""
+    again = {outcome.path: outcome for outcome in retry.outcomes}
+    return SendReport(
+        [again.pop(outcome.path, outcome) for outcome in previous.outcomes]
+        + list(again.values()),
+        stopped=retry.stopped,
+        cancelled=retry.cancelled,
+    )
 
 
 def _sop_instance_uid(path: Path) -> str:
@@ -101,8 +125,15 @@ def send_in_batches(
         try:
             report.outcomes += remote.send(node, chunk, progress=step)
         except PacsError as error:
+            # Instances answered before the node stopped keep their outcome
+            # (PS3.4 B.2.3 per C-STORE); only the others are "not sent".
             report.stopped = str(error)
-            report.outcomes += _not_sent(paths[start:], f"not sent: {error}")
+            report.outcomes += error.outcomes
+            answered = {outcome.path for outcome in error.outcomes}
+            unanswered = [path for path in chunk if str(path) not in answered]
+            report.outcomes += _not_sent(
+                [*unanswered, *paths[start + batch :]], f"not sent: {error}"
+            )
             break
         if progress is not None:
             progress(min(start + batch, total), total)

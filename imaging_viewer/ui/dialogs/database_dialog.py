@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from imaging_viewer.core.pacs.database import StudyRecord
+    from imaging_viewer.ui.dialogs.send_dialog import SendDialog
 
 __all__ = ["DatabaseDialog", "folders_to_open", "show_database_dialog"]
 
@@ -242,6 +243,9 @@ class DatabaseDialog(QDialog):
         self.open_button.clicked.connect(self.open_selected)
         self.remove_button = QPushButton("Remove…")
         self.remove_button.clicked.connect(lambda: self.remove_selected())
+        self.send_button = QPushButton("Send to PACS…")
+        self.send_button.setToolTip("Send the selected studies or series to a PACS")
+        self.send_button.clicked.connect(lambda: self.send_selected())
         self.import_button = QPushButton("Import…")
         menu = QMenu(self.import_button)
         menu.addAction("Folder…", lambda: self._ask_import(folder=True))
@@ -261,6 +265,7 @@ class DatabaseDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         for widget in (
             self.open_button,
+            self.send_button,
             self.remove_button,
             self.import_button,
             self.reindex_button,
@@ -293,6 +298,7 @@ class DatabaseDialog(QDialog):
         for widget in (
             self.search_button,
             self.open_button,
+            self.send_button,
             self.remove_button,
             self.import_button,
             self.reindex_button,
@@ -435,6 +441,27 @@ class DatabaseDialog(QDialog):
         if missing:
             said += f"; {missing} file(s) are gone: Re-index to update"
         self.status.setText(said)
+
+    def send_selected(self) -> SendDialog | None:
+        """Send to PACS… the selected studies and series: their files, as the
+        database lists them, through the window's Send to PACS dialog."""
+        if self.database is None:
+            return None
+        chosen = self._chosen(self.tree.selectedItems())
+        if not chosen:
+            self.status.setText("select a study or series first")
+            return None
+        try:
+            entries = [
+                (_name_of(item), self.database.instance_paths(str(item.data(0, _UID))))
+                for item in chosen
+            ]
+        except sqlite3.Error as error:  # locked by another writer, or gone
+            self.status.setText(f"the database cannot be read now: {error}")
+            return None
+        from imaging_viewer.ui.pacs_send import send_from_database
+
+        return send_from_database(self, entries)
 
     # ------------------------------------------------------------ remove
     def remove_selected(self, *, confirm: bool = True) -> int:

@@ -1,7 +1,8 @@
 """Send to PACS: choose a configured node and what to send (a series, a study,
 our SR and presentation state, a de-identified teaching case); the C-STORE or
 STOW-RS runs in the background with progress and Cancel, and ends with one
-result per instance (PS3.4 B.2.3 statuses, PS3.18 10.5.3 failure reasons)."""
+result per instance (PS3.4 B.2.3 statuses, PS3.18 10.5.3 failure reasons);
+"Retry failed" then sends only the instances the node did not confirm."""
 
 from __future__ import annotations
 
@@ -29,7 +30,12 @@ from PySide6.QtWidgets import (
 
 from imaging_viewer.core.pacs.credentials import load_secret
 from imaging_viewer.core.pacs.nodes import WebNode, load_nodes, nodes_path
-from imaging_viewer.core.pacs.sending import SEND_BATCH, SendReport, send_in_batches
+from imaging_viewer.core.pacs.sending import (
+    SEND_BATCH,
+    SendReport,
+    after_retry,
+    send_in_batches,
+)
 from imaging_viewer.ui.workers import run_in_background
 
 if TYPE_CHECKING:
@@ -107,6 +113,8 @@ class SendDialog(QDialog):
         """Files per association or STOW-RS request (Cancel acts between)."""
         self._task: Any = None
         self._cancel_asked = False
+        self._retrying: SendReport | None = None
+        """The report a running retry completes."""
         self.report: SendReport | None = None
         layout = QVBoxLayout(self)
         layout.addLayout(self._form(nodes_file or nodes_path(), chosen))
@@ -150,13 +158,19 @@ class SendDialog(QDialog):
         self.send_button = QPushButton("Send")
         self.send_button.setDefault(True)
         self.send_button.clicked.connect(self.send)
+        self.retry_button = QPushButton("Retry failed")
+        self.retry_button.setToolTip(
+            "Send again only the instances the node did not confirm"
+        )
+        self.retry_button.setEnabled(False)
+        self.retry_button.clicked.connect(self.retry_failed)
         self.cancel_button = QPushButton("Cancel send")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         close = QPushButton("Close")
         close.clicked.connect(self.close)
         row.addStretch(1)
-        for button in (self.send_button, self.cancel_button, close):
+        for button in (self.send_button, self.retry_button, self.cancel_button, close):
             row.addWidget(button)
         return row
 
@@ -206,15 +220,34 @@ class SendDialog(QDialog):
             self.status.setText("Nothing sent: no DICOM files to send")
             return
         node = self.node()
-        if node is None:
+        if node is not None:
+            self._start(node, files, None)
+
+    def retry_failed(self) -> None:
+        """Send again, to the chosen node, only the instances of the last send
+        that were not confirmed (refused, not answered, cancelled)."""
+        if self.busy or self.report is None:
             return
+        files = self.report.not_confirmed()
+        if not files:
+            self.status.setText("Nothing to retry: every instance was sent")
+            return
+        node = self.node()
+        if node is not None:
+            self._start(node, files, self.report)
+
+    def _start(
+        self, node: Node, files: list[Path], retrying: SendReport | None
+    ) -> None:
         self.results.clear()
         self.report = None
+        self._retrying = retrying
         self._cancel_asked = False
         self.progress.setRange(0, len(files))
         self.progress.setValue(0)
         self.status.setText(f"Sending {len(files)} files to {node.describe()}…")
         self.send_button.setEnabled(False)
+        self.retry_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
 
         batch = self.batch
@@ -246,14 +279,21 @@ class SendDialog(QDialog):
         self._task = None
         self.send_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self.retry_button.setEnabled(
+            self.report is not None and bool(self.report.not_confirmed())
+        )
 
     def _failed(self, message: str) -> None:
+        self.report, self._retrying = self._retrying, None
         self._finish()
         self.status.setText(f"Send failed: {message}")
 
     def _show_report(self, report: SendReport) -> None:
+        if self._retrying is not None:
+            report = after_retry(self._retrying, report)
+        self.report, self._retrying = report, None
         self._finish()
-        self.report = report
+        self.progress.setRange(0, max(len(report.outcomes), 1))
         self.progress.setValue(report.sent)
         self.status.setText(report.summary())
         for outcome in report.outcomes:
