@@ -17,6 +17,7 @@ from imaging_viewer.core.annotations.measure import spacing_source_of
 from imaging_viewer.core.annotations.model import AnnotationSet
 from imaging_viewer.core.files import write_bytes_atomic
 from imaging_viewer.core.render import render_slice
+from imaging_viewer.core.teaching.burn_in import reader_calibration
 from imaging_viewer.ui.annotation_overlay import plane_of_slice, shown_annotations
 from imaging_viewer.ui.overlay_painter import OverlayPainter
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from imaging_viewer.core.annotations.calibration import Calibration
     from imaging_viewer.core.annotations.model import Annotation, Lesion
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
@@ -85,6 +87,7 @@ def render_view_image(
     annotations: AnnotationSet | Sequence[tuple[Lesion, Annotation]] | None = None,
     overlay_scale: float | None = None,
     zoom: float | None = None,
+    calibration: Calibration | None = None,
 ) -> QImage:
     """The viewport's slice as an image: one image pixel per DICOM pixel.
 
@@ -127,6 +130,8 @@ def render_view_image(
         :func:`overlay_scale_for` the image's size.
     zoom : float, optional
         A "Zoom n%" line, as the screen shows; exports leave it out by default.
+    calibration : Calibration, optional
+        The reader's (default: the set's): text, scale bar, labels in mm.
 
     Returns
     -------
@@ -149,6 +154,7 @@ def render_view_image(
             annotations=annotations,
             column_mm=column_mm,
             zoom=zoom,
+            calibration=calibration,
         )
     return image
 
@@ -219,16 +225,25 @@ def _paint_overlays(
     annotations: AnnotationSet | Sequence[tuple[Lesion, Annotation]] | None,
     column_mm: float,
     zoom: float | None,
+    calibration: Calibration | None,
 ) -> None:
     """Annotations, then the text overlays, in the viewport's order, at
     ``overlay_scale`` (by default :func:`overlay_scale_for` the image)."""
+    if isinstance(annotations, AnnotationSet):
+        calibrations: AnnotationSet | None = annotations
+        if calibration is None:
+            calibration = reader_calibration(annotations, viewport)
+    else:
+        calibrations = _set_of(calibration)
     if overlay_scale is None:
         overlay_scale = overlay_scale_for(image.width(), image.height())
     overlay_painter = OverlayPainter(image, overlay_scale)
     painter = QPainter(image)
     try:
         if annotations is not None:
-            _paint_annotations(painter, image, viewport, overlay_painter, annotations)
+            _paint_annotations(
+                painter, image, viewport, overlay_painter, annotations, calibrations
+            )
         if overlays:
             overlay_painter.paint_text(
                 painter,
@@ -237,6 +252,7 @@ def _paint_overlays(
                 px_per_mm=1.0 / column_mm if column_mm > 0 else 0.0,
                 zoom=zoom,
                 include_patient=include_patient,
+                calibration=calibration,
             )
     finally:
         painter.end()
@@ -248,6 +264,7 @@ def _paint_annotations(
     viewport: ViewportState,
     overlay_painter: OverlayPainter,
     annotations: AnnotationSet | Sequence[tuple[Lesion, Annotation]],
+    calibrations: AnnotationSet | None,
 ) -> None:
     if isinstance(annotations, AnnotationSet):
         shown = shown_annotations(viewport, annotations, preview=False)
@@ -266,8 +283,17 @@ def _paint_annotations(
         plane,
         lambda column, row: QPointF((column + 0.5) * x_scale, (row + 0.5) * y_scale),
         spacing_source=spacing_source,
-        calibrations=annotations if isinstance(annotations, AnnotationSet) else None,
+        calibrations=calibrations,
     )
+
+
+def _set_of(calibration: Calibration | None) -> AnnotationSet | None:
+    """A set holding only ``calibration``, for the annotation labels."""
+    if calibration is None:
+        return None
+    calibrations = AnnotationSet()
+    calibrations.set_calibration(calibration)
+    return calibrations
 
 
 def _given_annotations(

@@ -14,6 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 
 from imaging_viewer.core.teaching import export as core_export
+from imaging_viewer.core.teaching.burn_in import reader_calibration
 from imaging_viewer.ui.export import render_view_image, save_png
 
 if TYPE_CHECKING:
@@ -179,7 +180,11 @@ def first_key_image_preview(
         return None
     shown = annotations_on(annotation_set, ref, volume, pixel_to_lps)
     return render_view_image(
-        viewport, overlays=True, include_patient=False, annotations=shown
+        viewport,
+        overlays=True,
+        include_patient=False,
+        annotations=shown,
+        calibration=reader_calibration(annotation_set, viewport),
     )
 
 
@@ -191,6 +196,7 @@ def _annotated_image(view: KeyImageView) -> QImage:
         overlays=True,
         include_patient=view.include_patient,
         annotations=list(view.annotations),
+        calibration=view.calibration,
     )
     if view.redacted:
         _black_out(image, view)

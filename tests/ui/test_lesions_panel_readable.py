@@ -99,3 +99,20 @@ def test_measurements_wrap_inside_their_column(qtbot: QtBot) -> None:
         assert all(metrics.horizontalAdvance(w) < width - 8 for w in text.split())
     ruler, ellipse = _children(panel)
     assert tree.visualItemRect(ellipse).height() > tree.visualItemRect(ruler).height()
+
+
+def test_longest_annotation_kind_is_not_cut(qtbot: QtBot) -> None:
+    """Under Xvfb at 1366 px the name column read "bidirectiona" (found by
+    trying it); the X server's font is wider than offscreen's, so widen it."""
+    from PySide6.QtWidgets import QApplication
+
+    font = QApplication.font()
+    wider = QApplication.font()
+    wider.setPointSizeF(font.pointSizeF() * 1.4)
+    QApplication.setFont(wider)
+    try:
+        tree = _panel(qtbot).tree
+    finally:
+        QApplication.setFont(font)
+    advance = tree.fontMetrics().horizontalAdvance("bidirectional")
+    assert tree.columnWidth(0) >= tree.indentation() + advance + 8

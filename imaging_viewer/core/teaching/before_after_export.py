@@ -31,7 +31,7 @@ from imaging_viewer.core.exchange.annotation_documents import read_image_for_exp
 from imaging_viewer.core.exchange.burned_in_text import PixelTextError
 from imaging_viewer.core.exchange.deidentify import BurnedInAnnotationError
 from imaging_viewer.core.teaching.before_after import before_after_pairs
-from imaging_viewer.core.teaching.burn_in import KeyImageView
+from imaging_viewer.core.teaching.burn_in import KeyImageView, reader_calibration
 from imaging_viewer.core.teaching.export import chosen_part
 from imaging_viewer.core.teaching.key_images import (
     annotations_on,
@@ -135,6 +135,7 @@ def _side(
         include_patient=context is None,
         redacted=redacted,
         stored_size=dicom.stored_size,
+        calibration=reader_calibration(annotation_set, viewport),
     )
     return _Side(view, dicom)
 

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from imaging_viewer.core.annotations.model import Annotation, Lesion
+    from imaging_viewer.core.annotations.calibration import Calibration
+    from imaging_viewer.core.annotations.model import Annotation, AnnotationSet, Lesion
     from imaging_viewer.core.exchange.burned_in_text import TextBox
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
 
-__all__ = ["KeyImageBurnIn", "KeyImageView"]
+__all__ = ["KeyImageBurnIn", "KeyImageView", "reader_calibration"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,21 @@ class KeyImageView:
     DICOM: black them out in both PNGs too (scaled to the PNG's size)."""
     stored_size: tuple[int, int] = (0, 0)
     """(rows, columns) of the stored frame the regions are in."""
+    calibration: Calibration | None = None
+    """The reader's calibration of the image: its labels, corner text and scale
+    bar in mm as on screen, not in pixels (PS3.3 10.7.1.3)."""
+
+
+def reader_calibration(
+    annotation_set: AnnotationSet, viewport: ViewportState
+) -> Calibration | None:
+    """The reader's calibration of the image ``viewport`` shows, if any."""
+    if not annotation_set.calibrations:
+        return None
+    from imaging_viewer.core.viewer_state import image_ref_of
+
+    ref = image_ref_of(viewport)
+    return annotation_set.calibration(ref.sop_instance_uid, ref.frame)
 
 
 class KeyImageBurnIn(Protocol):

@@ -48,7 +48,7 @@ from imaging_viewer.core.exchange.deidentify import (
     BurnedInAnnotationError,
     DeidContext,
 )
-from imaging_viewer.core.teaching.burn_in import KeyImageView
+from imaging_viewer.core.teaching.burn_in import KeyImageView, reader_calibration
 from imaging_viewer.core.teaching.case_sheet import (
     KeyImage,
     build_case_sheet,
@@ -464,6 +464,7 @@ def _export(
             include_patient=context is None,
             redacted=tuple(text_boxes),
             stored_size=dicom.stored_size,
+            calibration=reader_calibration(annotation_set, viewport),
         )
         annotated_png = staging / "images" / f"{name}.png"
         clean_png = staging / "images" / f"{name}_clean.png"

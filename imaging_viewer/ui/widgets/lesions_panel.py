@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _FIELDS = ("label", "site", "finding", "diagnosis", "note")
 _NAME_COLUMN_WIDTH = 110
+_LONGEST_KIND = "bidirectional"
 
 
 class LesionsPanelWidget(QWidget):
@@ -86,7 +87,7 @@ class LesionsPanelWidget(QWidget):
         # Readable at the dock's default width: a narrow name column, and the
         # measurement (with its spacing source and ROI statistics) wrapped over
         # as many lines as it needs; the tooltip has it all (issue 15 item 1).
-        self.tree.setColumnWidth(0, _NAME_COLUMN_WIDTH)
+        self.tree.setColumnWidth(0, self._name_column_width())
         self.tree.setWordWrap(True)
         self.tree.setItemDelegate(WrappingDelegate(self.tree))
         self.tree.setUniformRowHeights(False)
@@ -143,6 +144,12 @@ class LesionsPanelWidget(QWidget):
         """Without views to ask: stated spacing in a frame of reference, none on
         a projection image (PS3.3 10.7.1.3)."""
         return self.spacing_source if annotation.frame_of_reference_uid else "none"
+
+    def _name_column_width(self) -> int:
+        """Narrow, yet wide enough for the longest annotation kind under its
+        lesion ("bidirectional" was cut to "bidirectiona")."""
+        longest = self.tree.fontMetrics().horizontalAdvance(_LONGEST_KIND)
+        return max(_NAME_COLUMN_WIDTH, self.tree.indentation() + longest + 12)
 
     def refresh(self) -> None:
         """Rebuild the list from the annotation set."""
