@@ -279,6 +279,7 @@ class MainWindow(QMainWindow):
         apply_icons(self._actions)
         self.slab.click_focus_only()
         self.placement.restore_docks()
+        docks.problems_badge.settle()  # empty: no height taken from the images
         self.view_export.sweep_leftovers()  # of saves killed in an earlier run
         return docks
 
