@@ -101,7 +101,6 @@ class WindowDocks:
         from imaging_viewer.ui.annotation_overlay import spacing_source_in_views
         from imaging_viewer.ui.key_image_thumbnails import KeyImageThumbnailLoader
         from imaging_viewer.ui.key_images import go_to_key_image
-        from imaging_viewer.ui.panel_visibility import ProblemsBadge
         from imaging_viewer.ui.roi_statistics import roi_lines_in_views
         from imaging_viewer.ui.widgets.key_images_panel import KeyImagesPanelWidget
         from imaging_viewer.ui.widgets.lesions_panel import LesionsPanelWidget
@@ -127,7 +126,7 @@ class WindowDocks:
         problems.count_changed.connect(
             lambda _count: self.problems_dock.setWindowTitle(problems.title())
         )
-        self.problems_badge = ProblemsBadge(window, problems, self.problems_dock)
+        self._watch_problems(window, state)
         self.tags_dock = self._dock(
             "DICOM tags", self.tag_browser, areas.RightDockWidgetArea
         )
@@ -175,6 +174,16 @@ class WindowDocks:
         )
         window.resizeDocks([self.series_dock], [340], horizontal)
         window.resizeDocks([self.problems_dock], [160], vertical)
+
+    def _watch_problems(self, window: QMainWindow, state: ViewerState) -> None:
+        """The status-bar badge (shows or hides the Problems dock), and the
+        no-spacing warnings restated when the reader calibrates an image."""
+        from imaging_viewer.ui.panel_visibility import ProblemsBadge
+        from imaging_viewer.ui.spacing_warnings import SpacingWarnings
+
+        panel = self.problems_panel
+        self.problems_badge = ProblemsBadge(window, panel, self.problems_dock)
+        self.spacing_warnings = SpacingWarnings(panel, state)
 
     @property
     def by_name(self) -> dict[str, QDockWidget]:

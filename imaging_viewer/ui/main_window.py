@@ -279,6 +279,7 @@ class MainWindow(QMainWindow):
         apply_icons(self._actions)
         self.slab.click_focus_only()
         self.placement.restore_docks()
+        docks.problems_badge.settle()  # empty: no height taken from the images
         self.view_export.sweep_leftovers()  # of saves killed in an earlier run
         return docks
 
@@ -423,6 +424,7 @@ class MainWindow(QMainWindow):
         if self._docks is not None:
             self._docks.lesions_panel.set_annotations(annotations)
             self._docks.key_images_panel.set_annotations(annotations)
+            self._docks.spacing_warnings.update()
 
     def set_left_tool(self, name: str) -> None:
         """What left-drag does: window, pan, zoom, crosshair or an annotation tool."""

@@ -1,8 +1,9 @@
 """When the Problems and DICOM tags panels show themselves, and how wide.
 
-The Problems panel hides itself when it holds only files that are not DICOM
-(a README, checksums: nothing to fix), summarised in one line, and shows
-itself for errors and warnings; a status-bar badge with the count opens it.
+The Problems panel hides itself when it holds nothing to act on: nothing at all,
+or only files that are not DICOM (a README, checksums: summarised in one line);
+it shows itself for errors and warnings; a status-bar badge with the count opens
+it. So an empty panel takes no height from the images at 1366×768.
 The tag browser opens wide enough to read values.
 """
 
@@ -26,8 +27,9 @@ TAGS_MIN_WIDTH_PX: Final = 520
 
 class ProblemsBadge:
     """The problem count in the status bar (hidden at none); a click opens the
-    Problems panel. Hides the panel when it comes to hold only files that are
-    not DICOM, shows it when an error or warning arrives."""
+    Problems panel. Hides the panel when it comes to hold nothing to act on
+    (empty, as when a study opens, or only files that are not DICOM), shows it
+    when an error or warning arrives."""
 
     def __init__(
         self, window: QMainWindow, panel: ProblemsPanelWidget, dock: QDockWidget
@@ -54,12 +56,23 @@ class ProblemsBadge:
         self.button.setVisible(count > 0)
         self.button.setText(f"⚠ {count}" if panel.needs_attention else f"ⓘ {count}")
         self.button.setToolTip(f"{panel.summary()} — click to show the Problems panel")
-        attention, quiet = panel.needs_attention, panel.only_not_dicom
+        attention, quiet = panel.needs_attention, self.nothing_to_act_on
         if attention and not self._attention:
             self._dock.show()
-        elif quiet and not self._quiet:
-            self._dock.hide()
+        elif quiet and (not self._quiet or count == 0):
+            self._dock.hide()  # count 0: cleared, as for a newly opened study
         self._attention, self._quiet = attention, quiet
+
+    @property
+    def nothing_to_act_on(self) -> bool:
+        """True when the panel is empty or holds only files that are not DICOM."""
+        return self._panel.count == 0 or self._panel.only_not_dicom
+
+    def settle(self) -> None:
+        """Hide the panel if it holds nothing to act on (after the saved dock
+        positions are restored, which may show it empty)."""
+        if self.nothing_to_act_on:
+            self._dock.hide()
 
 
 def widen_tags_dock(window: QMainWindow, dock: QDockWidget) -> None:

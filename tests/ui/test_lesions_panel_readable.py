@@ -75,7 +75,7 @@ def test_full_measurement_is_in_the_tooltip(qtbot: QtBot) -> None:
     assert "calibration (25 mm over 100.0 units drawn)" in ruler.toolTip(1)
     assert "62.5 mm (calibrated)" in ruler.toolTip(0)
     tip = ellipse.toolTip(1)
-    assert tip.splitlines()[0].startswith("Area ") or "mm²" in tip.splitlines()[0]
+    assert tip.splitlines()[0] == "1.9 cm²"  # π·10·6 = 188.5 mm² (round 5: cm²)
     for line in STATS:
         assert line in tip.splitlines()
     assert "Spacing: PixelSpacing" in tip

@@ -77,3 +77,27 @@ def test_the_tag_browser_opens_wide_enough_to_read_values(
     qtbot.waitUntil(lambda: bool(browser.nodes), timeout=10_000)
     value_width = browser.width() - sum(browser.tree.columnWidth(c) for c in range(3))
     assert value_width >= 180
+
+
+def test_an_empty_problems_panel_takes_no_room_until_a_warning(
+    window: MainWindow, qtbot: QtBot, sample_data: Path
+) -> None:
+    """Round 5 (1366×768): the empty Problems dock took ~170 px of the images'
+    height; it hides when empty, shows for a warning, the badge opens it."""
+    window.open_path(sample_data / "CT")
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    panel, dock = window.problems_panel, window.problems_dock
+    assert panel.count == 0
+    qtbot.waitUntil(lambda: not dock.isVisible(), timeout=5_000)
+    panel.add_problem("warning", "CT", "something to look at")
+    qtbot.waitUntil(dock.isVisible, timeout=5_000)
+    dock.hide()
+    badge = window.findChild(QToolButton, "problemsBadge")
+    assert badge is not None
+    assert badge.isVisible()
+    badge.click()
+    qtbot.waitUntil(dock.isVisible, timeout=5_000)
+    # Opening a study again clears the panel, and the empty panel hides.
+    window.open_path(sample_data / "CT")
+    qtbot.waitUntil(lambda: window_settled(window), timeout=60_000)
+    qtbot.waitUntil(lambda: not dock.isVisible(), timeout=5_000)

@@ -129,6 +129,6 @@ def test_ellipse_statistics_in_hu_match_numpy_live_label_and_panel(
     item = tree.topLevelItem(0)
     assert item is not None
     panel = item.child(0).text(1)
-    assert "mm²" in panel
+    assert "cm²" in panel  # over 100 mm² (round 5: was mm²)
     assert "HU" in panel
     assert _numbers(panel.split(", ")[1:]) == pytest.approx(expected, abs=0.051)

@@ -343,16 +343,28 @@ def measure_shown(
     return measure(annotation, spacing_source=spacing_source)
 
 
+AREA_IN_CM2_FROM_MM2: Final = 100.0
+"""Areas from 1 cm² up read in cm² (``"10.3 cm²"``), smaller ones in mm²."""
+
+
+def value_text(value: Measurement) -> str:
+    """One value as a reader sees it: ``"23.4 mm"``, ``"41.0°"``, ``"255.0 px"``;
+    an area of 100 mm² or more in cm² with one decimal (``"10.3 cm²"``), a smaller
+    one in mm². Only the display: SR and JSON keep mm² (UCUM ``mm2``)."""
+    if value.unit == "mm2" and abs(value.value) >= AREA_IN_CM2_FROM_MM2:
+        return f"{value.value / 100.0:.1f} cm²"
+    return f"{value.value:.1f}{UNIT_TEXT.get(value.unit, f' {value.unit}')}"
+
+
 def measurement_text(values: tuple[Measurement, ...]) -> str:
-    """``"23.4 mm"``, ``"L 31.0 × S 12.2 px"``, ``"41.0°"``: values as shown."""
+    """``"23.4 mm"``, ``"31.0 × 12.2 px"`` (long axis × short axis: no letters,
+    which would read as the orientation letters L and S beside them), ``"41.0°"``,
+    ``"10.3 cm²"``: values as shown."""
     names = [value.name for value in values]
     if names == ["long axis", "short axis"]:
         unit = UNIT_TEXT.get(values[0].unit, f" {values[0].unit}")
-        return f"L {values[0].value:.1f} × S {values[1].value:.1f}{unit}"
-    return ", ".join(
-        f"{value.value:.1f}{UNIT_TEXT.get(value.unit, f' {value.unit}')}"
-        for value in values
-    )
+        return f"{values[0].value:.1f} × {values[1].value:.1f}{unit}"
+    return ", ".join(value_text(value) for value in values)
 
 
 # ---------------------------------------------------------------- ROI statistics

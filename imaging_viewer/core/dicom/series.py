@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -537,6 +537,10 @@ def projection_spacing(
     )
 
 
+NO_SPACING_WARNING: Final = "no pixel spacing in the header: measurements are in pixels"
+"""A projection image's series warning when no spacing is given (PS3.3 10.7.1.3)."""
+
+
 def _assemble_projection(group: _Group) -> SeriesInfo:
     """Images with no 3D position: projection radiographs, captures, cine clips.
 
@@ -551,7 +555,7 @@ def _assemble_projection(group: _Group) -> SeriesInfo:
         header, frame.pixel_spacing, warnings
     )
     if source == "none" and header.modality not in ("US", "XC", "OT", "SC"):
-        warnings.append("no pixel spacing in the header: measurements are in pixels")
+        warnings.append(NO_SPACING_WARNING)
     row_dir: NDArray[np.float64] | None = None
     column_dir: NDArray[np.float64] | None = None
     orientation_source = ""

@@ -67,6 +67,7 @@ from imaging_viewer.core.annotations.model import (
     new_id,
     new_uid,
 )
+from imaging_viewer.core.annotations.naming import annotation_name
 from imaging_viewer.core.exchange.structured_report import (
     DicomExport,
     DicomImport,
@@ -586,7 +587,7 @@ def export_presentation_state(
             lesion.tracking_uid,
         )
         for annotation in lesion.annotations:
-            what = f"{name}: {annotation.kind.replace('_', ' ')} {annotation.id}"
+            what = annotation_name(lesion, annotation, name)
             placement, reason = _target(annotation, placements, half)
             if placement is None:
                 warnings.append(f"{what} left out: {reason}")

@@ -108,6 +108,7 @@ from imaging_viewer.core.annotations.model import (
     new_id,
     new_uid,
 )
+from imaging_viewer.core.annotations.naming import annotation_name
 from imaging_viewer.core.dicom.header import header_from_dataset
 from imaging_viewer.core.dicom.series import group_into_series
 
@@ -1061,7 +1062,7 @@ def export_measurement_report(
     for number, lesion in enumerate(annotation_set.lesions, start=1):
         name = lesion.label or f"lesion {number}"
         for annotation in lesion.annotations:
-            what = f"{name}: {annotation.kind.replace('_', ' ')} {annotation.id}"
+            what = annotation_name(lesion, annotation, name)
             where, reason = _where(annotation, placements)
             if where is None:
                 warnings.append(f"{what} left out: {reason}")

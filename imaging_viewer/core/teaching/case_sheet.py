@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from imaging_viewer import __version__
+from imaging_viewer.core.annotations.measure import value_text
 from imaging_viewer.core.files import write_text_atomic
 from imaging_viewer.core.teaching.measurements import measure_annotations
 
@@ -80,10 +81,7 @@ def _measurement_json(value: Measurement) -> dict[str, Any]:
 def _format_measurement(value: Measurement) -> str:
     if not math.isfinite(value.value):
         return f"{value.name} —"
-    if value.unit == "deg":
-        return f"{value.name} {value.value:.1f}°"
-    unit = {"mm2": "mm²", "px2": "px²"}.get(value.unit, value.unit)
-    return f"{value.name} {value.value:.1f} {unit}".rstrip()
+    return f"{value.name} {value_text(value)}".rstrip()
 
 
 def _cell(text: str) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from imaging_viewer.core.annotations.measure import is_within_slab
+from imaging_viewer.core.annotations.naming import annotation_name
 from imaging_viewer.core.dicom.acquired_images import nearest_acquired_slice
 from imaging_viewer.core.dicom.scan import read_header
 from imaging_viewer.core.mpr import SlicePlane
@@ -267,9 +268,8 @@ def select_key_images(
             if nearest is not None:
                 add(nearest[0], nearest[1], 0, annotation.id)
                 continue
-            name = lesion.label or "a lesion"
             warnings.append(
-                f"{name}: {annotation.kind.replace('_', ' ')} {annotation.id} lies on "
+                f"{annotation_name(lesion, annotation, 'a lesion')} lies on "
                 "no scanned image (its image or frame of reference is not there)"
             )
     for wanted in key_images:

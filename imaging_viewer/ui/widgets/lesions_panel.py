@@ -185,6 +185,8 @@ class LesionsPanelWidget(QWidget):
         child = QTreeWidgetItem([name, text])
         child.setData(0, _ID_ROLE, ("annotation", annotation.id))
         tooltip = measurement_text(annotation, source, calibration, lines, "\n")
+        if annotation.kind == "bidirectional" and tooltip:
+            tooltip = f"{tooltip}\n(long axis × short axis)"
         spacing = calibration.source if calibration is not None else source
         if spacing == "none":
             spacing = "none: the image has no pixel spacing, sizes are in pixels"

@@ -41,6 +41,8 @@ SERIES_ID_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 2
 """On rows about a series: its id."""
 PATH_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 3
 """On rows about a file: its path."""
+MESSAGE_ROLE: Final = int(Qt.ItemDataRole.UserRole) + 4
+"""On a row whose message was restated (:meth:`restate`): the message as found."""
 
 _ALIASES: Final = {"errors": "error", "warnings": "warning", "skip": "skipped"}
 _COLOURS: Final = {
@@ -257,6 +259,21 @@ class ProblemsPanelWidget(QWidget):
             for item in items:
                 item.setHidden(not self._passes(severity))
             self._update_title()
+
+    def restate(self, series_id: str, message: str, shown: str | None) -> None:
+        """Show ``shown`` instead of ``message`` on the rows about a series that
+        say it (the problem found still stands, but the reader has dealt with
+        it, e.g. calibrated an image without spacing); None: ``message`` again."""
+        for n in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(n)
+            if item is None or item.data(SEVERITY_COLUMN, SERIES_ID_ROLE) != series_id:
+                continue
+            found = item.data(MESSAGE_COLUMN, MESSAGE_ROLE) or item.text(MESSAGE_COLUMN)
+            if found != message:
+                continue
+            item.setData(MESSAGE_COLUMN, MESSAGE_ROLE, message)
+            item.setText(MESSAGE_COLUMN, shown or message)
+            item.setToolTip(MESSAGE_COLUMN, shown or message)
 
     def set_filter(self, severity: str) -> None:
         """Show only one severity ("error", "warning", "skipped"), or "all"."""

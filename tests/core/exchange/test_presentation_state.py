@@ -256,7 +256,8 @@ def test_reformatted_planes_go_to_the_nearest_image_within_half_a_slice(
     path, warnings = export_and_check(original, ct_series, tmp_path)
     ruler_id = expected.pop("ruler")
     assert len(warnings) == 1
-    assert ruler_id in warnings[0]
+    assert ruler_id not in warnings[0]  # named, never by UUID (round 5)
+    assert "ruler 1 left out" in warnings[0]
     assert "half a slice" in warnings[0]
 
     imported = import_presentation_state(pydicom.dcmread(path), ct_series)
@@ -285,7 +286,8 @@ def test_annotation_outside_the_image_is_left_out(tmp_path: Path) -> None:
     original.update_annotation(replace(outside, end_lps=beyond))
     result = export_presentation_state(original, sources, series_number=3)
     assert len(result.warnings) == 1
-    assert outside.id in result.warnings[0]
+    assert outside.id not in result.warnings[0]  # named, never by UUID (round 5)
+    assert ", ruler 1 left out" in result.warnings[0]
     assert "outside" in result.warnings[0]
 
 

@@ -499,7 +499,11 @@ def test_projection_annotation_without_its_image_is_left_out(tmp_path: Path) -> 
     result = export_measurement_report(original, sources, series_number=5)
     assert len(result.warnings) == 1
     assert "left out" in result.warnings[0]
-    assert lost.id in result.warnings[0]
+    # Named by lesion and kind (it is the first of its kind), never by UUID.
+    lesion = original.lesion_of(lost.id)
+    kind = lost.kind.replace("_", " ")
+    assert result.warnings[0].startswith(f"{lesion.label}, {kind} 1 left out")
+    assert lost.id not in result.warnings[0]
 
 
 def without_private_records(ds: Dataset) -> Dataset:
