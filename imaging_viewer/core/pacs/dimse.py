@@ -22,6 +22,7 @@ from imaging_viewer.core.pacs.negotiation import (
     association_batches,
     choose_syntax,
     recode,
+    retrieve_contexts,
     syntax_name,
 )
 from imaging_viewer.core.pacs.query import Query, QueryResult, identifier
@@ -421,19 +422,57 @@ def _store_handler(sink: InstanceSink) -> Callable[[Any], int]:
     return handle
 
 
-def storage_contexts(ae: AE, *, as_scp: bool) -> list[Any]:
-    """Every storage SOP class pynetdicom knows (with room for the Q/R context),
-    any transfer syntax: files arrive as the archive keeps them."""
-    roles = []
-    for context in StoragePresentationContexts[:120]:
-        if context.abstract_syntax is None:
-            continue
-        if as_scp:
-            ae.add_requested_context(context.abstract_syntax, AllTransferSyntaxes)
-            roles.append(build_role(context.abstract_syntax, scp_role=True))
-        else:
-            ae.add_supported_context(context.abstract_syntax, AllTransferSyntaxes)
-    return roles
+def storage_contexts(ae: AE, *, as_scp: bool, known: Iterable[str] = ()) -> list[Any]:
+    """Storage contexts: as the SCP role of a C-GET, the SOP classes ``known``
+    to come one context per decodable transfer syntax, then every other storage
+    SOP class pynetdicom knows with any syntax, leaving room for the Q/R context
+    (see :func:`.negotiation.retrieve_contexts`); as a storage SCP, every storage
+    SOP class in any syntax: files arrive as the archive keeps them."""
+    classes: list[str] = [
+        context.abstract_syntax
+        for context in StoragePresentationContexts
+        if context.abstract_syntax is not None
+    ]
+    if not as_scp:
+        for sop_class in classes[:120]:
+            ae.add_supported_context(sop_class, AllTransferSyntaxes)
+        return []
+    roles: dict[str, Any] = {}
+    syntaxes_all: list[str] = list(AllTransferSyntaxes)
+    for sop_class, syntaxes in retrieve_contexts(known, classes, syntaxes_all):
+        ae.add_requested_context(sop_class, syntaxes)
+        if sop_class not in roles:
+            roles[sop_class] = build_role(sop_class, scp_role=True)
+    return list(roles.values())
+
+
+def _classes_in_study(node: DimseNode, study_uid: str) -> list[str]:
+    """The study's SOP Classes in Study (PS3.4 C.6.2.1.2, an optional key): the
+    classes a C-GET will bring; empty when the node does not say."""
+    ae = _application_entity(node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    request = Dataset()
+    request.QueryRetrieveLevel = "STUDY"
+    request.StudyInstanceUID = study_uid
+    request.SOPClassesInStudy = ""
+    classes: list[str] = []
+    try:
+        assoc = _associate(ae, node)
+    except PacsError:
+        return classes
+    try:
+        responses = assoc.send_c_find(
+            request, StudyRootQueryRetrieveInformationModelFind
+        )
+        for status, found in responses:
+            if status and status.Status in _PENDING and found is not None:
+                value = found.get("SOPClassesInStudy") or []
+                values = [value] if isinstance(value, str) else list(value)
+                classes += [str(uid) for uid in values if str(uid)]
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return classes
 
 
 def _follow(
@@ -503,7 +542,8 @@ def _get(
 ) -> RetrieveResult:
     ae = _application_entity(node)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
-    roles = storage_contexts(ae, as_scp=True)
+    known = _classes_in_study(node, str(request.StudyInstanceUID))
+    roles = storage_contexts(ae, as_scp=True, known=known)
     no_get = (
         f"{node.describe()} does not support C-GET: retrieve by C-MOVE "
         f"(--move PORT) after you {_register_hint(node)}"

@@ -26,12 +26,14 @@ if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 __all__ = [
+    "DECODABLE_SYNTAXES",
     "FALLBACK_SYNTAXES",
     "MAX_CONTEXTS",
     "Recoding",
     "association_batches",
     "choose_syntax",
     "recode",
+    "retrieve_contexts",
     "syntax_name",
 ]
 
@@ -133,12 +135,13 @@ def recode(dataset: Dataset, target: str) -> Recoding:
     elif source.is_little_endian:
         # Between the uncompressed Little Endian syntaxes only the encoding of
         # the header changes (pynetdicom does it): nothing worth a word.
-        dataset.file_meta.TransferSyntaxUID = UID(target)
         return Recoding(target, "stored")
     else:
         _swap_to_little_endian(dataset)
-        verb = f"converted to {syntax_name(target)}"
-    dataset.file_meta.TransferSyntaxUID = UID(target)
+        dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        verb = "converted to Little Endian"
+    # Now in Explicit VR Little Endian: pynetdicom encodes it in the accepted
+    # uncompressed syntax.
     return Recoding(target, f"stored, {verb}: {refused}")
 
 
@@ -151,3 +154,53 @@ def _swap_to_little_endian(dataset: Dataset) -> None:
     if pixels.dtype.itemsize > 1:
         dataset["PixelData"].VR = "OW"
     dataset.set_original_encoding(False, True)
+
+
+DECODABLE_SYNTAXES: Final = (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    UID("1.2.840.10008.1.2.4.50"),  # JPEG Baseline
+    UID("1.2.840.10008.1.2.4.51"),  # JPEG Extended
+    UID("1.2.840.10008.1.2.4.57"),  # JPEG Lossless
+    UID("1.2.840.10008.1.2.4.70"),  # JPEG Lossless, first-order prediction
+    UID("1.2.840.10008.1.2.4.80"),  # JPEG-LS Lossless
+    UID("1.2.840.10008.1.2.4.81"),  # JPEG-LS Near-Lossless
+    UID("1.2.840.10008.1.2.4.90"),  # JPEG 2000 Lossless
+    UID("1.2.840.10008.1.2.4.91"),  # JPEG 2000
+    UID("1.2.840.10008.1.2.4.201"),  # HTJ2K Lossless
+    UID("1.2.840.10008.1.2.4.202"),  # HTJ2K Lossless RPCL
+    UID("1.2.840.10008.1.2.4.203"),  # HTJ2K
+    UID("1.2.840.10008.1.2.5"),  # RLE Lossless
+)
+"""The transfer syntaxes whose pixel data we decode (pydicom with pylibjpeg,
+pylibjpeg-openjpeg and pyjpegls): what a retrieve accepts, each on its own."""
+
+
+def retrieve_contexts(
+    known: Iterable[str],
+    others: Iterable[str],
+    all_syntaxes: list[str],
+    limit: int = MAX_CONTEXTS - 1,
+) -> list[tuple[str, list[str]]]:
+    """Storage contexts for the SCP role of a C-GET (PS3.4 C.4.3.1, PS3.7
+    D.3.3.4): the SOP classes ``known`` to come (those of the study) get one
+    context per decodable syntax, so that the archive sends each file in the
+    syntax it keeps; the ``others`` then one context each with ``all_syntaxes``
+    (the archive chooses one), as many as fit in ``limit`` contexts."""
+    contexts: list[tuple[str, list[str]]] = []
+    proposed: set[str] = set()
+    per_syntax = len(DECODABLE_SYNTAXES)
+    for sop_class in dict.fromkeys(known):
+        if len(contexts) + per_syntax > limit:
+            break
+        contexts += [(sop_class, [syntax]) for syntax in DECODABLE_SYNTAXES]
+        proposed.add(sop_class)
+    for sop_class in dict.fromkeys([*known, *others]):
+        if len(contexts) >= limit:
+            break
+        if sop_class not in proposed:
+            contexts.append((sop_class, list(all_syntaxes)))
+            proposed.add(sop_class)
+    return contexts
