@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.uid import (
-    UID,
-    AllTransferSyntaxes,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-)
+from pydicom.uid import UID, AllTransferSyntaxes
 from pynetdicom import AE, StoragePresentationContexts, build_role, evt
 
 from imaging_viewer.core.pacs.errors import PacsError
+from imaging_viewer.core.pacs.negotiation import (
+    association_batches,
+    choose_syntax,
+    recode,
+    retrieve_contexts,
+    syntax_name,
+)
 from imaging_viewer.core.pacs.query import Query, QueryResult, identifier
 from imaging_viewer.core.pacs.query import result_from_dataset as _result
 
@@ -420,19 +422,57 @@ def _store_handler(sink: InstanceSink) -> Callable[[Any], int]:
     return handle
 
 
-def storage_contexts(ae: AE, *, as_scp: bool) -> list[Any]:
-    """Every storage SOP class pynetdicom knows (with room for the Q/R context),
-    any transfer syntax: files arrive as the archive keeps them."""
-    roles = []
-    for context in StoragePresentationContexts[:120]:
-        if context.abstract_syntax is None:
-            continue
-        if as_scp:
-            ae.add_requested_context(context.abstract_syntax, AllTransferSyntaxes)
-            roles.append(build_role(context.abstract_syntax, scp_role=True))
-        else:
-            ae.add_supported_context(context.abstract_syntax, AllTransferSyntaxes)
-    return roles
+def storage_contexts(ae: AE, *, as_scp: bool, known: Iterable[str] = ()) -> list[Any]:
+    """Storage contexts: as the SCP role of a C-GET, the SOP classes ``known``
+    to come one context per decodable transfer syntax, then every other storage
+    SOP class pynetdicom knows with any syntax, leaving room for the Q/R context
+    (see :func:`.negotiation.retrieve_contexts`); as a storage SCP, every storage
+    SOP class in any syntax: files arrive as the archive keeps them."""
+    classes: list[str] = [
+        context.abstract_syntax
+        for context in StoragePresentationContexts
+        if context.abstract_syntax is not None
+    ]
+    if not as_scp:
+        for sop_class in classes[:120]:
+            ae.add_supported_context(sop_class, AllTransferSyntaxes)
+        return []
+    roles: dict[str, Any] = {}
+    syntaxes_all: list[str] = list(AllTransferSyntaxes)
+    for sop_class, syntaxes in retrieve_contexts(known, classes, syntaxes_all):
+        ae.add_requested_context(sop_class, syntaxes)
+        if sop_class not in roles:
+            roles[sop_class] = build_role(sop_class, scp_role=True)
+    return list(roles.values())
+
+
+def _classes_in_study(node: DimseNode, study_uid: str) -> list[str]:
+    """The study's SOP Classes in Study (PS3.4 C.6.2.1.2, an optional key): the
+    classes a C-GET will bring; empty when the node does not say."""
+    ae = _application_entity(node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    request = Dataset()
+    request.QueryRetrieveLevel = "STUDY"
+    request.StudyInstanceUID = study_uid
+    request.SOPClassesInStudy = ""
+    classes: list[str] = []
+    try:
+        assoc = _associate(ae, node)
+    except PacsError:
+        return classes
+    try:
+        responses = assoc.send_c_find(
+            request, StudyRootQueryRetrieveInformationModelFind
+        )
+        for status, found in responses:
+            if status and status.Status in _PENDING and found is not None:
+                value = found.get("SOPClassesInStudy") or []
+                values = [value] if isinstance(value, str) else list(value)
+                classes += [str(uid) for uid in values if str(uid)]
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return classes
 
 
 def _follow(
@@ -502,7 +542,8 @@ def _get(
 ) -> RetrieveResult:
     ae = _application_entity(node)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
-    roles = storage_contexts(ae, as_scp=True)
+    known = _classes_in_study(node, str(request.StudyInstanceUID))
+    roles = storage_contexts(ae, as_scp=True, known=known)
     no_get = (
         f"{node.describe()} does not support C-GET: retrieve by C-MOVE "
         f"(--move PORT) after you {_register_hint(node)}"
@@ -577,10 +618,15 @@ def send(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[SendOutcome]:
-    """C-STORE each file (PS3.4 Annex B); the outcome of every instance."""
+    """C-STORE each file (PS3.4 Annex B); the outcome of every instance.
+
+    Each file goes in its own transfer syntax when the node accepts it, else
+    decompressed to an uncompressed one (see :mod:`.negotiation`); the outcome
+    says which ("stored, sent as JPEG Lossless", "stored, decompressed: …").
+    """
     files: list[tuple[Path, Dataset]] = []
+    pairs: list[tuple[str, str]] = []
     outcomes: list[SendOutcome] = []
-    contexts: dict[str, set[str]] = {}
     for path in paths:
         try:
             read: Dataset = dcmread(path, stop_before_pixels=True)
@@ -589,42 +635,75 @@ def send(
         except Exception as error:
             outcomes.append(SendOutcome(str(path), "", False, f"not DICOM ({error})"))
             continue
-        contexts.setdefault(sop_class, set()).add(syntax)
         files.append((path, read))
-    if len(contexts) > 127:
-        raise PacsError("more than 127 SOP classes in one send: send fewer at once")
-    ae = _application_entity(node)
-    for sop_class, syntaxes in contexts.items():
-        ae.add_requested_context(
-            sop_class,
-            sorted(syntaxes | {ExplicitVRLittleEndian, ImplicitVRLittleEndian}),
-        )
-    if not files:
-        return outcomes
-    assoc = _associate(ae, node)
-    try:
-        for done, (path, header) in enumerate(files):
-            uid = str(header.get("SOPInstanceUID", ""))
-            try:
-                dataset: Dataset = dcmread(path)
-                status = assoc.send_c_store(dataset)
-            except (ValueError, RuntimeError) as error:
-                outcomes.append(SendOutcome(str(path), uid, False, str(error)))
-                continue
-            if not status:
-                raise PacsError(
-                    f"{node.describe()} stopped during the send after {done} "
-                    "instance(s): send again to finish",
-                    outcomes=outcomes,
-                )
-            code = status.Status
-            ok = code == _SUCCESS or 0xB000 <= code <= 0xBFFF
-            outcomes.append(
-                SendOutcome(str(path), uid, ok, "stored" if ok else _status_text(code))
-            )
-            if progress is not None:
-                progress(done + 1, len(files))
-    finally:
-        if assoc.is_established:
-            assoc.release()
+        pairs.append((sop_class, syntax))
+    batches = association_batches(pairs)
+    done = 0
+    for batch in batches:
+        ae = _application_entity(node)
+        for sop_class, syntaxes in batch.items():
+            for syntax in syntaxes:
+                ae.add_requested_context(sop_class, syntax)
+        assoc = _associate(ae, node)
+        try:
+            for path, header in files:
+                if str(header.SOPClassUID) not in batch:
+                    continue
+                outcome = _store(assoc, path, header)
+                if outcome is None:
+                    raise PacsError(
+                        f"{node.describe()} stopped during the send after {done} "
+                        "instance(s): send again to finish",
+                        outcomes=outcomes,
+                    )
+                outcomes.append(outcome)
+                done += 1
+                if progress is not None:
+                    progress(done, len(files))
+        finally:
+            if assoc.is_established:
+                assoc.release()
     return outcomes
+
+
+def _store(assoc: Association, path: Path, header: Dataset) -> SendOutcome | None:
+    """One C-STORE in the best syntax the node accepted; None when the
+    association stopped (no response)."""
+    uid = str(header.get("SOPInstanceUID", ""))
+    sop_class = str(header.SOPClassUID)
+    syntax = str(header.file_meta.TransferSyntaxUID)
+    accepted = {
+        (str(context.abstract_syntax), str(context.transfer_syntax[0]))
+        for context in assoc.accepted_contexts
+    }
+    target = choose_syntax(sop_class, syntax, accepted)
+    if target is None:
+        return SendOutcome(
+            str(path),
+            uid,
+            False,
+            f"the PACS does not accept {UID(sop_class).name or sop_class} "
+            f"(in {syntax_name(syntax)} or uncompressed)",
+        )
+    try:
+        dataset: Dataset = dcmread(path)
+        recoding = recode(dataset, target)
+    except Exception as error:
+        return SendOutcome(
+            str(path),
+            uid,
+            False,
+            f"cannot decompress {syntax_name(syntax)}, which the PACS does not "
+            f"accept ({error})",
+        )
+    try:
+        status = assoc.send_c_store(dataset)
+    except (ValueError, RuntimeError, AttributeError) as error:
+        return SendOutcome(str(path), uid, False, str(error))
+    if not status:
+        return None
+    code = status.Status
+    ok = code == _SUCCESS or 0xB000 <= code <= 0xBFFF
+    return SendOutcome(
+        str(path), uid, ok, recoding.message if ok else _status_text(code)
+    )
