@@ -561,7 +561,6 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             paint_cursor_mark(painter, self)  # an acquired slice's 3D cursor
             self._reference_lines.paint(painter)
             self._draw_annotations(painter)
-            paint_key_image_badge(painter, self)
             if self.show_overlays:
                 self._overlays.paint_text(
                     painter,
@@ -572,6 +571,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                     zoom=self.zoom_factor(),
                     calibration=calibration_shown(self.state, self.annotations),
                 )
+            texts = self._overlays.corner_rects if self.show_overlays else {}
+            paint_key_image_badge(painter, self, texts.values())  # clear of them
         painter.restore()
 
     def _screen_per_mm(self) -> float:
