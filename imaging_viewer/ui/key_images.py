@@ -18,6 +18,10 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from imaging_viewer.core.viewer_state import nearest_slice
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from PySide6.QtCore import QRect
+
     from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
@@ -176,30 +180,57 @@ def go_to_key_image(window: Any, mark: KeyImageMark) -> bool:
     return True
 
 
-def paint_key_image_badge(painter: QPainter, widget: SliceViewportWidget) -> None:
+def paint_key_image_badge(
+    painter: QPainter,
+    widget: SliceViewportWidget,
+    text_rects: Iterable[QRectF] = (),
+) -> QRectF | None:
     """A "KEY" badge at the top centre, under the orientation letter, of a
-    viewport whose image is marked as key."""
+    viewport whose image is marked as key; returns where it went.
+
+    It never covers the corner text (``text_rects``, where the overlay painter
+    drew it): in a small pane it goes below the top corner blocks it would
+    meet, and is left out when there is no room there either.
+    """
     annotations = getattr(widget, "annotations", None)
     if annotations is None or not annotations.key_images:
-        return
+        return None
     if not _parallel_to_acquired(widget.state):
-        return  # a coronal reformat of axial slices is not the key image
+        return None  # a coronal reformat of axial slices is not the key image
     mark = shown_image_mark(widget.state)
     if mark is None or not annotations.is_key_image(*mark.key):
-        return
+        return None
     font = QFont(painter.font())
     font.setBold(True)
     painter.setFont(font)
     metrics = painter.fontMetrics()
-    width = metrics.horizontalAdvance(BADGE_TEXT) + 12
-    height = metrics.height() + 4
+    size = (metrics.horizontalAdvance(BADGE_TEXT) + 12, metrics.height() + 4)
     # Below the top orientation letter, which sits at the top centre.
-    top = 10 + metrics.height() + 4
-    box = QRectF((widget.viewport().width() - width) / 2, top, width, height)
+    box = _badge_place(
+        widget.viewport().rect(), size, 10 + metrics.height() + 4, list(text_rects)
+    )
+    if box is None:
+        return None
     painter.setPen(QPen(QColor(255, 210, 0), 1.5))
     painter.setBrush(QColor(0, 0, 0, 170))
     painter.drawRoundedRect(box, 3, 3)
     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, BADGE_TEXT)
+    return box
+
+
+def _badge_place(
+    view: QRect, size: tuple[float, float], top: float, text_rects: list[QRectF]
+) -> QRectF | None:
+    """The badge's box at ``top``, centred; else just below the corner blocks
+    it meets; None when it meets text there too or leaves the view."""
+    width, height = size
+    box = QRectF((view.width() - width) / 2, top, width, height)
+    met = [rect for rect in text_rects if rect.intersects(box)]
+    if met:
+        box.moveTop(max(rect.bottom() for rect in met) + 4)
+    if box.bottom() > view.height() or any(r.intersects(box) for r in text_rects):
+        return None
+    return box
 
 
 def _sop_instance_uid(path: str) -> str:

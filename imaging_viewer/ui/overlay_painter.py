@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from PySide6.QtCore import QLineF, QPointF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 
 from imaging_viewer.core.overlay_layout import corner_widths, scale_bar
@@ -27,7 +27,7 @@ from imaging_viewer.ui.text_blocks import SHADOW, FittedLines, TextBlockCache
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from PySide6.QtCore import QRect, QRectF
+    from PySide6.QtCore import QRect
     from PySide6.QtGui import QPaintDevice
 
     from imaging_viewer.core.annotations.calibration import Calibration
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["LETTER_COLOUR", "OverlayPainter"]
 
 LETTER_COLOUR: Final = QColor(255, 220, 120)
+_Bar = tuple[list[QLineF], list[QLineF], str, float, float, QRectF, float]
+"""A scale bar's shadows, lines, label, label's x and y, rect and width."""
 _BAR_COLOUR: Final = QColor(230, 230, 230)
 TOP_CORNERS: Final = ("top_left", "top_right")
 """Corners whose text depends on the series alone (patient, study, series)."""
@@ -51,6 +53,8 @@ _CORNER_GAP_PX: Final = 16
 _LETTER_GAP_PX: Final = 12
 """Kept between a line level with an orientation letter and the middle."""
 _BAR_WIDTH_PX: Final = 1.5
+_BAR_ROWS: Final = 2
+"""Bottom corner lines level with the scale bar and its label."""
 _CROSSHAIR_WIDTH_PX: Final = 1.2
 _CROSSHAIR_GAP_PX: Final = 10.0
 """Crosshair lines stop this far from the cursor (a 20 px gap), to leave it
@@ -84,7 +88,11 @@ class OverlayPainter:
         self._bar_pen = QPen(_BAR_COLOUR, _BAR_WIDTH_PX * scale)
         self._shadow_pen = QPen(SHADOW, _BAR_WIDTH_PX * scale)
         self._bar_key: tuple[float, int, int] | None = None
-        self._bar: tuple[list[QLineF], list[QLineF], str, float, float] | None = None
+        self._bar: _Bar | None = None
+        self.scale_bar_rect: QRectF | None = None
+        """Where the last :meth:`paint_text` drew the scale bar and its label."""
+        self.corner_rects: dict[str, QRectF] = {}
+        """Where it drew each corner's text (target coordinates)."""
         self._top_texts: tuple[SeriesInfo | None, bool, dict[str, list[str]]] | None
         self._top_texts = None
         self._bottom_key: tuple[Any, ...] | None = None
@@ -156,11 +164,25 @@ class OverlayPainter:
         return self._letters
 
     def fitted_corners(
-        self, texts: dict[str, list[str]], width: int
+        self, texts: dict[str, list[str]], width: int, bar_width: float = 0.0
     ) -> dict[str, tuple[str, ...]]:
         """The corner texts, long lines ending in "…" where they would meet
-        (see :func:`~imaging_viewer.core.overlay_layout.corner_widths`)."""
+        (see :func:`~imaging_viewer.core.overlay_layout.corner_widths`).
+
+        The two bottom lines stay clear of a scale bar ``bar_width`` pixels wide
+        (with its label) at the bottom centre; a bottom line too long for that
+        wraps at a space onto the line above rather than being cut.
+        """
         fitted, font, scale = self.fitted_lines, self.font, self.scale
+        gap = round(_CORNER_GAP_PX * scale)
+        beside_bar = int((width - bar_width) / 2) - self.margin - gap
+        if bar_width:
+            texts = {
+                corner: self._wrapped(lines, beside_bar)
+                if corner in BOTTOM_CORNERS
+                else lines
+                for corner, lines in texts.items()
+            }
         natural = {
             corner: fitted.natural_width(tuple(lines), font)
             for corner, lines in texts.items()
@@ -170,13 +192,34 @@ class OverlayPainter:
             {corner: len(lines) for corner, lines in texts.items()},
             width,
             margin=self.margin,
-            gap=round(_CORNER_GAP_PX * scale),
+            gap=gap,
             letter_gap=round(_LETTER_GAP_PX * scale),
         )
+        if bar_width:
+            for corner in BOTTOM_CORNERS:
+                rooms = widths.get(corner, ())
+                widths[corner] = tuple(
+                    min(room, beside_bar) if n >= len(rooms) - _BAR_ROWS else room
+                    for n, room in enumerate(rooms)
+                )
         return {
             corner: fitted.fit(tuple(lines), font, widths[corner]) if lines else ()
             for corner, lines in texts.items()
         }
+
+    def _wrapped(self, lines: list[str], room: int) -> list[str]:
+        """``lines`` with the last (beside the scale bar) broken at a space
+        onto two lines when it is wider than ``room`` and both halves fit."""
+        if not lines or self.metrics.horizontalAdvance(lines[-1]) <= room:
+            return lines
+        words = lines[-1].split(" ")
+        for cut in range(len(words) - 1, 0, -1):
+            head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+            if self.metrics.horizontalAdvance(head) <= room:
+                if self.metrics.horizontalAdvance(tail) <= room:
+                    return [*lines[:-1], head, tail]
+                break
+        return lines
 
     # ------------------------------------------------------------------ drawing
     def paint_text(
@@ -209,14 +252,21 @@ class OverlayPainter:
             include_patient=include_patient,
             calibration=calibration,
         )
-        self._draw_corners(painter, self.fitted_corners(texts, width), width, height)
         letters = self.orientation_letters(state)
-        self._draw_letters(painter, letters, width, height)
         series = state.series
         if calibration is not None:
             px_per_mm /= calibration.scale
+        bar = None
         if series is None or series.spacing_source != "none" or calibration:
-            self._draw_scale_bar(painter, px_per_mm, width, height, "bottom" in letters)
+            bar = self._bar_shape(px_per_mm, width, height, "bottom" in letters)
+        self.scale_bar_rect = None if bar is None else bar[5].translated(left, top)
+        fitted = self.fitted_corners(texts, width, 0.0 if bar is None else bar[6])
+        self._draw_corners(painter, fitted, width, height)
+        self._draw_letters(painter, letters, width, height)
+        if bar is not None:
+            self._draw_scale_bar(painter, bar)
+        for corner, rect in self.corner_rects.items():
+            self.corner_rects[corner] = rect.translated(left, top)
         if left or top:
             painter.restore()
 
@@ -229,6 +279,7 @@ class OverlayPainter:
     ) -> None:
         margin, font, blocks = self.margin, self.font, self.text_blocks
         blocks.check_resolution()
+        self.corner_rects = {}
         for corner, lines in corners.items():
             if not lines:
                 continue
@@ -238,12 +289,18 @@ class OverlayPainter:
                 block = blocks.block(lines, font, right_aligned=right)
                 x = width - margin - block.width if right else margin
                 block.draw(painter, x, margin)
+                self.corner_rects[corner] = QRectF(x, margin, block.width, block.height)
                 continue
             # A block per line: a drag or a scroll changes one or two lines of
             # a corner, and the others are blitted from their images.
             line_blocks = [blocks.block((text,), font) for text in lines]
             line_height = line_blocks[0].line_height
             y = height - margin - line_height * len(line_blocks)
+            widest = max(block.width for block in line_blocks)
+            x = width - margin - widest if right else margin
+            self.corner_rects[corner] = QRectF(
+                x, y, widest, line_height * len(line_blocks)
+            )
             for n, block in enumerate(line_blocks):
                 x = width - margin - block.width if right else margin
                 block.draw(painter, x, y + n * line_height)
@@ -269,23 +326,19 @@ class OverlayPainter:
                 x, y = (width - advance) / 2, height - margin - descent
             block.draw(painter, x, y - line + descent)
 
-    def _draw_scale_bar(
-        self,
-        painter: QPainter,
-        px_per_mm: float,
-        width: int,
-        height: int,
-        above_letter: bool,
-    ) -> None:
-        """A horizontal bar at the bottom centre (above the bottom letter),
+    def _bar_shape(
+        self, px_per_mm: float, width: int, height: int, above_letter: bool
+    ) -> _Bar | None:
+        """The scale bar at the bottom centre (above the bottom letter),
         labelled above; worked out once per zoom and size."""
         key = (px_per_mm, width, height if above_letter else -height)
         if self._bar_key != key:
             self._bar_key = key
             self._bar = self._scale_bar_shape(px_per_mm, width, height, above_letter)
-        if self._bar is None:
-            return
-        shadows, lines, label, x, y = self._bar
+        return self._bar
+
+    def _draw_scale_bar(self, painter: QPainter, bar: _Bar) -> None:
+        shadows, lines, label, x, y, _, _ = bar
         painter.setPen(self._shadow_pen)
         painter.drawLines(shadows)
         painter.setPen(self._bar_pen)
@@ -294,7 +347,7 @@ class OverlayPainter:
 
     def _scale_bar_shape(
         self, px_per_mm: float, width: int, height: int, above_letter: bool
-    ) -> tuple[list[QLineF], list[QLineF], str, float, float] | None:
+    ) -> _Bar | None:
         margin, metrics = self.margin, self.metrics
         bottom = height - margin
         if above_letter:
@@ -312,13 +365,11 @@ class OverlayPainter:
         shadows = [line.translated(offset) for line in lines]
         label = bar.label
         block = self.text_blocks.block((label,), self.font)
-        return (
-            shadows,
-            lines,
-            label,
-            (width - block.width) / 2,
-            top - self.scale * 2 - block.height,
-        )
+        label_x = (width - block.width) / 2
+        label_y = top - self.scale * 2 - block.height
+        span = max(float(block.width), bar.right - bar.left)
+        rect = QRectF((width - span) / 2, label_y, span, y + self.scale - label_y)
+        return (shadows, lines, label, label_x, label_y, rect, span)
 
     def paint_annotations(
         self,

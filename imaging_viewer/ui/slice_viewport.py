@@ -32,6 +32,7 @@ from imaging_viewer.ui.annotation_overlay import (
 from imaging_viewer.ui.calibration_controls import ask_known_length, calibration_shown
 from imaging_viewer.ui.cine_mode import DEFAULT_CINE_MODE, next_cine_frame
 from imaging_viewer.ui.cursor_mark import paint_cursor_mark
+from imaging_viewer.ui.double_click_cursor import CursorAtPress
 from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.key_images import paint_key_image_badge
 from imaging_viewer.ui.mouse_bindings import ViewportMouse
@@ -217,6 +218,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             tuple[tuple[Any, ...], NDArray[Any], NDArray[Any] | None] | None
         ) = None
         self._drag_button: Qt.MouseButton | None = None
+        self._cursor_at_press = CursorAtPress()
         self._drag_start = QPointF()
         self._drag_window: Window | None = None
         self._drag_value_range = 1.0
@@ -559,7 +561,6 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             paint_cursor_mark(painter, self)  # an acquired slice's 3D cursor
             self._reference_lines.paint(painter)
             self._draw_annotations(painter)
-            paint_key_image_badge(painter, self)
             if self.show_overlays:
                 self._overlays.paint_text(
                     painter,
@@ -570,6 +571,8 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                     zoom=self.zoom_factor(),
                     calibration=calibration_shown(self.state, self.annotations),
                 )
+            texts = self._overlays.corner_rects if self.show_overlays else {}
+            paint_key_image_badge(painter, self, texts.values())  # clear of them
         painter.restore()
 
     def _screen_per_mm(self) -> float:
@@ -874,9 +877,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._drag_value_range = float(np.ptp(sample)) or 1.0
         self.image_item.smooth = False
         mode = self._mode_for(event.button())
+        self._cursor_at_press.forget()
         if self.mouse.press(event):
             pass
         elif mode == "crosshair":
+            self._cursor_at_press.remember(self.viewer)  # a double-click undoes it
             self._start_crosshair_drag(event.position())
         elif mode in TOOLS:
             self._start_tool(event)
@@ -887,6 +892,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         alone, or gives the others back."""
         drawing = self._session is not None and self._session.active
         if event.button() == Qt.MouseButton.LeftButton and not drawing:
+            self._cursor_at_press.restore(self.viewer)  # its first press moved it
             viewports = self.viewer.viewports
             if self.state in viewports and self.viewer.visible_count > 1:
                 self.viewer.toggle_maximized(viewports.index(self.state))
