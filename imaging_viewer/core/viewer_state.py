@@ -237,9 +237,15 @@ class ViewportState:
         )
         cached = self._cache
         if cached is not None and cached[0] == key:
-            return cached[1]
+            return cached[2]
         plane = self.plane()
         assert plane is not None
+        # The plane, not the cursor, decides the pixels: moving the cursor
+        # within the plane (another view scrolls) keeps the resliced slice.
+        plane_key = (key[0], *key[4:], _plane_key(plane))
+        if cached is not None and cached[1] == plane_key:
+            object.__setattr__(self, "_cache", (key, plane_key, cached[2]))
+            return cached[2]
         result = reslice(
             volume,
             plane,
@@ -250,11 +256,12 @@ class ViewportState:
         )
         affine = result.pixel_to_lps.copy()
         affine[:3, 2] = plane.normal_lps * slice_step_mm(volume, plane)
+        affine.flags.writeable = False  # shared by every caller until the plane moves
         current = Slice(result.pixels, affine)
-        object.__setattr__(self, "_cache", (key, current))
+        object.__setattr__(self, "_cache", (key, plane_key, current))
         return current
 
-    _cache = None  # (key, Slice) of the last MPR plane
+    _cache = None  # (state key, plane key, Slice) of the last MPR plane
     _acquired = None  # (voxels, ijk_to_lps, k, Slice) of the last acquired slice
 
     def plane(self) -> SlicePlane | None:
@@ -875,6 +882,19 @@ _STRAIGHT_NORMALS: dict[str, tuple[float, float, float]] = {
     "sagittal": (1.0, 0.0, 0.0),
 }
 """The normal (up to sign) of each straight MPR plane, LPS."""
+
+
+def _plane_key(plane: SlicePlane) -> tuple[float | int, ...]:
+    """A plane's placement and grid, to 10 nm: equal keys sample the same pixels
+    (the grid is anchored to the volume, so only the plane's position along
+    its normal moves it; the cursor's position within the plane does not)."""
+    return (
+        *np.round(plane.origin_lps, 5).tolist(),
+        *np.round(plane.right_lps, 9).tolist(),
+        *np.round(plane.down_lps, 9).tolist(),
+        *plane.spacing_mm,
+        *plane.size_px,
+    )
 
 
 def _volume_centre(volume: Volume) -> tuple[float, float, float]:

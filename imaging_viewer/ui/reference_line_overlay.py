@@ -28,15 +28,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ReferenceLineOverlay"]
 
-_SOURCE_EVENTS = (
-    "volume",
-    "slice_index",
-    "cursor_lps",
-    "plane_rotation",
-    "orientation",
-    "slab_mm",
-)
+_SOURCE_EVENTS = ("volume", "plane_rotation", "orientation", "slab_mm")
 """A change of these in another viewport moves its line here."""
+_SOURCE_STEPS = ("slice_index", "cursor_lps")
+"""A change of these in another viewport may move its line here: it does when
+its slice moved (an MPR cursor moving within the plane keeps the plane)."""
 _VIEWER_EVENTS = ("show_reference_lines", "layout", "mpr_layout", "maximized_index")
 
 
@@ -53,6 +49,8 @@ class ReferenceLineOverlay:
         for viewport in viewer.viewports:
             for name in _SOURCE_EVENTS:
                 getattr(viewport.events, name).connect(self._on_source_moved)
+            for name in _SOURCE_STEPS:
+                getattr(viewport.events, name).connect(self._on_source_stepped)
         for name in _VIEWER_EVENTS:
             getattr(viewer.events, name).connect(self._on_flag_changed)
 
@@ -61,6 +59,7 @@ class ReferenceLineOverlay:
         viewer = self.widget.viewer
         for viewport in viewer.viewports:
             viewport.events.disconnect(self._on_source_moved)
+            viewport.events.disconnect(self._on_source_stepped)
         viewer.events.disconnect(self._on_flag_changed)
 
     def _on_flag_changed(self, *_: object) -> None:
@@ -70,6 +69,20 @@ class ReferenceLineOverlay:
     def _on_source_moved(self, *_: object) -> None:
         if self.widget.isVisible() and any(True for _ in self.sources()):
             self.widget.viewport().update()
+
+    def _on_source_stepped(self, *_: object) -> None:
+        if self.widget.isVisible() and self._a_line_moved():
+            self.widget.viewport().update()
+
+    def _a_line_moved(self) -> bool:
+        """True when a source's slice is not the one its drawn line was worked
+        out from (the states cache their slices: an unmoved slice is the same)."""
+        for index, source, _ in self.sources():
+            kept = self._lines.get(index)
+            shown = source.current_slice()
+            if kept is None or shown is None or kept[0] is not shown.pixel_to_lps:
+                return True
+        return False
 
     def wears_colour(self) -> bool:
         """True when this viewport's slice may show as a line elsewhere: its

@@ -38,6 +38,7 @@ from imaging_viewer.ui.key_images import paint_key_image_badge
 from imaging_viewer.ui.mouse_bindings import ViewportMouse
 from imaging_viewer.ui.overlay_painter import OverlayPainter
 from imaging_viewer.ui.reference_line_overlay import ReferenceLineOverlay
+from imaging_viewer.ui.rendered_inputs import RenderedInputs
 from imaging_viewer.ui.roi_statistics import LiveRoiStatistics
 
 if TYPE_CHECKING:
@@ -242,6 +243,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._overlay_metrics = self._overlays.metrics
         self._roi_stats = LiveRoiStatistics(state, self.viewport().update)
         self._reference_lines = ReferenceLineOverlay(self)
+        self._rendered = RenderedInputs()
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
         self._connect_state_events(state)
@@ -320,7 +322,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     # ------------------------------------------------------------------ drawing
     def _on_state_changed(self, *_: object) -> None:
         if not self._closing:
-            self.refresh()
+            self.refresh(only_if_changed=True)
 
     def _on_view_flag_changed(self, *_: object) -> None:
         if not self._closing:
@@ -346,8 +348,12 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             pixels = np.rot90(pixels, k=-quarters, axes=(0, 1))
         return pixels
 
-    def refresh(self) -> None:
+    def refresh(self, *, only_if_changed: bool = False) -> None:
         """Render the current slice into the buffer and repaint.
+
+        ``only_if_changed``: skip the rendering when the picture's inputs (the
+        slice, window, look, flips, stride) are those last rendered (another
+        MPR view scrolled: only the crosshair over this image moves).
 
         While the image keeps changing (scroll, cine, window drag) it is scaled
         with nearest neighbour, which Qt does in a fraction of the time, and
@@ -357,15 +363,16 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         """
         self.image_item.smooth = False
         self._smooth_later.start()
-        self._render(coarse=True)
+        self._render(coarse=True, only_if_changed=only_if_changed)
 
-    def _render(self, *, coarse: bool) -> None:
+    def _render(self, *, coarse: bool, only_if_changed: bool = False) -> None:
         state = self.state
         volume = state.volume
         pixels = self.displayed_pixels()
         if volume is None or pixels is None:
             self.image_item.clear()
             self._buffer = None
+            self._rendered.forget()
             self._stride = 1
             self._coarse_cache = None
             self.viewport().update()
@@ -397,6 +404,13 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self.fit()
         stride = self._coarse_stride(rows, columns) if coarse else 1
         self._stride = stride
+        if (
+            only_if_changed
+            and self._buffer is not None
+            and self._rendered.same(state, stride)
+        ):
+            self.viewport().update()
+            return
         if stride > 1:
             pixels = self._coarse_pixels(pixels, stride)
         shape = pixels.shape[:2]
@@ -404,6 +418,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             self._buffer = np.empty(shape, dtype=np.uint32)
         display = volume.display.with_user_inversion(state.invert)
         render_slice(pixels, state.window, display=display, out=self._buffer)
+        self._rendered.note(state, stride)
         self.image_item.set_buffer(self._buffer)
         self.viewport().update()
 

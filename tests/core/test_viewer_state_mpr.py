@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from imaging_viewer.core.dicom.load import load_volume
 from imaging_viewer.core.dicom.scan import scan_folder
 from imaging_viewer.core.viewer_state import ViewerState
@@ -67,3 +69,31 @@ def test_viewports_outside_mpr_keep_their_own_settings(
     assert second.time_index == before
     first.set_window(Window(center=5.0, width=10.0))
     assert second.window != first.window
+
+
+def test_scrolling_one_plane_reslices_no_other(make_series: MakeSeries) -> None:
+    """The coronal and sagittal planes stay where they are when the axial view
+    scrolls (only the cursor moves within them): their slices are kept."""
+    state = _mpr_state(make_series)
+    axial, coronal, sagittal = state.viewports[:3]
+    before = [view.current_slice() for view in (axial, coronal, sagittal)]
+    axial.scroll(1)
+    after = [view.current_slice() for view in (axial, coronal, sagittal)]
+    assert after[0] is not before[0]
+    assert after[1] is before[1]
+    assert after[2] is before[2]
+    # What a view that never cached anything shows at the same cursor.
+    fresh = ViewerState()
+    fresh.viewports[0].show(coronal.series, coronal.volume)
+    assert fresh.enter_mpr(0)
+    assert coronal.cursor_lps is not None
+    fresh.set_cursor(np.asarray(coronal.cursor_lps), 1)
+    for kept, view in zip(after, fresh.viewports[:3], strict=True):
+        shown = view.current_slice()
+        assert kept is not None
+        assert shown is not None
+        assert (kept.pixels == shown.pixels).all()
+        assert (kept.pixel_to_lps == shown.pixel_to_lps).all()
+    coronal.scroll(1)  # its plane moves: a new slice
+    assert coronal.current_slice() is not after[1]
+    assert sagittal.current_slice() is after[2]

@@ -1,15 +1,19 @@
-"""One scroll step in MPR paints each view at most once (a real Philips head CT).
+"""One scroll step in MPR paints each view at most once, and renders (and
+reslices) only the views whose picture changed (a real Philips head CT).
 
 Qt coalesces ``update()`` calls into one paint per frame; a scene item marked
 dirty separately is processed in a queued call that may come after that paint
 and paint the view a second time. Each view whose picture changed (its image,
-its crosshair line, its reference lines) is painted exactly once.
+its crosshair line, its reference lines) is painted exactly once. The coronal
+and sagittal planes do not move when the axial view scrolls: only the crosshair
+over them does, a repaint with no reslice and no new rendering of their pixels.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -52,6 +56,39 @@ def paints(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
     return counts
 
 
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The output buffer of each ``render_slice`` call of the viewports."""
+    from imaging_viewer.ui import slice_viewport
+
+    buffers: list[object] = []
+    original = slice_viewport.render_slice
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        buffers.append(kwargs.get("out"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(slice_viewport, "render_slice", counted)
+    return buffers
+
+
+@pytest.fixture
+def reslices(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The plane (axial, coronal, sagittal: by its normal) of each reslice."""
+    from imaging_viewer.core import viewer_state
+
+    planes: list[str] = []
+    original = viewer_state.reslice
+
+    def counted(volume: Any, plane: Any, **kwargs: Any) -> Any:
+        normal = np.abs(np.asarray(plane.normal_lps))
+        planes.append(("sagittal", "coronal", "axial")[int(np.argmax(normal))])
+        return original(volume, plane, **kwargs)
+
+    monkeypatch.setattr(viewer_state, "reslice", counted)
+    return planes
+
+
 def _idle(qtbot: QtBot, window: MainWindow) -> None:
     """Let every pending paint and the smooth repaint after scrolling happen."""
     qtbot.wait(50)
@@ -66,6 +103,8 @@ def test_one_scroll_step_paints_each_mpr_view_once(
     qtbot: QtBot,
     head_ct_window: MainWindow,
     paints: dict[int, int],
+    renders: list[object],
+    reslices: list[str],
     layout: str,
     lines: bool,
 ) -> None:
@@ -79,6 +118,8 @@ def test_one_scroll_step_paints_each_mpr_view_once(
         _idle(qtbot, window)
         fourth = shown[3].state.slice_index if layout == "2x2" else None
         paints.clear()
+        renders.clear()
+        reslices.clear()
         shown[0].state.scroll(1)  # what the wheel does
         for widget in shown:  # not yet the smooth repaint once scrolling stops
             widget._smooth_later.stop()
@@ -87,10 +128,16 @@ def test_one_scroll_step_paints_each_mpr_view_once(
         counts = [paints.get(id(widget), 0) for widget in shown]
         # The axial image moved, and the crosshair line on the other two planes.
         assert counts[:3] == [1, 1, 1], counts
+        # Only the axial plane moved: resliced and rendered once.
+        assert reslices == ["axial"], reslices
+        rendered = [sum(b is w._buffer for b in renders) for w in shown]
+        assert rendered[:3] == [1, 0, 0], rendered
+        assert len(renders) == sum(rendered), "a render of no shown view"
         if layout == "2x2":
             # The acquired slices follow the cursor: painted when their slice
             # changed (or, with reference lines on, the planes' lines moved).
             assert counts[3] <= 1, counts
+            assert rendered[3] == (shown[3].state.slice_index != fourth), rendered
             if shown[3].state.slice_index != fourth:
                 fourth_moved = True
                 assert counts[3] == 1, counts
