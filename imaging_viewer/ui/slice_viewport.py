@@ -587,8 +587,9 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                 self._draw_crosshair(painter)
             self._cursor_mark.paint(painter)  # an acquired slice's 3D cursor
             self._reference_lines.paint(painter)
-            self._draw_annotations(painter)
-            if self.show_overlays:
+            if not self.show_overlays:
+                self._draw_annotations(painter)
+            else:  # the annotations under the text, their labels clear of it
                 self._overlays.paint_text(
                     painter,
                     self.viewport().rect(),
@@ -597,6 +598,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                     generation=self._state_generation,
                     zoom=self.zoom_factor(),
                     calibration=calibration_shown(self.state, self.annotations),
+                    underneath=lambda: self._draw_annotations(painter),
                 )
             texts = self._overlays.corner_rects if self.show_overlays else {}
             paint_key_image_badge(painter, self, texts.values())  # clear of them
@@ -677,6 +679,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             calibrations=self.annotations,
             roi_lines=self._roi_stats.lines,
             bounds=QRectF(self.viewport().rect()),
+            clear_of_text=self.show_overlays,
         )
 
     def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent | None:
