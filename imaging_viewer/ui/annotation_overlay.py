@@ -41,7 +41,7 @@ from imaging_viewer.core.mpr import SlicePlane
 from imaging_viewer.core.viewer_state import image_ref_of as image_ref_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from numpy.typing import NDArray
 
@@ -209,14 +209,16 @@ def draw_annotations(
     calibrations: AnnotationSet | None = None,
     roi_lines: Callable[[Annotation], tuple[str, ...]] | None = None,
     bounds: QRectF | None = None,
-) -> None:
-    """Draw annotations projected on ``plane``.
+    avoid: Sequence[QRectF] = (),
+) -> list[QRectF]:
+    """Draw annotations projected on ``plane``; return where their labels went.
 
     ``to_painter(column, row)`` maps pixel-centre coordinates of the plane's grid
     to painter coordinates. Lines, marks and labels are sized for the screen
     (1.6 px lines, 10 pt labels) times ``scale``. ``roi_lines(annotation)``
     gives an ROI's statistics lines for its label; labels stay inside
-    ``bounds`` (the view); the selected annotation shows its handles.
+    ``bounds`` (the view) and, where there is room, clear of ``avoid`` (the
+    scale bar and corner text); the selected annotation shows its handles.
     """
     font = QFont("DejaVu Sans")
     font.setPointSizeF(10.0 * scale)
@@ -242,12 +244,13 @@ def draw_annotations(
         label = _draw_one(painter, annotation, point, colour, width, text, scale)
         if label is not None:
             at, text = label
-            placed.append(_place_label(painter, at, text, placed, bounds))
+            placed.append(_place_label(painter, at, text, placed, bounds, avoid))
             _outlined_text(painter, placed[-1], text, colour, scale)
         if annotation.id == selected_id:  # on top: a label never hides them
             handles = annotation.points_lps
             step = max(1, -(-len(handles) // MAX_HANDLES))  # a freehand outline
             draw_handles(painter, [point(p) for p in handles[::step]], scale)
+    return placed
 
 
 def _outlined_text(
@@ -363,9 +366,12 @@ def _place_label(
     text: str,
     taken: list[QRectF],
     bounds: QRectF | None = None,
+    avoid: Sequence[QRectF] = (),
 ) -> QRectF:
     """The label's box at ``at`` (baseline of its first line), kept inside
-    ``bounds`` and moved down past labels drawn already."""
+    ``bounds`` and moved down past labels drawn already; on a rectangle of
+    ``avoid`` it goes above or below it, or to the other side of its anchor,
+    where that is clear, else it stays."""
     metrics = painter.fontMetrics()
     lines = text.split("\n")
     box = QRectF(
@@ -380,7 +386,38 @@ def _place_label(
         box.translate(0, metrics.height())
     if bounds is not None and box.bottom() > bounds.bottom():
         box = clamped(box, bounds)  # moved past the bottom: overlap rather than hide
+    for obstacle in avoid:
+        if box.intersects(obstacle):
+            side = at.x() - metrics.height()  # the other side of the anchor
+            box = _clear_of(box, obstacle, side, taken, avoid, bounds)
+            break
     return box.adjusted(0, 0, 0, -metrics.descent())
+
+
+def _clear_of(
+    box: QRectF,
+    obstacle: QRectF,
+    other_side: float,
+    taken: Sequence[QRectF],
+    avoid: Sequence[QRectF],
+    bounds: QRectF | None = None,
+) -> QRectF:
+    """``box`` moved above ``obstacle``, below it, or to end at ``other_side``
+    (left of its anchor): the first of them that meets no rectangle of
+    ``taken`` or ``avoid`` (inside ``bounds``); else ``box`` as it is."""
+    for dx, dy in (
+        (0.0, obstacle.top() - 1 - box.bottom()),
+        (0.0, obstacle.bottom() + 1 - box.top()),
+        (other_side - box.right(), 0.0),
+    ):
+        moved = box.translated(dx, dy)
+        if bounds is not None:
+            moved = clamped(moved, bounds)
+        if not any(moved.intersects(r) for r in avoid) and not any(
+            moved.intersects(r) for r in taken
+        ):
+            return moved
+    return box
 
 
 def clamped(box: QRectF, bounds: QRectF) -> QRectF:

@@ -4,7 +4,10 @@ A crosshair-tool click on an acquired view, or the cursor of a linked study
 mapped through the registration (:mod:`imaging_viewer.core.linked_cursor`),
 leaves the 3D cursor on the slice: a small ring with four ticks marks it while
 the crosshair display is on and the cursor lies on the shown slice. MPR views
-draw their plane lines instead.
+draw their plane lines instead. The view repaints for the cursor only when
+the mark's place on screen (or whether it shows) changes: in MPR 2×2 the
+acquired view's cursor moves with every scroll step of the planes, mostly off
+its slice or along it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ if TYPE_CHECKING:
 
     from imaging_viewer.ui.slice_viewport import SliceViewportWidget
 
-__all__ = ["CURSOR_MARK_COLOUR", "cursor_mark_point", "paint_cursor_mark"]
+__all__ = [
+    "CURSOR_MARK_COLOUR",
+    "CursorMark",
+    "cursor_mark_point",
+    "paint_cursor_mark",
+]
 
 CURSOR_MARK_COLOUR: Final = QColor(255, 200, 0)
 """Amber: apart from the MPR line colours and the annotations' green."""
@@ -40,11 +48,39 @@ def cursor_mark_point(widget: SliceViewportWidget) -> QPointF | None:
     return None if pixel is None else widget._widget_point(*pixel)
 
 
+class CursorMark:
+    """The mark of one viewport widget, and the pixel it was last drawn at."""
+
+    def __init__(self, widget: SliceViewportWidget) -> None:
+        self.widget = widget
+        self._drawn: tuple[int, int] | None = None
+
+    def paint(self, painter: QPainter) -> None:
+        """Draw the mark (if it shows) and remember where."""
+        self._drawn = _spot(cursor_mark_point(self.widget))
+        if self._drawn is not None:
+            _draw_mark(painter, self._drawn)
+
+    def moved(self) -> bool:
+        """True when the mark would be drawn at another pixel than it was last,
+        or would appear or vanish (a sub-pixel move changes nothing drawn)."""
+        return _spot(cursor_mark_point(self.widget)) != self._drawn
+
+
 def paint_cursor_mark(painter: QPainter, widget: SliceViewportWidget) -> None:
     """Draw the mark of the 3D cursor on an acquired view, if it is on its slice."""
-    centre = cursor_mark_point(widget)
-    if centre is None:
-        return
+    spot = _spot(cursor_mark_point(widget))
+    if spot is not None:
+        _draw_mark(painter, spot)
+
+
+def _spot(centre: QPointF | None) -> tuple[int, int] | None:
+    """The widget pixel the mark is centred on: it is drawn on whole pixels."""
+    return None if centre is None else (round(centre.x()), round(centre.y()))
+
+
+def _draw_mark(painter: QPainter, spot: tuple[int, int]) -> None:
+    centre = QPointF(*spot)
     painter.save()
     painter.setRenderHint(painter.RenderHint.Antialiasing)
     for colour, width in ((QColor(0, 0, 0, 160), 3.0), (CURSOR_MARK_COLOUR, 1.5)):

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from imaging_viewer.core.dicom.series import SeriesInfo
     from imaging_viewer.core.mpr import SlicePlane
     from imaging_viewer.core.viewer_state import ViewportState
+    from imaging_viewer.ui.text_blocks import TextBlock
 
 __all__ = ["LETTER_COLOUR", "OverlayPainter"]
 
@@ -93,6 +94,12 @@ class OverlayPainter:
         """Where the last :meth:`paint_text` drew the scale bar and its label."""
         self.corner_rects: dict[str, QRectF] = {}
         """Where it drew each corner's text (target coordinates)."""
+        self.text_rects: list[QRectF] = []
+        """The scale bar's and the corners' rectangles together: annotation
+        labels keep clear of them (kept as one list, refilled each frame)."""
+        self.label_rects: list[QRectF] = []
+        """Where the last :meth:`paint_annotations` drew the labels."""
+        self._corner_draws: list[tuple[TextBlock, float, float]] = []
         self._top_texts: tuple[SeriesInfo | None, bool, dict[str, list[str]]] | None
         self._top_texts = None
         self._bottom_key: tuple[Any, ...] | None = None
@@ -233,18 +240,18 @@ class OverlayPainter:
         zoom: float | None = None,
         include_patient: bool = True,
         calibration: Calibration | None = None,
+        underneath: Callable[[], None] | None = None,
     ) -> None:
         """Corner text, orientation letters and the scale bar over ``target``.
 
         ``px_per_mm`` is target pixels per millimetre across the image (for the
         scale bar); ``generation``, ``zoom`` and ``calibration`` are as in
         :meth:`corner_text` (a calibrated image's scale bar uses it).
+        ``underneath()`` draws what lies under the text (the annotations): it
+        is called once :attr:`text_rects` say where the text goes.
         """
         width, height = round(target.width()), round(target.height())
         left, top = target.left(), target.top()
-        if left or top:
-            painter.save()
-            painter.translate(left, top)
         texts = self.corner_text(
             state,
             generation=generation,
@@ -261,25 +268,37 @@ class OverlayPainter:
             bar = self._bar_shape(px_per_mm, width, height, "bottom" in letters)
         self.scale_bar_rect = None if bar is None else bar[5].translated(left, top)
         fitted = self.fitted_corners(texts, width, 0.0 if bar is None else bar[6])
-        self._draw_corners(painter, fitted, width, height)
+        self._lay_out_corners(fitted, width, height)
+        rects = self.text_rects
+        rects.clear()
+        for corner, rect in self.corner_rects.items():
+            self.corner_rects[corner] = rect.translated(left, top)
+            rects.append(self.corner_rects[corner])
+        if self.scale_bar_rect is not None:
+            rects.append(self.scale_bar_rect)
+        if underneath is not None:
+            underneath()
+        if left or top:
+            painter.save()
+            painter.translate(left, top)
+        for block, x, y in self._corner_draws:
+            block.draw(painter, x, y)
         self._draw_letters(painter, letters, width, height)
         if bar is not None:
             self._draw_scale_bar(painter, bar)
-        for corner, rect in self.corner_rects.items():
-            self.corner_rects[corner] = rect.translated(left, top)
         if left or top:
             painter.restore()
 
-    def _draw_corners(
-        self,
-        painter: QPainter,
-        corners: dict[str, tuple[str, ...]],
-        width: int,
-        height: int,
+    def _lay_out_corners(
+        self, corners: dict[str, tuple[str, ...]], width: int, height: int
     ) -> None:
+        """Where each corner's text blocks go (:attr:`corner_rects`, and the
+        blocks to draw with their places)."""
         margin, font, blocks = self.margin, self.font, self.text_blocks
         blocks.check_resolution()
         self.corner_rects = {}
+        draws = self._corner_draws
+        draws.clear()
         for corner, lines in corners.items():
             if not lines:
                 continue
@@ -288,7 +307,7 @@ class OverlayPainter:
                 # The series' lines: one block, one blit.
                 block = blocks.block(lines, font, right_aligned=right)
                 x = width - margin - block.width if right else margin
-                block.draw(painter, x, margin)
+                draws.append((block, x, margin))
                 self.corner_rects[corner] = QRectF(x, margin, block.width, block.height)
                 continue
             # A block per line: a drag or a scroll changes one or two lines of
@@ -303,7 +322,7 @@ class OverlayPainter:
             )
             for n, block in enumerate(line_blocks):
                 x = width - margin - block.width if right else margin
-                block.draw(painter, x, y + n * line_height)
+                draws.append((block, x, y + n * line_height))
 
     def _draw_letters(
         self, painter: QPainter, letters: dict[str, str], width: int, height: int
@@ -383,12 +402,15 @@ class OverlayPainter:
         calibrations: AnnotationSet | None = None,
         roi_lines: Callable[[Annotation], tuple[str, ...]] | None = None,
         bounds: QRectF | None = None,
+        clear_of_text: bool = False,
     ) -> None:
         """Lesion annotations projected on ``plane``; ``to_painter(column, row)``
         maps the plane's pixel-centre coordinates into the target;
         ``calibrations`` holds the reader's calibrations of the images;
-        ``roi_lines`` and ``bounds`` are as in :func:`draw_annotations`."""
-        draw_annotations(
+        ``roi_lines`` and ``bounds`` are as in :func:`draw_annotations`;
+        ``clear_of_text``: labels avoid :attr:`text_rects` (drawn from
+        :meth:`paint_text`'s ``underneath``)."""
+        self.label_rects = draw_annotations(
             painter,
             items,
             plane,
@@ -399,6 +421,7 @@ class OverlayPainter:
             calibrations=calibrations,
             roi_lines=roi_lines,
             bounds=bounds,
+            avoid=self.text_rects if clear_of_text else (),
         )
 
     def paint_crosshair(

@@ -31,7 +31,7 @@ from imaging_viewer.ui.annotation_overlay import (
 )
 from imaging_viewer.ui.calibration_controls import ask_known_length, calibration_shown
 from imaging_viewer.ui.cine_mode import DEFAULT_CINE_MODE, next_cine_frame
-from imaging_viewer.ui.cursor_mark import paint_cursor_mark
+from imaging_viewer.ui.cursor_mark import CursorMark
 from imaging_viewer.ui.double_click_cursor import CursorAtPress
 from imaging_viewer.ui.graphics import pg
 from imaging_viewer.ui.key_images import paint_key_image_badge
@@ -243,6 +243,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         self._overlay_metrics = self._overlays.metrics
         self._roi_stats = LiveRoiStatistics(state, self.viewport().update)
         self._reference_lines = ReferenceLineOverlay(self)
+        self._cursor_mark = CursorMark(self)
         self._rendered = RenderedInputs()
         self._state_generation = 0
         """Counts state edits: cached overlay text is redrawn after one."""
@@ -257,13 +258,13 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             "time_index",
             "window",
             "invert",
-            "cursor_lps",
             "plane_rotation",
             "slab_mm",
             "slab_mode",
             "interpolation",
         ):
             getattr(state.events, name).connect(self._on_state_changed)
+        state.events.cursor_lps.connect(self._on_cursor_moved)
         state.events.orientation.connect(self._on_geometry_changed)
         for name in ("flip_horizontal", "flip_vertical", "rotation_quarters"):
             getattr(state.events, name).connect(self._on_geometry_changed)
@@ -322,6 +323,17 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
     # ------------------------------------------------------------------ drawing
     def _on_state_changed(self, *_: object) -> None:
         if not self._closing:
+            self.refresh(only_if_changed=True)
+
+    def _on_cursor_moved(self, *_: object) -> None:
+        # An acquired view shows the cursor only as its mark: no repaint while
+        # the mark and the picture stay as they are (MPR 2×2 scrolling).
+        state = self.state
+        if not self._closing and (
+            state.is_mpr
+            or not self._rendered.same(state, self._stride)
+            or self._cursor_mark.moved()
+        ):
             self.refresh(only_if_changed=True)
 
     def _on_view_flag_changed(self, *_: object) -> None:
@@ -573,10 +585,11 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
         else:
             if self.state.is_mpr and self.show_crosshair:
                 self._draw_crosshair(painter)
-            paint_cursor_mark(painter, self)  # an acquired slice's 3D cursor
+            self._cursor_mark.paint(painter)  # an acquired slice's 3D cursor
             self._reference_lines.paint(painter)
-            self._draw_annotations(painter)
-            if self.show_overlays:
+            if not self.show_overlays:
+                self._draw_annotations(painter)
+            else:  # the annotations under the text, their labels clear of it
                 self._overlays.paint_text(
                     painter,
                     self.viewport().rect(),
@@ -585,6 +598,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
                     generation=self._state_generation,
                     zoom=self.zoom_factor(),
                     calibration=calibration_shown(self.state, self.annotations),
+                    underneath=lambda: self._draw_annotations(painter),
                 )
             texts = self._overlays.corner_rects if self.show_overlays else {}
             paint_key_image_badge(painter, self, texts.values())  # clear of them
@@ -665,6 +679,7 @@ class SliceViewportWidget(pg.GraphicsView):  # type: ignore[misc]
             calibrations=self.annotations,
             roi_lines=self._roi_stats.lines,
             bounds=QRectF(self.viewport().rect()),
+            clear_of_text=self.show_overlays,
         )
 
     def _pointer(self, kind: str, event: QMouseEvent) -> PointerEvent | None:

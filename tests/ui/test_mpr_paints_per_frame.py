@@ -7,6 +7,8 @@ and paint the view a second time. Each view whose picture changed (its image,
 its crosshair line, its reference lines) is painted exactly once. The coronal
 and sagittal planes do not move when the axial view scrolls: only the crosshair
 over them does, a repaint with no reslice and no new rendering of their pixels.
+The acquired view of MPR 2×2 follows the cursor: it is painted when its slice
+changes or its cursor mark moves to another pixel, and not otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from imaging_viewer.ui.cursor_mark import cursor_mark_point
 from imaging_viewer.ui.main_window import MainWindow
 from imaging_viewer.ui.slice_viewport import SliceViewportWidget
 from tests.conftest import window_settled
@@ -89,6 +92,20 @@ def reslices(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return planes
 
 
+def _mark_pixel(widget: SliceViewportWidget) -> tuple[int, int] | None:
+    """The widget pixel of the cursor mark (None when it is not drawn)."""
+    point = cursor_mark_point(widget)
+    return None if point is None else (round(point.x()), round(point.y()))
+
+
+def _reference_lines(widget: SliceViewportWidget) -> list[tuple[Any, ...]]:
+    """The reference lines drawn over ``widget`` (its image's pixels)."""
+    return [
+        (colour.rgba(), np.asarray(segment).round(6).tolist(), dashed)
+        for colour, segment, dashed in widget._reference_lines.lines()
+    ]
+
+
 def _idle(qtbot: QtBot, window: MainWindow) -> None:
     """Let every pending paint and the smooth repaint after scrolling happen."""
     qtbot.wait(50)
@@ -113,10 +130,12 @@ def test_one_scroll_step_paints_each_mpr_view_once(
     window.state.show_reference_lines = lines
     shown = window.viewport_widgets[: window.state.visible_count]
     assert [w.state.orientation for w in shown[:3]] == ["axial", "coronal", "sagittal"]
-    fourth_moved = False
+    fourth_moved = fourth_kept = False
     for _ in range(12):
         _idle(qtbot, window)
         fourth = shown[3].state.slice_index if layout == "2x2" else None
+        mark = _mark_pixel(shown[3]) if layout == "2x2" else None
+        drawn = _reference_lines(shown[3]) if layout == "2x2" else None
         paints.clear()
         renders.clear()
         reslices.clear()
@@ -141,4 +160,13 @@ def test_one_scroll_step_paints_each_mpr_view_once(
             if shown[3].state.slice_index != fourth:
                 fourth_moved = True
                 assert counts[3] == 1, counts
-    assert fourth_moved or layout != "2x2"
+            # Its cursor mark or a plane's line over it moved: painted once;
+            # none of them nor its slice changed: not painted at all.
+            needed = (
+                shown[3].state.slice_index != fourth
+                or _mark_pixel(shown[3]) != mark
+                or _reference_lines(shown[3]) != drawn
+            )
+            assert counts[3] == int(needed), (counts, mark, _mark_pixel(shown[3]))
+            fourth_kept = fourth_kept or not needed
+    assert layout != "2x2" or (fourth_moved and (fourth_kept or lines))
