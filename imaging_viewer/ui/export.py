@@ -10,7 +10,7 @@ import numpy as np
 
 # ``QtCore.Qt`` is looked up where used (its enums are built on first access).
 from PySide6 import QtCore
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 
 from imaging_viewer.core.annotations.measure import spacing_source_of
@@ -227,7 +227,8 @@ def _paint_overlays(
     zoom: float | None,
     calibration: Calibration | None,
 ) -> None:
-    """Annotations, then the text overlays, in the viewport's order, at
+    """Annotations, then the text overlays (labels clear of it), in the
+    viewport's order, at
     ``overlay_scale`` (by default :func:`overlay_scale_for` the image)."""
     if isinstance(annotations, AnnotationSet):
         calibrations: AnnotationSet | None = annotations
@@ -239,12 +240,24 @@ def _paint_overlays(
         overlay_scale = overlay_scale_for(image.width(), image.height())
     overlay_painter = OverlayPainter(image, overlay_scale)
     painter = QPainter(image)
-    try:
-        if annotations is not None:
+    given = annotations
+
+    def paint_annotations() -> None:
+        if given is not None:
             _paint_annotations(
-                painter, image, viewport, overlay_painter, annotations, calibrations
+                painter,
+                image,
+                viewport,
+                overlay_painter,
+                given,
+                calibrations,
+                clear_of_text=overlays,
             )
-        if overlays:
+
+    try:
+        if not overlays:
+            paint_annotations()
+        else:  # as the screen: annotations under the text, labels clear of it
             overlay_painter.paint_text(
                 painter,
                 image.rect(),
@@ -253,6 +266,7 @@ def _paint_overlays(
                 zoom=zoom,
                 include_patient=include_patient,
                 calibration=calibration,
+                underneath=paint_annotations,
             )
     finally:
         painter.end()
@@ -265,6 +279,8 @@ def _paint_annotations(
     overlay_painter: OverlayPainter,
     annotations: AnnotationSet | Sequence[tuple[Lesion, Annotation]],
     calibrations: AnnotationSet | None,
+    *,
+    clear_of_text: bool = False,
 ) -> None:
     if isinstance(annotations, AnnotationSet):
         shown = shown_annotations(viewport, annotations, preview=False)
@@ -284,6 +300,8 @@ def _paint_annotations(
         lambda column, row: QPointF((column + 0.5) * x_scale, (row + 0.5) * y_scale),
         spacing_source=spacing_source,
         calibrations=calibrations,
+        bounds=QRectF(image.rect()),
+        clear_of_text=clear_of_text,
     )
 
 
