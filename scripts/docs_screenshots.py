@@ -421,8 +421,9 @@ def _follow_up(with_dialog: bool) -> Callable[..., None]:
         _settle(app, window)
         _pump(app, 1.0)
         viewport = window.state.viewports[0]
-        with window.state.unlinked():
-            viewport.set_slice(nearest_slice(viewport.volume, np.array([0, 0, s])))
+        # Linked scrolling brings the prior along (the dialog shows it itself).
+        viewport.set_slice(nearest_slice(viewport.volume, np.array([0, 0, s])))
+        window.refresh_checks()
         docks = window.build_docks()
         docks.response_dock.show()
         docks.lesions_dock.raise_()
