@@ -149,7 +149,9 @@ class LesionsPanelWidget(QWidget):
         """Narrow, yet wide enough for the longest annotation kind under its
         lesion ("bidirectional" was cut to "bidirectiona")."""
         longest = self.tree.fontMetrics().horizontalAdvance(_LONGEST_KIND)
-        return max(_NAME_COLUMN_WIDTH, self.tree.indentation() + longest + 12)
+        # A kind sits one level under its lesion, itself indented past the root
+        # decoration: two indentations, then the text and the cell's margins.
+        return max(_NAME_COLUMN_WIDTH, 2 * self.tree.indentation() + longest + 16)
 
     def refresh(self) -> None:
         """Rebuild the list from the annotation set."""
