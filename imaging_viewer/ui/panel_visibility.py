@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from PySide6 import QtCore
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QStyle, QToolButton
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QDockWidget, QMainWindow
 
     from imaging_viewer.ui.widgets.problems_panel import ProblemsPanelWidget
@@ -41,6 +42,9 @@ class ProblemsBadge:
         self.button = QToolButton(window)
         self.button.setObjectName("problemsBadge")
         self.button.setAutoRaise(True)
+        self.button.setToolButtonStyle(
+            QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        )
         self.button.clicked.connect(self.open_panel)
         window.statusBar().addPermanentWidget(self.button)
         panel.count_changed.connect(self._on_count_changed)
@@ -54,7 +58,13 @@ class ProblemsBadge:
     def _on_count_changed(self, count: int) -> None:
         panel = self._panel
         self.button.setVisible(count > 0)
-        self.button.setText(f"⚠ {count}" if panel.needs_attention else f"ⓘ {count}")
+        # The style's icons, not "⚠"/"ⓘ" characters: a font without them
+        # (Xvfb's, some desktops') drew an empty box.
+        severity = "warning" if panel.needs_attention else "information"
+        if self.button.property("severity") != severity:
+            self.button.setProperty("severity", severity)
+            self.button.setIcon(_badge_icon(self.button, severity))
+        self.button.setText(str(count))
         self.button.setToolTip(f"{panel.summary()} — click to show the Problems panel")
         attention, quiet = panel.needs_attention, self.nothing_to_act_on
         if attention and not self._attention:
@@ -85,3 +95,13 @@ def widen_tags_dock(window: QMainWindow, dock: QDockWidget) -> None:
     target = min(target, int(window.width() * 0.7))
     if dock.width() < target:
         window.resizeDocks([dock], [target], QtCore.Qt.Orientation.Horizontal)
+
+
+def _badge_icon(button: QToolButton, severity: str) -> QIcon:
+    """The style's warning or information icon."""
+    pixmap = (
+        QStyle.StandardPixmap.SP_MessageBoxWarning
+        if severity == "warning"
+        else QStyle.StandardPixmap.SP_MessageBoxInformation
+    )
+    return button.style().standardIcon(pixmap)
