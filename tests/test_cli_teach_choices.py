@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pydicom
@@ -21,9 +20,13 @@ from imaging_viewer.core.annotations.key_image_marks import KeyImageMark
 from imaging_viewer.core.annotations.model import AnnotationSet, Lesion, Ruler
 from imaging_viewer.core.annotations.serialize import to_json
 from imaging_viewer.core.dicom.scan import scan_folder
+from tests.conftest import corpus_path
 from tests.test_cli_teach import run_cli, teach
 
-CT = Path("/work/shared/dicom/dcm_qa_ct/In/Philips/S21570/S2010")
+if TYPE_CHECKING:
+    from pathlib import Path
+
+CT = corpus_path() / "dcm_qa_ct" / "In" / "Philips" / "S21570" / "S2010"
 LESION_SLICES = {"Lesion 1": 5, "Lesion 2": 15}
 MARKED_SLICES = (10, 20)
 

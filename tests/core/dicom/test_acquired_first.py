@@ -10,7 +10,7 @@ pydicom, the independent reader.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pydicom
@@ -25,8 +25,12 @@ from imaging_viewer.core.viewer_state import (
     acquired_first,
     mpr_gap_warning,
 )
+from tests.conftest import corpus_path
 
-CT = Path("/work/shared/dicom/dcm_qa_ct/In/Philips/S21570/S2010")
+if TYPE_CHECKING:
+    from pathlib import Path
+
+CT = corpus_path() / "dcm_qa_ct" / "In" / "Philips" / "S21570" / "S2010"
 
 
 def sorted_files() -> list[Path]:

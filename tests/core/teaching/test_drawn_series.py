@@ -12,7 +12,6 @@ What the exports reference is read back with pydicom.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,14 +29,17 @@ from imaging_viewer.core.teaching.key_images import image_plane, select_key_imag
 from imaging_viewer.core.tools.pointer import DragSession
 from imaging_viewer.core.tools.ruler import draw_ruler
 from imaging_viewer.core.viewer_state import ViewportState, image_ref_of
+from tests.conftest import corpus_path
 from tests.core.teaching.test_export import FakeBurnIn
 from tests.core.tools.fake_pointer import drag, press, release
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from imaging_viewer.core.dicom.scan import ScanResult
     from imaging_viewer.core.dicom.series import SeriesInfo
 
-CT = Path("/work/shared/dicom/dcm_qa_ct/In/Philips/S21570/S2010")
+CT = corpus_path() / "dcm_qa_ct" / "In" / "Philips" / "S21570" / "S2010"
 STANDARD, BONE = 202, 203
 
 
