@@ -100,4 +100,3 @@ def test_the_cursor_and_planes_map_to_the_prior(
     turned = truth[:3, :3] @ np.array([1.0, 0.0, 0.0])
     assert float(plane.right_lps @ turned) > np.cos(np.radians(1.0))
     assert any("Oblique" in line for line in widgets[1]._corner_text()["bottom_left"])
-    window.grab().save("/tmp/m13_comparison_planes.png")
