@@ -8,7 +8,6 @@ The corpus Philips head CT with two images marked in an annotation file (slices
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,13 +72,15 @@ def test_marks_from_a_file_get_thumbnails_in_the_background(
 
     study = window.annotation_study()
     assert study is not None
-    started = time.perf_counter()
     window.workspace.open_annotations(study.uid, path)
-    assert time.perf_counter() - started < 1.0  # nothing drawn on the GUI thread
     assert panel.list.count() == 2
 
     def all_drawn() -> bool:
         return all(not panel.list.item(n).icon().isNull() for n in range(2))
+
+    # Listed at once, drawn later: nothing is rendered on the GUI thread while
+    # the file opens (the thumbnails arrive through the event loop).
+    assert not any(not panel.list.item(n).icon().isNull() for n in range(2))
 
     qtbot.waitUntil(all_drawn, timeout=30_000)
     pictures = [
