@@ -10,7 +10,7 @@ import numpy as np
 
 # ``QtCore.Qt`` is looked up where used (its enums are built on first access).
 from PySide6 import QtCore
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 
 from imaging_viewer.core.annotations.measure import spacing_source_of
@@ -227,8 +227,8 @@ def _paint_overlays(
     zoom: float | None,
     calibration: Calibration | None,
 ) -> None:
-    """Annotations, then the text overlays (labels clear of it), in the
-    viewport's order, at
+    """Annotations, then the text overlays (labels clear of it where there is
+    room), in the viewport's order, at
     ``overlay_scale`` (by default :func:`overlay_scale_for` the image)."""
     if isinstance(annotations, AnnotationSet):
         calibrations: AnnotationSet | None = annotations
@@ -300,7 +300,6 @@ def _paint_annotations(
         lambda column, row: QPointF((column + 0.5) * x_scale, (row + 0.5) * y_scale),
         spacing_source=spacing_source,
         calibrations=calibrations,
-        bounds=QRectF(image.rect()),
         clear_of_text=clear_of_text,
     )
 
